@@ -1,0 +1,104 @@
+package es
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors every adapter returns. Branch on them with errors.Is.
+var (
+	// ErrConcurrency means the stream was not at the expected version; nothing
+	// was stored. The error is a *ConcurrencyError.
+	ErrConcurrency = errors.New("es: concurrency conflict")
+
+	// ErrNotFound means the stream, aggregate or snapshot does not exist.
+	ErrNotFound = errors.New("es: not found")
+
+	// ErrPartialDuplicate means an append repeated some, but not all, of
+	// the events already stored at its versions: it is neither a fresh append
+	// nor a clean retry. Nothing was stored.
+	ErrPartialDuplicate = errors.New("es: append overlaps stored events in part")
+
+	// ErrCorrupt means stored data failed an integrity check. The error is a
+	// *CorruptError naming where.
+	ErrCorrupt = errors.New("es: corrupt data")
+
+	// ErrClosed means the store was closed.
+	ErrClosed = errors.New("es: store closed")
+
+	// ErrInvalidInput is matched by every error about bad input to a store:
+	// each of the Err... sentinels below it also matches ErrInvalidInput.
+	ErrInvalidInput = errors.New("es: invalid input")
+
+	// ErrInvalidStreamID means a stream ID is empty, too long, not valid
+	// UTF-8 or contains a control character.
+	ErrInvalidStreamID = invalid("invalid stream ID")
+	// ErrInvalidEventType means an event type is empty, too long, not valid
+	// UTF-8 or contains a control character.
+	ErrInvalidEventType = invalid("invalid event type")
+	// ErrInvalidData means event or snapshot data is not one valid JSON
+	// document, or a schema version is negative.
+	ErrInvalidData = invalid("invalid event data")
+	// ErrEventTooLarge means an event is over MaxEventSize.
+	ErrEventTooLarge = invalid("event too large")
+	// ErrNoEvents means an append was given no events.
+	ErrNoEvents = invalid("no events to append")
+	// ErrTooManyEvents means an append was given more than MaxAppendEvents.
+	ErrTooManyEvents = invalid("too many events in one append")
+	// ErrInvalidExpectedVersion means an ExpectedVersion was the zero value
+	// or negative.
+	ErrInvalidExpectedVersion = invalid("invalid expected version")
+	// ErrInvalidVersion means a version or position argument is out of range.
+	ErrInvalidVersion = invalid("invalid version")
+)
+
+// inputError is a sentinel for one kind of bad input; it also matches
+// ErrInvalidInput, so callers may branch on either.
+type inputError struct{ msg string }
+
+func invalid(msg string) error { return &inputError{msg: "es: " + msg} }
+
+func (e *inputError) Error() string        { return e.msg }
+func (e *inputError) Is(target error) bool { return target == ErrInvalidInput }
+
+// invalidf wraps sentinel with a message saying what exactly was wrong.
+func invalidf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}
+
+// ConcurrencyError reports that an append found its stream at another version
+// than expected. It matches ErrConcurrency.
+type ConcurrencyError struct {
+	Stream   string
+	Expected ExpectedVersion
+	Actual   int64
+}
+
+func (e *ConcurrencyError) Error() string {
+	return fmt.Sprintf("es: concurrency conflict on stream %q: expected version %s, actual %d",
+		e.Stream, e.Expected, e.Actual)
+}
+
+// Is reports whether target is ErrConcurrency.
+func (e *ConcurrencyError) Is(target error) bool { return target == ErrConcurrency }
+
+// CorruptError reports damaged stored data: where it is and what is wrong. It
+// matches ErrCorrupt.
+type CorruptError struct {
+	// Path names the file, table or object that holds the damage.
+	Path string
+	// Offset is the byte offset (or row position) of the damage in Path.
+	Offset int64
+	// Err says what is wrong.
+	Err error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("es: corrupt data in %s at offset %d: %v", e.Path, e.Offset, e.Err)
+}
+
+// Unwrap returns the underlying cause.
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrCorrupt.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
