@@ -90,10 +90,17 @@ func (c *countingStore) ReadStream(ctx context.Context, stream string, from, to 
 	return c.EventStore.ReadStream(ctx, stream, from, to)
 }
 
+// lastFrom returns the first version the last read asked for, 0 if there
+// was no read since the last call.
 func (c *countingStore) lastFrom() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.froms[len(c.froms)-1]
+	if len(c.froms) == 0 {
+		return 0
+	}
+	from := c.froms[len(c.froms)-1]
+	c.froms = nil
+	return from
 }
 
 func TestRepositorySnapshotsGiveSameState(t *testing.T) {
@@ -150,14 +157,23 @@ func TestRepositoryUsesNearestSnapshot(t *testing.T) {
 	store := &countingStore{EventStore: mem}
 	reg := tallyRegistry()
 	repo := es.NewRepository(store, reg, "tally", newTally, es.WithSnapshots(mem, es.EveryN(10)))
-	seedTally(t, repo, "a", 35) // saves every 3 events: snapshots at 12, 24, 33
-	for _, tc := range []struct{ at, wantFrom int64 }{{35, 34}, {33, 34}, {32, 25}, {24, 25}, {11, 1}, {12, 13}} {
+	// Saves after every third event and the last: snapshots at 12, 24, 35.
+	seedTally(t, repo, "a", 35)
+	store.lastFrom()
+	// wantFrom 0: the snapshot is exactly the version asked for, no read.
+	for _, tc := range []struct{ at, wantFrom int64 }{{35, 0}, {34, 25}, {33, 25}, {24, 0}, {23, 13}, {12, 0}, {11, 1}} {
 		if _, err := repo.LoadAt(ctx, "a", tc.at); err != nil {
 			t.Fatal(err)
 		}
 		if got := store.lastFrom(); got != tc.wantFrom {
 			t.Errorf("LoadAt(%d) read events from %d, want %d", tc.at, got, tc.wantFrom)
 		}
+	}
+	if _, err := repo.Load(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.lastFrom(); got != 36 {
+		t.Errorf("Load read events from %d, want 36", got)
 	}
 }
 
@@ -193,6 +209,7 @@ func TestRepositoryIgnoresUnusableSnapshots(t *testing.T) {
 			if err := mem.SaveSnapshot(ctx, s); err != nil {
 				t.Fatal(err)
 			}
+			store.lastFrom()
 			got, err := repo.Load(ctx, "a")
 			if err != nil {
 				t.Fatal(err)
