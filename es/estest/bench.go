@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jerry-es/jerry/es"
 )
@@ -27,7 +29,10 @@ import (
 //     latest snapshot, the worst case), beside the baselines that merely
 //     decode the same stored records, already in memory, with
 //     es.Registry.Decode (DecodeRegistry) and with json.Unmarshal into the
-//     typed structs (DecodeTyped);
+//     typed structs (DecodeTyped); and Ratios, which takes the decode,
+//     replay and tail-99 snapshot measurements back to back in each
+//     operation and reports the medians of replay-rate/decode-rate and
+//     snap99-cost/replay-cost;
 //   - Concurrent8: 8 goroutines appending one event at a time to one stream,
 //     each expecting the version it read and retrying on conflict.
 //
@@ -255,6 +260,62 @@ func benchRehydrate(b *testing.B, cfg Config) {
 	}
 	b.Run("Snapshot100", func(b *testing.B) { load(b, withSnaps, "snap", n) })
 	b.Run("Snapshot100Tail99", func(b *testing.B) { load(b, withSnaps, "snap-tail", n-1) })
+	b.Run("Ratios", func(b *testing.B) {
+		// On a shared, noisy machine the separate cases above may run in
+		// quiet and busy moments; here each operation takes the three
+		// measurements back to back, alternating their order so that
+		// neither pays the other's garbage collection more often, and the
+		// medians of the per-operation ratios are reported.
+		var rates, costs []float64
+		b.ReportAllocs()
+		for i := range b.N {
+			var decode, replay, snap time.Duration
+			steps := []func(){
+				func() {
+					t0 := time.Now()
+					for _, r := range recs {
+						if _, err := reg.Decode(r); err != nil {
+							b.Fatal(err)
+						}
+					}
+					decode = time.Since(t0)
+				},
+				func() {
+					t0 := time.Now()
+					if _, err := plain.Load(ctx, "replay"); err != nil {
+						b.Fatal(err)
+					}
+					replay = time.Since(t0)
+				},
+				func() {
+					t0 := time.Now()
+					if _, err := withSnaps.Load(ctx, "snap-tail"); err != nil {
+						b.Fatal(err)
+					}
+					snap = time.Since(t0)
+				},
+			}
+			if i%2 == 1 {
+				slices.Reverse(steps)
+			}
+			for _, step := range steps {
+				step()
+			}
+			rates = append(rates, float64(decode)/float64(replay))
+			costs = append(costs, float64(snap)/float64(replay))
+		}
+		b.ReportMetric(median(rates), "replay-rate/decode-rate")
+		b.ReportMetric(median(costs), "snap99-cost/replay-cost")
+	})
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // decodeTyped is the cheapest decoding of a benchmark record there is:
