@@ -29,10 +29,11 @@ import (
 //     latest snapshot, the worst case), beside the baselines that merely
 //     decode the same stored records, already in memory, with
 //     es.Registry.Decode (DecodeRegistry) and with json.Unmarshal into the
-//     typed structs (DecodeTyped); and Ratios, which takes the decode,
-//     replay and tail-99 snapshot measurements back to back in each
-//     operation and reports the medians of replay-rate/decode-rate and
-//     snap99-cost/replay-cost;
+//     typed structs (DecodeTyped); and Ratios, which takes both decode
+//     baselines, the replay and the tail-99 snapshot load back to back in
+//     each operation and reports the medians of the per-operation ratios
+//     replay-rate/decode-rate (against Registry.Decode),
+//     replay-rate/typed-decode-rate and snap99-cost/replay-cost;
 //   - Concurrent8: 8 goroutines appending one event at a time to one stream,
 //     each expecting the version it read and retrying on conflict.
 //
@@ -262,15 +263,24 @@ func benchRehydrate(b *testing.B, cfg Config) {
 	b.Run("Snapshot100Tail99", func(b *testing.B) { load(b, withSnaps, "snap-tail", n-1) })
 	b.Run("Ratios", func(b *testing.B) {
 		// On a shared, noisy machine the separate cases above may run in
-		// quiet and busy moments; here each operation takes the three
+		// quiet and busy moments; here each operation takes the four
 		// measurements back to back, alternating their order so that
 		// neither pays the other's garbage collection more often, and the
 		// medians of the per-operation ratios are reported.
-		var rates, costs []float64
+		var rates, typedRates, costs []float64
 		b.ReportAllocs()
 		for i := range b.N {
-			var decode, replay, snap time.Duration
+			var decode, typed, replay, snap time.Duration
 			steps := []func(){
+				func() {
+					t0 := time.Now()
+					for _, r := range recs {
+						if err := decodeTyped(r); err != nil {
+							b.Fatal(err)
+						}
+					}
+					typed = time.Since(t0)
+				},
 				func() {
 					t0 := time.Now()
 					for _, r := range recs {
@@ -302,9 +312,11 @@ func benchRehydrate(b *testing.B, cfg Config) {
 				step()
 			}
 			rates = append(rates, float64(decode)/float64(replay))
+			typedRates = append(typedRates, float64(typed)/float64(replay))
 			costs = append(costs, float64(snap)/float64(replay))
 		}
 		b.ReportMetric(median(rates), "replay-rate/decode-rate")
+		b.ReportMetric(median(typedRates), "replay-rate/typed-decode-rate")
 		b.ReportMetric(median(costs), "snap99-cost/replay-cost")
 	})
 }
