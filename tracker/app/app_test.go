@@ -99,7 +99,7 @@ func TestWritesAndExpectedVersion(t *testing.T) {
 	ctx := as("ann")
 	it := create(t, s, "task")
 	r, err := s.ChangeStatus(ctx, it.ID, tracker.InProgress, "picked up", es.Exact(1))
-	if err != nil || r.State.Status != tracker.InProgress || r.Recorded != 1 {
+	if err != nil || r.State.Status != tracker.InProgress || len(r.Events) != 1 {
 		t.Fatalf("status: %+v, %v", r, err)
 	}
 	// A stale expected version is a conflict and stores nothing.

@@ -15,7 +15,7 @@ func (s *Service) updateInitiative(ctx context.Context, id string, expected es.E
 	if err != nil {
 		return Result[tracker.InitiativeState]{}, notFound(err, "initiative", id, "")
 	}
-	return Result[tracker.InitiativeState]{State: in.State(), Recorded: n}, nil
+	return Result[tracker.InitiativeState]{State: in.State(), Events: n}, nil
 }
 
 // CreateInitiative makes a new, active initiative.
@@ -33,9 +33,10 @@ func (s *Service) CreateInitiative(ctx context.Context, title, description strin
 		if err := in.Create(title, description); err != nil {
 			return res, err
 		}
-		saved, err := s.inits.Save(ctx, in)
+		events := eventData(in.Pending())
+		_, err = s.inits.Save(ctx, in)
 		if err == nil {
-			return Result[tracker.InitiativeState]{State: in.State(), Recorded: len(saved)}, nil
+			return Result[tracker.InitiativeState]{State: in.State(), Events: events}, nil
 		}
 		if !errors.Is(err, es.ErrConcurrency) || attempt+1 >= maxCreateAttempts {
 			return res, err

@@ -25,7 +25,7 @@ func (s *Service) updateItem(ctx context.Context, id string, expected es.Expecte
 	if err != nil {
 		return Result[tracker.Item]{}, notFound(err, "work item", id, "")
 	}
-	return Result[tracker.Item]{State: w.Item(), Recorded: n}, nil
+	return Result[tracker.Item]{State: w.Item(), Events: n}, nil
 }
 
 func (s *Service) loadItem(ctx context.Context, id string) (*tracker.WorkItem, error) {

@@ -258,14 +258,15 @@ func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) 
 			}
 			return Result[tracker.Item]{}, err
 		}
-		saved, err := s.items.Save(ctx, w)
+		events := eventData(w.Pending())
+		_, err = s.items.Save(ctx, w)
 		if errors.Is(err, es.ErrConcurrency) {
 			continue
 		}
 		if err != nil {
 			return Result[tracker.Item]{}, err
 		}
-		return Result[tracker.Item]{State: w.Item(), Recorded: len(saved)}, nil
+		return Result[tracker.Item]{State: w.Item(), Events: events}, nil
 	}
 	return Result[tracker.Item]{}, &NotFoundError{Kind: "ready", ID: "work item"}
 }

@@ -131,15 +131,23 @@ func idNumber(id string) int64 {
 
 func actor(ctx context.Context) string { return es.MetadataFrom(ctx).Actor }
 
-// Result is the outcome of a write: the aggregate's state after it, and how
-// many events it recorded (none if the command changed nothing).
+// Result is the outcome of a write: the aggregate's state after it, and the
+// data of the events it recorded (none if the command changed nothing).
 type Result[S any] struct {
-	State    S
-	Recorded int
+	State  S
+	Events []any
 }
 
 // Changed reports whether the write recorded anything.
-func (r Result[S]) Changed() bool { return r.Recorded > 0 }
+func (r Result[S]) Changed() bool { return len(r.Events) > 0 }
+
+func eventData(pending []es.Envelope) []any {
+	out := make([]any, len(pending))
+	for i, e := range pending {
+		out[i] = e.Data
+	}
+	return out
+}
 
 // allocate takes the next number of a counter stream.
 func (s *Service) allocate(ctx context.Context, counter, kind, prefix string) (string, error) {
@@ -187,9 +195,10 @@ func (s *Service) Create(ctx context.Context, n tracker.NewItem) (Result[tracker
 		if err := w.Create(n); err != nil {
 			return res, err
 		}
-		saved, err := s.items.Save(ctx, w)
+		events := eventData(w.Pending())
+		_, err = s.items.Save(ctx, w)
 		if err == nil {
-			res.Recorded = len(saved)
+			res.Events = events
 			break
 		}
 		if !errors.Is(err, es.ErrConcurrency) || attempt+1 >= maxCreateAttempts {
@@ -206,7 +215,7 @@ func (s *Service) Create(ctx context.Context, n tracker.NewItem) (Result[tracker
 			if r, uerr := s.updateItem(ctx, res.State.ID, es.Any, func(w *tracker.WorkItem) error {
 				return w.SetInitiative("")
 			}); uerr == nil {
-				res.State, res.Recorded = r.State, res.Recorded+r.Recorded
+				res.State, res.Events = r.State, append(res.Events, r.Events...)
 			}
 			return res, fmt.Errorf("created %s but could not add it to %s: %w", res.State.ID, n.Initiative, err)
 		}
@@ -222,29 +231,35 @@ type aggregate interface {
 }
 
 // update runs fn on the aggregate id and saves what it raised, returning the
-// aggregate and how many events were recorded. With expected [es.Any] it
+// aggregate and the data of the events recorded. With expected [es.Any] it
 // retries on conflict; with an exact version it fails with a
 // *es.ConcurrencyError unless the aggregate is at that version.
-func update[A aggregate](ctx context.Context, repo *es.Repository[A], id string, expected es.ExpectedVersion, fn func(A) error) (A, int, error) {
+func update[A aggregate](ctx context.Context, repo *es.Repository[A], id string, expected es.ExpectedVersion, fn func(A) error) (A, []any, error) {
 	if expected == es.Any {
-		n := 0
+		var events []any
 		a, err := repo.Update(ctx, id, func(a A) error {
 			err := fn(a)
-			n = len(a.Pending())
+			events = eventData(a.Pending())
 			return err
 		})
-		return a, n, err
+		if err != nil {
+			return a, nil, err
+		}
+		return a, events, nil
 	}
 	a, err := repo.Load(ctx, id)
 	if err != nil {
-		return a, 0, err
+		return a, nil, err
 	}
 	if err := expected.Check(repo.Stream(id), a.Version()); err != nil {
-		return a, 0, err
+		return a, nil, err
 	}
 	if err := fn(a); err != nil {
-		return a, 0, err
+		return a, nil, err
 	}
-	saved, err := repo.Save(ctx, a)
-	return a, len(saved), err
+	events := eventData(a.Pending())
+	if _, err := repo.Save(ctx, a); err != nil {
+		return a, nil, err
+	}
+	return a, events, nil
 }

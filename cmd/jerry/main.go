@@ -1,0 +1,165 @@
+// Command jerry is event-sourced work tracking for people and software
+// agents. Every change to a work item or an initiative is an event; jerry
+// shows the current state, the state at any version or time, and the audit
+// trail, and lets many agents work on one store at once.
+//
+// Run "jerry help" for the commands. Exit codes: 0 success, 1 other failure,
+// 2 usage or invalid input, 3 conflict, 4 not found.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/app"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitConflict = 3
+	exitNotFound = 4
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs jerry with args and returns its exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, out: stdout, errOut: stderr}
+	defer c.close()
+	root := c.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var re runError
+	if !errors.As(err, &re) {
+		// Cobra's own errors (unknown command or flag, wrong number of
+		// arguments) are usage errors.
+		err = usageError{err}
+	}
+	code, kind := classify(err)
+	c.printError(kind, err)
+	return code
+}
+
+// runError marks an error returned by a command's own work, as opposed to
+// cobra's parsing.
+type runError struct{ err error }
+
+func (e runError) Error() string { return e.err.Error() }
+func (e runError) Unwrap() error { return e.err }
+
+// usageError is a mistake in how jerry was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// classify maps an error to an exit code and a code name for --json.
+func classify(err error) (int, string) {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage, "usage"
+	case errors.Is(err, es.ErrConcurrency), errors.Is(err, tracker.ErrClaimed):
+		return exitConflict, "conflict"
+	case errors.Is(err, es.ErrNotFound):
+		return exitNotFound, "not_found"
+	case errors.Is(err, tracker.ErrInvalidInput), errors.Is(err, es.ErrInvalidInput):
+		return exitUsage, "invalid_input"
+	case errors.Is(err, tracker.ErrInvalidTransition):
+		return exitFailure, "invalid_transition"
+	case errors.Is(err, tracker.ErrBlocked):
+		return exitFailure, "blocked"
+	case errors.Is(err, es.ErrCorrupt):
+		return exitFailure, "corrupt"
+	}
+	return exitFailure, "error"
+}
+
+// message renders err for a person, on one line.
+func message(err error) string {
+	var ce *es.ConcurrencyError
+	var msg string
+	if errors.As(err, &ce) {
+		what := strings.TrimPrefix(strings.TrimPrefix(ce.Stream, tracker.WorkItemType+"-"), tracker.InitiativeType+"-")
+		msg = fmt.Sprintf("conflict: %s is at version %d, not %s", what, ce.Actual, ce.Expected)
+	} else {
+		msg = strings.TrimPrefix(err.Error(), "es: ")
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// cli holds what the commands share: the global flags, the streams and,
+// once opened, the store and the service.
+type cli struct {
+	stdin       io.Reader
+	out, errOut io.Writer
+
+	storeFlag string
+	actorFlag string
+	jsonOut   bool
+
+	st  store
+	svc *app.Service
+}
+
+func (c *cli) close() {
+	if c.st != nil {
+		c.st.Close()
+	}
+}
+
+func (c *cli) printError(kind string, err error) {
+	msg := message(err)
+	if c.jsonOut {
+		writeJSON(c.errOut, map[string]any{"error": map[string]string{"code": kind, "message": msg}})
+		return
+	}
+	fmt.Fprintln(c.errOut, "jerry: "+msg)
+}
+
+// service opens the store (once) and returns the service over it.
+func (c *cli) service(ctx context.Context) (*app.Service, error) {
+	if c.svc != nil {
+		return c.svc, nil
+	}
+	url, err := resolveStore(c.storeFlag)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	c.st = st
+	c.svc = app.New(st, st, st)
+	return c.svc, nil
+}
+
+// context returns ctx carrying the actor and a correlation ID for this
+// invocation, so that every event it records says who and which command.
+func (c *cli) context(ctx context.Context) context.Context {
+	return es.WithMetadata(ctx, es.Metadata{Actor: resolveActor(c.actorFlag), CorrelationID: es.NewEventID().String()})
+}
