@@ -75,7 +75,7 @@ func parseHead(b []byte) (head, error) {
 	if len(b) != headLen || !bytes.HasPrefix(b, []byte(headMagic)) || b[headLen-1] != '\n' {
 		return head{}, errors.New("malformed head")
 	}
-	body := b[:headLen-10]
+	body := b[:headLen-9]
 	want, err := strconv.ParseUint(string(b[headLen-9:headLen-1]), 16, 32)
 	if err != nil || uint32(want) != crc32.Checksum(body, castagnoli) {
 		return head{}, errors.New("head checksum mismatch")

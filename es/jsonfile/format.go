@@ -547,4 +547,3 @@ func parseUUID(b []byte) (uuid.UUID, bool) {
 	}
 	return id, true
 }
-
