@@ -62,12 +62,21 @@ func args(min, max int, names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
 		switch {
 		case len(a) < min:
-			return usagef("%s: missing argument: want %s", cmd.CommandPath(), names)
+			return usagef("%s: missing argument: want %s", commandName(cmd), names)
 		case max >= 0 && len(a) > max:
-			return usagef("%s: too many arguments: want %s", cmd.CommandPath(), names)
+			return usagef("%s: too many arguments: want %s", commandName(cmd), names)
 		}
 		return nil
 	}
+}
+
+// commandName is the command's path without "jerry ".
+func commandName(cmd *cobra.Command) string {
+	p := cmd.CommandPath()
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }
 
 // do wraps a command's work: it opens the store, puts the actor in the

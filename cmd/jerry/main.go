@@ -57,8 +57,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = usageError{err}
 	}
 	code, kind := classify(err)
+	if !c.jsonOut {
+		// A flag error stops parsing before --json is read.
+		c.jsonOut = wantsJSON(args)
+	}
 	c.printError(kind, err)
 	return code
+}
+
+// wantsJSON reports whether args ask for --json.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true", "--json=1":
+			return true
+		}
+	}
+	return false
 }
 
 // runError marks an error returned by a command's own work, as opposed to
@@ -84,7 +101,7 @@ func classify(err error) (int, string) {
 		return exitUsage, "usage"
 	case errors.Is(err, es.ErrConcurrency), errors.Is(err, tracker.ErrClaimed):
 		return exitConflict, "conflict"
-	case errors.Is(err, es.ErrNotFound):
+	case errors.Is(err, es.ErrNotFound), errors.Is(err, tracker.ErrNotBlocker), errors.Is(err, tracker.ErrNotMember):
 		return exitNotFound, "not_found"
 	case errors.Is(err, tracker.ErrInvalidInput), errors.Is(err, es.ErrInvalidInput):
 		return exitUsage, "invalid_input"

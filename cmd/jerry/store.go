@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/jerry-es/jerry/es"
-	"github.com/jerry-es/jerry/es/memstore"
+	"github.com/jerry-es/jerry/es/jsonfile"
 )
 
 // store is what jerry needs of a store.
@@ -83,20 +83,15 @@ func redact(url string) string {
 	return url
 }
 
-// openFileStore opens the directory store at path, creating it if needed.
-func openFileStore(ctx context.Context, path string) (store, error) {
-	_ = ctx
-	// TODO(tracker): es/jsonfile once it lands; memstore keeps nothing
-	// between runs.
-	if err := os.MkdirAll(path, 0o755); err != nil {
-		return nil, err
+// openFileStore opens the JSON file store in directory path, creating it
+// if needed.
+func openFileStore(_ context.Context, path string) (store, error) {
+	st, err := jsonfile.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return memClose{memstore.New()}, nil
+	return st, nil
 }
-
-type memClose struct{ *memstore.Store }
-
-func (memClose) Close() error { return nil }
 
 // initStore creates a store directory at path; it is not an error if one is
 // there already.

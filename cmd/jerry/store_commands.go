@@ -189,6 +189,9 @@ func (c *cli) initCmd() *cobra.Command {
 
 // shortStream names a stream as people type it: J-42 for workitem-J-42.
 func shortStream(s string) string {
+	if rest, ok := strings.CutPrefix(s, "jerry-ids-"); ok {
+		return "ids:" + rest
+	}
 	for _, p := range []string{tracker.WorkItemType + "-", tracker.InitiativeType + "-"} {
 		if rest, ok := strings.CutPrefix(s, p); ok {
 			return rest

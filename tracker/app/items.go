@@ -147,8 +147,8 @@ func (s *Service) Block(ctx context.Context, id, blocker string, expected es.Exp
 	if path, err := s.dependencyPath(ctx, blocker, id); err != nil {
 		return Result[tracker.Item]{}, err
 	} else if path != nil {
-		return Result[tracker.Item]{}, fmt.Errorf("%w: %s already waits on %s (%s)", tracker.ErrCycle, blocker, id,
-			strings.Join(append([]string{id}, path...), " <- "))
+		return Result[tracker.Item]{}, fmt.Errorf("%w: %s already waits on %s (%s), so %s cannot wait on %s",
+			tracker.ErrCycle, blocker, id, strings.Join(path, " -> "), id, blocker)
 	}
 	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.AddBlocker(blocker) })
 }
