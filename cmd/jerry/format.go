@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jerry-es/jerry/es"
@@ -135,6 +136,33 @@ func dash(s string) string {
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
+// columns writes rows as left-aligned columns two spaces apart; the last
+// column is not padded. It is tabwriter without the per-cell cost, for long
+// lists.
+func columns(w io.Writer, rows [][]string) {
+	var widths []int
+	for _, r := range rows {
+		for i, cell := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		b.Reset()
+		for i, cell := range r {
+			b.WriteString(cell)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+2))
+			}
+		}
+		b.WriteByte('\n')
+		io.WriteString(w, b.String())
+	}
+}
+
 // oneLine flattens s and cuts it to n runes.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
@@ -149,12 +177,12 @@ func printItems(w io.Writer, items []tracker.Item) {
 		fmt.Fprintln(w, "no work items")
 		return
 	}
-	tw := table(w)
-	fmt.Fprintln(tw, "ID\tSTATUS\tPRIORITY\tTYPE\tASSIGNEE\tTITLE")
+	rows := make([][]string, 0, len(items)+1)
+	rows = append(rows, []string{"ID", "STATUS", "PRIORITY", "TYPE", "ASSIGNEE", "TITLE"})
 	for _, it := range items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Status, it.Priority, it.Type, dash(it.Assignee), oneLine(it.Title, 72))
+		rows = append(rows, []string{it.ID, string(it.Status), string(it.Priority), string(it.Type), dash(it.Assignee), oneLine(it.Title, 72)})
 	}
-	tw.Flush()
+	columns(w, rows)
 }
 
 // printItem shows one item. statusOf, if not nil, tells the blockers'

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -40,8 +41,11 @@ func main() {
 
 // run runs jerry with args and returns its exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{stdin: stdin, out: stdout, errOut: stderr}
+	// Output is buffered: a list of 10,000 items is one write, not 10,000.
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	c := &cli{stdin: stdin, out: bw, errOut: stderr, flush: func() { bw.Flush() }}
 	defer c.close()
+	defer bw.Flush()
 	root := c.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -133,6 +137,7 @@ func message(err error) string {
 type cli struct {
 	stdin       io.Reader
 	out, errOut io.Writer
+	flush       func() // writes out buffered output
 
 	storeFlag string
 	actorFlag string

@@ -244,6 +244,9 @@ commit, until interrupted.`,
 				fmt.Fprintf(c.out, "%7d  %s  %-12s %-6s %-14s %s\n", rec.Position, localTime(rec.Time),
 					shortStream(rec.Stream), fmt.Sprintf("v%d", rec.Version), dash(rec.Metadata.Actor), summary)
 			}
+			if follow {
+				c.flush()
+			}
 			if n++; limit > 0 && n >= limit {
 				break
 			}

@@ -63,9 +63,15 @@ func (p *Projection) Apply(rec es.Record) error {
 	default:
 		return nil
 	}
-	data, err := p.reg.Decode(rec)
-	if err != nil {
-		return err
+	data, ok := any(nil), false
+	if schema, known := p.reg.Schema(rec.Type); known && schema == rec.Schema {
+		data, ok = decodeFast(rec.Type, rec.Data)
+	}
+	if !ok {
+		var err error
+		if data, err = p.reg.Decode(rec); err != nil {
+			return err
+		}
 	}
 	fold(es.Envelope{ID: rec.ID, Type: rec.Type, Version: rec.Version, Time: rec.Time, Metadata: rec.Metadata, Data: data})
 	return nil
