@@ -49,10 +49,10 @@ func TestDecodeFast(t *testing.T) {
 		}
 	}
 	reject := map[string]string{
-		tracker.EvCommented:     `{"author":"ann","text":"line\nbreak"}`, // escape
-		tracker.EvStatusChanged: `{"from":"backlog","To":"done"}`,        // case-insensitive key
-		tracker.EvItemCreated:   `{"title":"Fix","extra":"x"}`,           // unknown key
-		tracker.EvClaimed:       `{"assignee":7}`,                        // not a string
+		tracker.EvCommented:     `{"author":"ann","text":"line\nbreak"}`,          // escape
+		tracker.EvStatusChanged: `{"from":"backlog","To":"done"}`,                 // case-insensitive key
+		tracker.EvItemCreated:   `{"title":"Fix","extra":"x"}`,                    // unknown key
+		tracker.EvClaimed:       `{"assignee":7}`,                                 // not a string
 		tracker.EvItemEdited:    `{"changes":[{"field":"t","from":{},"to":"b"}]}`, // not flat
 		"other.type":            `{}`,
 		tracker.EvReleased:      `{"previous":"a"} x`,
