@@ -213,6 +213,10 @@ func (s *Store) repair(h head, logSize int64) (head, error) {
 			return head{}, err
 		}
 	}
+	if end > h.size {
+		s.report(Recovery{Path: s.path(logName), Offset: h.size,
+			Reason: fmt.Sprintf("indexed positions %d to %d, written by a process that died before indexing them", h.last+1, last)})
+	}
 	for stream, p := range streams {
 		f, _, err := s.streamIndex(stream, true)
 		if err != nil {
