@@ -349,7 +349,7 @@ func (p *parser) slowStr() (string, bool) {
 			j++
 		case '"':
 			var s string
-			if !utf8.Valid(p.b[start:j+1]) {
+			if !utf8.Valid(p.b[start : j+1]) {
 				return "", false
 			}
 			if err := json.Unmarshal(p.b[start:j+1], &s); err != nil {

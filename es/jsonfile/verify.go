@@ -131,10 +131,10 @@ func (s *Store) verifyLocked(ctx context.Context) (*Report, error) {
 	dec := newDecoder()
 	dec.copyData = false
 	var (
-		want     int64 = 1
+		want     int64        = 1
 		open     *streamCheck // stream of an unfinished append
 		openOff  int64
-		posBuf   = make([]byte, entrySize*4096)
+		posBuf         = make([]byte, entrySize*4096)
 		posStart int64 = -1 // position of posBuf[0]
 		posN     int
 	)
