@@ -317,11 +317,19 @@ func (p *parser) str(d *decoder) (string, bool) {
 		return "", false
 	}
 	start := p.i + 1
+	ascii := true
 	for j := start; j < len(p.b); j++ {
 		switch c := p.b[j]; {
 		case c == '"':
+			// The writer never produces invalid UTF-8: reject it rather
+			// than return a string that would not round-trip.
+			if !ascii && !utf8.Valid(p.b[start:j]) {
+				return "", false
+			}
 			p.i = j + 1
 			return d.str(p.b[start:j]), true
+		case c >= utf8.RuneSelf:
+			ascii = false
 		case c == '\\':
 			return p.slowStr()
 		case c < 0x20:
@@ -341,6 +349,9 @@ func (p *parser) slowStr() (string, bool) {
 			j++
 		case '"':
 			var s string
+			if !utf8.Valid(p.b[start : j+1]) {
+				return "", false
+			}
 			if err := json.Unmarshal(p.b[start:j+1], &s); err != nil {
 				return "", false
 			}

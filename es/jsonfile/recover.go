@@ -41,13 +41,13 @@ func (s *Store) syncLocked() error {
 		if !errors.Is(herr, errNoHead) {
 			s.report(Recovery{Path: s.path(headName), Reason: "head damaged (" + herr.Error() + "): indexes rebuilt from the log"})
 		}
-		h, err = s.rebuild(logSize)
+		h, err = s.rebuild(logSize, false)
 	case h.boot != s.boot:
-		h, err = s.rebuild(logSize)
+		h, err = s.rebuild(logSize, false)
 	case h.size > logSize:
 		s.report(Recovery{Path: s.path(logName), Offset: logSize,
 			Reason: fmt.Sprintf("log is %d bytes, shorter than the %d bytes indexed: indexes rebuilt from the log", logSize, h.size)})
-		h, err = s.rebuild(logSize)
+		h, err = s.rebuild(logSize, true)
 	case h.size < logSize:
 		h, err = s.repair(h, logSize)
 	}
@@ -213,6 +213,10 @@ func (s *Store) repair(h head, logSize int64) (head, error) {
 			return head{}, err
 		}
 	}
+	if end > h.size {
+		s.report(Recovery{Path: s.path(logName), Offset: h.size,
+			Reason: fmt.Sprintf("indexed positions %d to %d, written by a process that died before indexing them", h.last+1, last)})
+	}
 	for stream, p := range streams {
 		f, _, err := s.streamIndex(stream, true)
 		if err != nil {
@@ -231,7 +235,12 @@ func (s *Store) repair(h head, logSize int64) (head, error) {
 
 // rebuild recreates every derived file from the log. Files are rewritten in
 // place, never replaced, so that other processes' open handles stay valid.
-func (s *Store) rebuild(logSize int64) (head, error) {
+//
+// lost says that committed data is known to be lost (the log is shorter
+// than the head said); a tail cut here implies it too. Then snapshots of
+// versions the log no longer holds are removed: they hold state of events
+// that are gone, and new events will take their versions.
+func (s *Store) rebuild(logSize int64, lost bool) (head, error) {
 	s.closeIdx()
 	if err := s.pos.Truncate(0); err != nil {
 		return head{}, err
@@ -267,10 +276,13 @@ func (s *Store) rebuild(logSize int64) (head, error) {
 		if err := s.cut(end, logSize, "torn or damaged tail"); err != nil {
 			return head{}, err
 		}
+		lost = true
 	}
 	names := make(map[string]bool, len(streams))
+	versions := make(map[string]int64, len(streams))
 	for stream, entries := range streams {
 		names[fileName(stream)+idxSuffix] = true
+		versions[fileName(stream)] = int64(len(entries) / entrySize)
 		if err := os.WriteFile(s.idxPath(stream), entries, 0o644); err != nil {
 			return head{}, err
 		}
@@ -287,8 +299,39 @@ func (s *Store) rebuild(logSize int64) (head, error) {
 			}
 		}
 	}
+	if lost {
+		if err := s.dropSnapshotsBeyond(versions); err != nil {
+			return head{}, err
+		}
+	}
 	h := head{size: end, last: last}
 	return h, s.writeHead(h)
+}
+
+// dropSnapshotsBeyond removes snapshots of versions their stream does not
+// have, given stream versions by file name.
+func (s *Store) dropSnapshotsBeyond(versions map[string]int64) error {
+	des, err := os.ReadDir(s.path(snapshotsDir))
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		dir := filepath.Join(s.dir, snapshotsDir, de.Name())
+		vs, err := snapVersions(dir)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if v > versions[de.Name()] {
+				path := filepath.Join(dir, snapName(v))
+				if err := os.Remove(path); err != nil {
+					return err
+				}
+				s.report(Recovery{Path: path, Reason: "snapshot removed: its events were lost from the log"})
+			}
+		}
+	}
+	return nil
 }
 
 // Reindex rebuilds every derived file (the positions index, the stream
@@ -306,7 +349,7 @@ func (s *Store) Reindex() error {
 		if err != nil {
 			return err
 		}
-		h, err := s.rebuild(fi.Size())
+		h, err := s.rebuild(fi.Size(), false)
 		if err != nil {
 			return err
 		}
