@@ -345,7 +345,7 @@ func TestJSONOutputs(t *testing.T) {
 	check(initiativeFields, "initiative", "complete", "I-1")
 	check(historyFields, "initiative", "history", "I-1")
 	check(itemFields, "ready", "--claim")
-	check([]string{"events", "ok", "problems", "store_checked", "streams"}, "verify")
+	check([]string{"events", "ok", "problems", "repairs", "store_checked", "streams"}, "verify")
 	check([]string{"events", "initiatives", "items"}, "rebuild")
 	export := filepath.Join(e.dir, "export.jsonl")
 	check([]string{"events", "file"}, "export", export)
@@ -516,5 +516,30 @@ func TestStoreDiscovery(t *testing.T) {
 	var h []entry
 	if json.Unmarshal([]byte(r.stdout), &h) != nil || len(h) != 1 || h[0].Actor != "ann" {
 		t.Fatalf("history: %s %s", r.stdout, r.stderr)
+	}
+}
+
+func TestVerifyReportsDamage(t *testing.T) {
+	e := newEnv(t)
+	for i := range 3 {
+		e.create(fmt.Sprint("item ", i))
+	}
+	if out := e.ok("verify"); !strings.HasPrefix(out, "ok: 6 events in 4 streams") {
+		t.Fatalf("verify of a sound store: %s", out)
+	}
+	// Flip one byte inside the second item's title.
+	path := filepath.Join(strings.TrimPrefix(e.store, "file:"), "events.jsonl")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte("item 1"))
+	b[i] ^= 0x01
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("verify")
+	if r.code != exitFailure || !strings.Contains(r.stdout, "events.jsonl at offset") || !strings.Contains(r.stdout, "checksum") {
+		t.Fatalf("verify of a damaged store: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

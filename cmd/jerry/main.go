@@ -15,8 +15,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
@@ -171,13 +173,50 @@ func (c *cli) service(ctx context.Context) (*app.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	strategy, err := snapshotStrategy()
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	c.st = st
-	c.svc = app.New(st, st, st)
+	c.svc = app.New(st, st, st, app.WithStrategy(strategy))
 	return c.svc, nil
+}
+
+// snapshotStrategy reads when to snapshot from JERRY_SNAPSHOT_EVERY (events
+// since the last snapshot; default 50, 0 turns it off) and
+// JERRY_SNAPSHOT_AFTER (time since the last snapshot, once at least 10
+// events are not in it; default 24h, 0 turns it off).
+func snapshotStrategy() (es.Strategy, error) {
+	every, after := int64(50), 24*time.Hour
+	if v := os.Getenv("JERRY_SNAPSHOT_EVERY"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, usagef("JERRY_SNAPSHOT_EVERY=%q: want a number of events, 0 for never", v)
+		}
+		every = n
+	}
+	if v := os.Getenv("JERRY_SNAPSHOT_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, usagef("JERRY_SNAPSHOT_AFTER=%q: want a duration like 24h, 0 for never", v)
+		}
+		after = d
+	}
+	var parts []es.Strategy
+	if every > 0 {
+		parts = append(parts, es.EveryN(every))
+	}
+	if after > 0 {
+		parts = append(parts, es.AllOf(es.Every(after), es.EveryN(10)))
+	}
+	if len(parts) == 0 {
+		return es.Never, nil
+	}
+	return es.AnyOf(parts...), nil
 }
 
 // context returns ctx carrying the actor and a correlation ID for this

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
+	"github.com/jerry-es/jerry/tracker/app"
 )
 
 // store is what jerry needs of a store.
@@ -124,4 +125,27 @@ func resolveActor(flag string) string {
 		return u
 	}
 	return "unknown"
+}
+
+// storeCheck adapts a store's own integrity check, if it has one, for
+// app.Service.Verify; notes are repairs the store made when it opened.
+func storeCheck(st store) (check app.StoreCheck, notes []string) {
+	fs, ok := st.(*jsonfile.Store)
+	if !ok {
+		return nil, nil
+	}
+	for _, r := range fs.Recovered() {
+		notes = append(notes, "repaired on open: "+r.String())
+	}
+	return func(ctx context.Context) ([]error, error) {
+		rep, err := fs.Verify(ctx)
+		if rep != nil && !rep.OK() {
+			problems := rep.Problems
+			if more := rep.NumProblems - len(problems); more > 0 {
+				problems = append(problems, fmt.Errorf("and %d more problems", more))
+			}
+			return problems, nil
+		}
+		return nil, err
+	}, notes
 }

@@ -266,10 +266,13 @@ func (c *cli) verifyCmd() *cobra.Command {
 		Args:  args(0, 0, "no arguments"),
 	}
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		v, _ := c.st.(app.Verifier)
-		rep, err := s.Verify(ctx, v)
+		check, notes := storeCheck(c.st)
+		rep, err := s.Verify(ctx, check)
 		if err != nil {
 			return err
+		}
+		if notes == nil {
+			notes = []string{}
 		}
 		if c.jsonOut {
 			problems := rep.Problems
@@ -277,14 +280,17 @@ func (c *cli) verifyCmd() *cobra.Command {
 				problems = []string{}
 			}
 			writeJSON(c.out, map[string]any{"ok": rep.OK(), "events": rep.Events, "streams": rep.Streams,
-				"store_checked": rep.StoreChecked, "problems": problems})
+				"store_checked": rep.StoreChecked, "problems": problems, "repairs": notes})
 		} else {
+			for _, n := range notes {
+				fmt.Fprintln(c.out, n)
+			}
 			for _, p := range rep.Problems {
 				fmt.Fprintln(c.out, "damage: "+p)
 			}
 			check := "the store has no integrity check of its own"
 			if rep.StoreChecked {
-				check = "store integrity check run"
+				check = "checksums, indexes and snapshots checked"
 			}
 			state := "ok"
 			if !rep.OK() {

@@ -416,9 +416,6 @@ func TestExportImport(t *testing.T) {
 	}
 }
 
-type brokenStore struct{ err error }
-
-func (b brokenStore) Verify(context.Context) error { return b.err }
 
 func TestVerify(t *testing.T) {
 	s, _ := newService(t)
@@ -427,8 +424,11 @@ func TestVerify(t *testing.T) {
 	if err != nil || !rep.OK() || rep.Events != 2 || rep.Streams != 2 {
 		t.Fatalf("verify: %+v, %v", rep, err)
 	}
-	rep, err = s.Verify(context.Background(), brokenStore{&es.CorruptError{Path: "f", Offset: 9, Err: errors.New("bad checksum")}})
-	if err != nil || rep.OK() || !rep.StoreChecked {
+	broken := func(context.Context) ([]error, error) {
+		return []error{&es.CorruptError{Path: "f", Offset: 9, Err: errors.New("bad checksum")}}, nil
+	}
+	rep, err = s.Verify(context.Background(), broken)
+	if err != nil || rep.OK() || !rep.StoreChecked || !strings.Contains(rep.Problems[0], "offset 9") {
 		t.Fatalf("verify broken: %+v, %v", rep, err)
 	}
 }

@@ -3,14 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
-// Verifier is implemented by stores that can check their own integrity
-// (checksums, file structure). Verify returns an error describing the first
-// damage found, matching es.ErrCorrupt.
-type Verifier interface {
-	Verify(ctx context.Context) error
-}
+// StoreCheck runs a store's own integrity check (checksums, file layout,
+// indexes): it returns the damage found, or an error if the check could not
+// run. Adapters report in their own types; the command that picks the
+// adapter adapts its check to this.
+type StoreCheck func(ctx context.Context) (problems []error, err error)
 
 // Report is what [Service.Verify] found.
 type Report struct {
@@ -28,25 +28,26 @@ func (r Report) OK() bool { return len(r.Problems) == 0 }
 // maxProblems bounds a report: past it, the store needs repair, not a list.
 const maxProblems = 100
 
-// Verify checks the store: its own integrity check if it has one
-// ([Verifier]), then the log: positions 1, 2, 3, ... without gaps, versions
+// Verify checks the store: its own integrity check if it has one (check
+// not nil), then the log: positions 1, 2, 3, ... without gaps, versions
 // from 1 without gaps in every stream, and every event of a known type
 // decodes. An error means the check could not run; damage goes in the
 // report.
-func (s *Service) Verify(ctx context.Context, v Verifier) (Report, error) {
+func (s *Service) Verify(ctx context.Context, check StoreCheck) (Report, error) {
 	var rep Report
 	add := func(format string, args ...any) {
 		if len(rep.Problems) < maxProblems {
 			rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
 		}
 	}
-	if v != nil {
+	if check != nil {
 		rep.StoreChecked = true
-		if err := v.Verify(ctx); err != nil {
-			if ctx.Err() != nil {
-				return rep, err
-			}
-			add("%v", err)
+		problems, err := check(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("the store's integrity check: %w", err)
+		}
+		for _, p := range problems {
+			add("%s", strings.TrimPrefix(p.Error(), "es: "))
 		}
 	}
 	versions := make(map[string]int64)
