@@ -416,7 +416,6 @@ func TestExportImport(t *testing.T) {
 	}
 }
 
-
 func TestVerify(t *testing.T) {
 	s, _ := newService(t)
 	create(t, s, "a")
