@@ -11,6 +11,7 @@ import (
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
+	"github.com/jerry-es/jerry/es/postgres"
 	"github.com/jerry-es/jerry/tracker/app"
 )
 
@@ -55,7 +56,7 @@ func resolveStore(flag string) (string, error) {
 // an adapter:
 //
 //	file:PATH, file://PATH   the JSON file store in directory PATH
-//	postgres://..., postgresql://...   PostgreSQL (not built in yet)
+//	postgres://..., postgresql://...   PostgreSQL (schema created or migrated on open)
 func openStore(ctx context.Context, url string) (store, error) {
 	scheme, rest, ok := strings.Cut(url, ":")
 	if !ok {
@@ -69,7 +70,11 @@ func openStore(ctx context.Context, url string) (store, error) {
 		}
 		return openFileStore(ctx, path)
 	case "postgres", "postgresql":
-		return nil, fmt.Errorf("store %q: this jerry has no PostgreSQL support yet", redact(url))
+		st, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", redact(url), err)
+		}
+		return st, nil
 	}
 	return nil, usagef("invalid store URL %q: unknown scheme %q (want file:PATH or postgres://...)", redact(url), scheme)
 }
