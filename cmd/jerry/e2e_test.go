@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // These tests build the jerry binary once and run it as a user would, each
@@ -54,6 +58,56 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	return &env{t: t, dir: dir, store: "file:" + filepath.Join(dir, "store")}
+}
+
+// pgEnvVar names the variable that gives tests a PostgreSQL server, as in
+// es/postgres.
+const pgEnvVar = "JERRY_TEST_POSTGRES"
+
+// newPostgresEnv returns an env whose store is a fresh schema on the server
+// JERRY_TEST_POSTGRES names, dropped when the test ends; it skips the test
+// if the variable is unset.
+func newPostgresEnv(t *testing.T) *env {
+	dsn := os.Getenv(pgEnvVar)
+	if dsn == "" {
+		t.Skipf("PostgreSQL runs skipped: set %s, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable", pgEnvVar)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	schema := fmt.Sprintf("jerry_e2e_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return &env{t: t, dir: t.TempDir(), store: u.String()}
+}
+
+// eachStore runs fn on a fresh JSON file store and, if one is configured,
+// a fresh PostgreSQL schema.
+func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("file", func(t *testing.T) { fn(t, newEnv(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newPostgresEnv(t)) })
 }
 
 // run runs jerry with args against the env's store, as actor "tester"
@@ -122,8 +176,9 @@ type entry struct {
 	Actor   string `json:"actor"`
 }
 
-func TestShowAsOfAndAt(t *testing.T) {
-	e := newEnv(t)
+func TestShowAsOfAndAt(t *testing.T) { eachStore(t, testShowAsOfAndAt) }
+
+func testShowAsOfAndAt(t *testing.T, e *env) {
 	id := e.create("Time travel")
 	time.Sleep(20 * time.Millisecond)
 	mid := time.Now().UTC().Format(time.RFC3339Nano)
@@ -164,8 +219,9 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-func TestConcurrentClaimProcesses(t *testing.T) {
-	e := newEnv(t)
+func TestConcurrentClaimProcesses(t *testing.T) { eachStore(t, testConcurrentClaimProcesses) }
+
+func testConcurrentClaimProcesses(t *testing.T, e *env) {
 	id := e.create("Contested")
 	codes := make([]int, 8)
 	parallel(8, func(i int) {
@@ -188,8 +244,9 @@ func TestConcurrentClaimProcesses(t *testing.T) {
 	}
 }
 
-func TestConcurrentCommentProcesses(t *testing.T) {
-	e := newEnv(t)
+func TestConcurrentCommentProcesses(t *testing.T) { eachStore(t, testConcurrentCommentProcesses) }
+
+func testConcurrentCommentProcesses(t *testing.T, e *env) {
 	id := e.create("Busy")
 	parallel(8, func(i int) {
 		for j := range 25 {
@@ -219,8 +276,9 @@ func TestConcurrentCommentProcesses(t *testing.T) {
 	}
 }
 
-func TestConcurrentCreateProcesses(t *testing.T) {
-	e := newEnv(t)
+func TestConcurrentCreateProcesses(t *testing.T) { eachStore(t, testConcurrentCreateProcesses) }
+
+func testConcurrentCreateProcesses(t *testing.T, e *env) {
 	var mu sync.Mutex
 	ids := map[string]int{}
 	parallel(8, func(i int) {
@@ -245,8 +303,9 @@ func TestConcurrentCreateProcesses(t *testing.T) {
 	}
 }
 
-func TestReadyClaimProcesses(t *testing.T) {
-	e := newEnv(t)
+func TestReadyClaimProcesses(t *testing.T) { eachStore(t, testReadyClaimProcesses) }
+
+func testReadyClaimProcesses(t *testing.T, e *env) {
 	for i := range 10 {
 		e.create(fmt.Sprint("task ", i))
 	}
