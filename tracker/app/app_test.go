@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -429,5 +430,43 @@ func TestVerify(t *testing.T) {
 	rep, err = s.Verify(context.Background(), broken)
 	if err != nil || rep.OK() || !rep.StoreChecked || !strings.Contains(rep.Problems[0], "offset 9") {
 		t.Fatalf("verify broken: %+v, %v", rep, err)
+	}
+}
+
+// The read model and the repository fold the same events the same way.
+func TestSeedAndProjectionAgree(t *testing.T) {
+	s, st := newService(t)
+	ctx := context.Background()
+	if err := s.Seed(ctx, 60, 600, 7, nil); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := st.LastPosition(ctx); last != 600 {
+		t.Fatalf("seeded %d events, want 600", last)
+	}
+	rep, err := s.Verify(ctx, nil)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after seed: %+v, %v", rep, err)
+	}
+	p, err := s.ReadModel(ctx, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := p.Items(app.Filter{})
+	if len(items) != 60 {
+		t.Fatalf("projection holds %d items", len(items))
+	}
+	statuses := map[tracker.Status]int{}
+	for _, it := range items {
+		loaded, err := s.Item(ctx, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(loaded, it) {
+			t.Fatalf("%s: projection %+v\nrepository %+v", it.ID, it, loaded)
+		}
+		statuses[it.Status]++
+	}
+	if len(statuses) < 3 {
+		t.Fatalf("seed made too uniform a store: %v", statuses)
 	}
 }
