@@ -157,6 +157,9 @@ func (c *cli) createCmd() *cobra.Command {
 		Args: args(1, -1, "TITLE"),
 	}
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
+		if err := expectNew(cmd); err != nil {
+			return err
+		}
 		n := tracker.NewItem{Title: strings.Join(a, " "), Description: desc, Initiative: init}
 		if typ != "" {
 			t, err := tracker.ParseType(typ)
@@ -187,7 +190,26 @@ func (c *cli) createCmd() *cobra.Command {
 	f.StringVar(&desc, "description", "", "longer description")
 	f.StringVar(&prio, "priority", "", "critical, high, medium or low, or 0 to 3 (default medium)")
 	f.StringVar(&init, "initiative", "", "initiative to add the item to")
+	addExpectNew(cmd)
 	return cmd
+}
+
+// addExpectNew gives a create command --expect-version, which only 0 (the
+// version of a stream that does not exist yet) satisfies: every write takes
+// the flag, so that scripts can pass it uniformly.
+func addExpectNew(cmd *cobra.Command) {
+	cmd.Flags().Int64("expect-version", 0, "only 0 is accepted: a new item has no version yet")
+}
+
+func expectNew(cmd *cobra.Command) error {
+	exp, err := expected(cmd)
+	if err != nil {
+		return err
+	}
+	if v, ok := exp.Version(); ok && v != 0 {
+		return &es.ConcurrencyError{Stream: "new item", Expected: exp, Actual: 0}
+	}
+	return nil
 }
 
 func (c *cli) statusCmd() *cobra.Command {

@@ -376,7 +376,7 @@ func TestJSONOutputs(t *testing.T) {
 	}
 	check([]string{"created", "store"}, "init")
 	check(itemFields, "create", "First", "--type", "bug", "--priority", "high", "--description", "d")
-	check(itemFields, "create", "Second")
+	check(itemFields, "create", "Second", "--expect-version", "0")
 	check(initiativeFields, "initiative", "create", "Launch", "--description", "d")
 	check(itemFields, "status", "J-1", "ready", "--reason", "triaged")
 	check(itemFields, "edit", "J-1", "--title", "First!", "--priority", "critical")
@@ -504,6 +504,7 @@ func TestBadInput(t *testing.T) {
 		{"bad --at", []string{"show", "J-1", "--at", "x"}, exitUsage},
 		{"stale --expect-version", []string{"comment", "J-1", "late", "--expect-version", "0"}, exitConflict},
 		{"expect-version on status", []string{"status", "J-2", "ready", "--expect-version", "5"}, exitConflict},
+		{"create with --expect-version 3", []string{"create", "C", "--expect-version", "3"}, exitConflict},
 		{"blocked start", []string{"status", "J-2", "in_progress"}, exitFailure},
 		{"reopen open item", []string{"reopen", "J-1"}, exitFailure},
 		{"unblock non-blocker", []string{"unblock", "J-1", "J-2"}, exitNotFound},

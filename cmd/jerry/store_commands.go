@@ -27,6 +27,9 @@ func (c *cli) initiativeCmd() *cobra.Command {
 	var desc string
 	create := &cobra.Command{Use: "create TITLE", Short: "Create an initiative and print its ID", Args: args(1, -1, "TITLE")}
 	create.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
+		if err := expectNew(cmd); err != nil {
+			return err
+		}
 		r, err := s.CreateInitiative(ctx, strings.Join(a, " "), desc)
 		if err != nil {
 			return err
@@ -38,6 +41,7 @@ func (c *cli) initiativeCmd() *cobra.Command {
 		return nil
 	})
 	create.Flags().StringVar(&desc, "description", "", "longer description")
+	addExpectNew(create)
 
 	initWrite := func(use, short string, nargs int, names string, fn func(ctx context.Context, s *app.Service, a []string, exp es.ExpectedVersion) (app.Result[tracker.InitiativeState], error)) *cobra.Command {
 		cmd := &cobra.Command{Use: use, Short: short, Args: args(nargs, nargs, names)}

@@ -81,3 +81,31 @@ func FuzzDecodeFast(f *testing.F) {
 		checkFast(t, reg, typ, []byte(data))
 	})
 }
+
+// BenchmarkDecode compares decodeFast with the registry's encoding/json
+// decode on the events most common in a store: comments, status changes,
+// edits and creations.
+func BenchmarkDecode(b *testing.B) {
+	reg := newRegistry()
+	events := []es.Record{
+		{Type: tracker.EvCommented, Schema: 1, Data: []byte(`{"author":"agent-3","text":"notes on the cache part"}`)},
+		{Type: tracker.EvStatusChanged, Schema: 1, Data: []byte(`{"from":"backlog","to":"in_progress","reason":"picked up"}`)},
+		{Type: tracker.EvItemEdited, Schema: 1, Data: []byte(`{"changes":[{"field":"priority","from":"medium","to":"high"}]}`)},
+		{Type: tracker.EvItemCreated, Schema: 1, Data: []byte(`{"title":"Fix the login timeout","type":"bug","priority":"high"}`)},
+	}
+	b.Run("registry", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := reg.Decode(events[i%len(events)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fast", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			r := events[i%len(events)]
+			if _, ok := decodeFast(r.Type, r.Data); !ok {
+				b.Fatal("not decoded")
+			}
+		}
+	})
+}
