@@ -64,10 +64,13 @@ var ErrNotEmpty = errors.New("the target store is not empty")
 // ImportError reports invalid input to an import: the line and what is
 // wrong with it. It matches es.ErrInvalidInput.
 type ImportError struct {
+	// Line is the 1-based line of the input.
 	Line int
-	Err  error
+	// Err says what is wrong with it.
+	Err error
 }
 
+// Error implements error.
 func (e *ImportError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 
 // Unwrap returns what is wrong.

@@ -27,12 +27,15 @@ const (
 // NotFoundError reports a work item or initiative that does not exist (or
 // did not, at the time or version asked for). It matches es.ErrNotFound.
 type NotFoundError struct {
-	Kind string // "work item" or "initiative"
-	ID   string
+	// Kind says what is missing: "work item" or "initiative".
+	Kind string
+	// ID is the ID that was looked up.
+	ID string
 	// Detail says, for temporal loads, what was asked for.
 	Detail string
 }
 
+// Error implements error.
 func (e *NotFoundError) Error() string {
 	s := "no " + e.Kind + " " + e.ID
 	if e.Detail != "" {
@@ -134,7 +137,9 @@ func actor(ctx context.Context) string { return es.MetadataFrom(ctx).Actor }
 // Result is the outcome of a write: the aggregate's state after it, and the
 // data of the events it recorded (none if the command changed nothing).
 type Result[S any] struct {
-	State  S
+	// State is the aggregate's state after the write.
+	State S
+	// Events holds the data of each event recorded, in order.
 	Events []any
 }
 
