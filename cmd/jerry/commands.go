@@ -376,18 +376,23 @@ func (c *cli) showCmd() *cobra.Command {
 		if c.jsonOut {
 			return writeJSON(c.out, itemView(it))
 		}
-		printItem(c.out, it, func(id string) string {
-			b, err := s.Item(ctx, id)
-			if err != nil {
-				return "unknown"
-			}
-			return string(b.Status)
-		})
+		printItem(c.out, it, blockerStatus(ctx, s))
 		return nil
 	})
 	cmd.Flags().Int64Var(&at, "at", 0, "the state after this version")
 	cmd.Flags().StringVar(&asOf, "as-of", "", asOfHelp)
 	return cmd
+}
+
+// blockerStatus tells printItem the current status of a blocker.
+func blockerStatus(ctx context.Context, s *app.Service) func(string) string {
+	return func(id string) string {
+		b, err := s.Item(ctx, id)
+		if err != nil {
+			return "unknown"
+		}
+		return string(b.Status)
+	}
 }
 
 func (c *cli) historyCmd() *cobra.Command {
@@ -486,7 +491,7 @@ ready, exit code 4.`,
 				return writeJSON(c.out, itemView(r.State))
 			}
 			fmt.Fprintf(c.out, "%s: claimed by %s\n\n", r.State.ID, r.State.Assignee)
-			printItem(c.out, r.State, nil)
+			printItem(c.out, r.State, blockerStatus(ctx, s))
 			return nil
 		}
 		items, err := s.Ready(ctx, limit)
