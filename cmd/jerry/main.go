@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,12 @@ const (
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// jerry runs for a moment and keeps little: collecting less often
+		// cuts list and ready's CPU time by about a tenth on 100,000 events
+		// (measured with hyperfine), for a few more MB of peak memory.
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
