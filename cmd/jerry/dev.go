@@ -11,7 +11,7 @@ import (
 
 // devCmd holds tools for developing jerry; hidden from help.
 func (c *cli) devCmd() *cobra.Command {
-	dev := &cobra.Command{Use: "dev", Short: "Tools for developing jerry", Hidden: true, Args: args(0, 0, "a subcommand"),
+	dev := &cobra.Command{Use: "dev", Short: "Tools for developing jerry", Hidden: true, Args: noSubcommand,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var items, events int
 	var seed uint64

@@ -21,7 +21,7 @@ func (c *cli) initiativeCmd() *cobra.Command {
 		Use:     "initiative",
 		Aliases: []string{"initiatives"},
 		Short:   "Group work items into initiatives: create, add, remove, complete, show, list",
-		Args:    args(0, 0, "a subcommand"),
+		Args:    noSubcommand,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var desc string
@@ -153,6 +153,14 @@ func (c *cli) initiativeCmd() *cobra.Command {
 	})
 	cmd.AddCommand(create, add, remove, complete, cancel, show, list, history)
 	return cmd
+}
+
+// noSubcommand rejects arguments to a command that only groups others.
+func noSubcommand(cmd *cobra.Command, a []string) error {
+	if len(a) > 0 {
+		return usagef("%s: unknown command %q (see jerry %s --help)", commandName(cmd), a[0], commandName(cmd))
+	}
+	return nil
 }
 
 func (c *cli) initCmd() *cobra.Command {
