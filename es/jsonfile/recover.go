@@ -54,6 +54,11 @@ func (s *Store) syncLocked() error {
 	if err != nil {
 		return err
 	}
+	if h.size != s.size {
+		// Another process wrote since this one last held the lock: the
+		// stream versions it remembers may be stale.
+		clear(s.vers)
+	}
 	s.size, s.last = h.size, h.last
 	return nil
 }
