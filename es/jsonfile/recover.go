@@ -31,6 +31,11 @@ func (s *Store) syncLocked() error {
 		return err
 	}
 	logSize := fi.Size()
+	if herr != nil || h.size != s.size || logSize != s.size {
+		// Another process wrote since this one last held the lock: the
+		// stream versions it remembers may be stale.
+		clear(s.vers)
+	}
 	switch {
 	case errors.Is(herr, errNoHead) && logSize == 0:
 		h = head{}
@@ -53,6 +58,9 @@ func (s *Store) syncLocked() error {
 	}
 	if err != nil {
 		return err
+	}
+	if h.size != s.size {
+		clear(s.vers) // repaired or rebuilt just now
 	}
 	s.size, s.last = h.size, h.last
 	return nil
