@@ -46,7 +46,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	}
 	kind, want := expectKind(expected)
 	for race := 0; ; race++ {
-		current, first, err := s.tryAppend(ctx, stream, kind, want, recs)
+		current, first, err := s.appendGrouped(ctx, stream, kind, want, recs)
 		var pgErr *pgconn.PgError
 		switch {
 		case err == nil && first > 0:
@@ -76,57 +76,61 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 // errDuplicateID marks a resolve caused by an event ID that is already stored.
 var errDuplicateID = errors.New("event ID already stored")
 
-// tryAppend runs the append statement once. It returns the stream's version
-// as the check saw it and the first position written, 0 if the check failed.
+// tryAppend runs the append statement once, on its own. It returns the
+// stream's version as the check saw it and the first position written, 0 if
+// the check failed.
 func (s *Store) tryAppend(ctx context.Context, stream string, kind int32, want int64, recs []es.Record) (current, first int64, err error) {
+	sql, args, err := s.appendArgs(stream, kind, want, recs)
+	if err != nil {
+		return 0, 0, err
+	}
 	var base *int64
 	var notified int64
-	if len(recs) == 1 {
-		r := &recs[0]
-		extra, err := encodeExtra(r.Metadata.Extra)
-		if err != nil {
-			return 0, 0, err
-		}
-		err = s.pool.QueryRow(ctx, s.sql.appendOne, stream, kind, want,
-			r.Type, int32(r.Schema), []byte(r.Data), r.Metadata.Actor, r.Metadata.CorrelationID,
-			r.Metadata.CausationID, extra, r.Time, [16]byte(r.ID), s.channel,
-		).Scan(&current, &base, &notified)
-		if err != nil {
-			return 0, 0, err
-		}
-	} else {
-		n := len(recs)
-		var (
-			types  = make([]string, n)
-			schema = make([]int32, n)
-			data   = make([][]byte, n)
-			actor  = make([]string, n)
-			corr   = make([]string, n)
-			caus   = make([]string, n)
-			extra  = make([][]byte, n)
-			times  = make([]time.Time, n)
-			ids    = make([][16]byte, n)
-		)
-		for i := range recs {
-			r := &recs[i]
-			types[i], schema[i], data[i] = r.Type, int32(r.Schema), r.Data
-			actor[i], corr[i], caus[i] = r.Metadata.Actor, r.Metadata.CorrelationID, r.Metadata.CausationID
-			if extra[i], err = encodeExtra(r.Metadata.Extra); err != nil {
-				return 0, 0, err
-			}
-			times[i], ids[i] = r.Time, r.ID
-		}
-		err = s.pool.QueryRow(ctx, s.sql.appendMany, stream, kind, want,
-			types, schema, data, actor, corr, caus, extra, times, ids, s.channel,
-		).Scan(&current, &base, &notified)
-		if err != nil {
-			return 0, 0, err
-		}
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&current, &base, &notified); err != nil {
+		return 0, 0, err
 	}
 	if base == nil {
 		return current, 0, nil
 	}
 	return current, *base, nil
+}
+
+// appendArgs returns the append statement for recs and its arguments.
+func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Record) (string, []any, error) {
+	if len(recs) == 1 {
+		r := &recs[0]
+		extra, err := encodeExtra(r.Metadata.Extra)
+		if err != nil {
+			return "", nil, err
+		}
+		return s.sql.appendOne, []any{stream, kind, want,
+			r.Type, int32(r.Schema), []byte(r.Data), r.Metadata.Actor, r.Metadata.CorrelationID,
+			r.Metadata.CausationID, extra, r.Time, [16]byte(r.ID), s.channel}, nil
+	}
+	n := len(recs)
+	var (
+		types  = make([]string, n)
+		schema = make([]int32, n)
+		data   = make([][]byte, n)
+		actor  = make([]string, n)
+		corr   = make([]string, n)
+		caus   = make([]string, n)
+		extra  = make([][]byte, n)
+		times  = make([]time.Time, n)
+		ids    = make([][16]byte, n)
+	)
+	for i := range recs {
+		r := &recs[i]
+		types[i], schema[i], data[i] = r.Type, int32(r.Schema), r.Data
+		actor[i], corr[i], caus[i] = r.Metadata.Actor, r.Metadata.CorrelationID, r.Metadata.CausationID
+		var err error
+		if extra[i], err = encodeExtra(r.Metadata.Extra); err != nil {
+			return "", nil, err
+		}
+		times[i], ids[i] = r.Time, r.ID
+	}
+	return s.sql.appendMany, []any{stream, kind, want,
+		types, schema, data, actor, corr, caus, extra, times, ids, s.channel}, nil
 }
 
 // resolve decides a failed append with es.ConflictWindow and

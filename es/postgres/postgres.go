@@ -35,6 +35,7 @@ type Store struct {
 	channel string // NOTIFY channel of this schema
 
 	signal es.Signal // woken by own appends and by the LISTEN goroutine
+	group  grouper   // combines concurrent small appends into one commit
 
 	cancel   context.CancelFunc // ends the LISTEN goroutine
 	done     chan struct{}      // closed when the LISTEN goroutine has ended

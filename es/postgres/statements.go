@@ -11,6 +11,7 @@ type statements struct {
 	readStream, readLog       string
 	lastPosition, findEventID string
 	saveSnapshot, loadSnap    string
+	lockHead                  string
 }
 
 const recordColumns = `position, stream, version, type, schema, data, actor, correlation_id, causation_id, extra, time, id`
@@ -67,6 +68,7 @@ WHERE stream = $1 AND version >= $2 AND version <= $3 ORDER BY version LIMIT $4`
 		readLog: q(`SELECT ` + recordColumns + ` FROM S.events
 WHERE position >= $1 ORDER BY position LIMIT $2`),
 		lastPosition: q(`SELECT position FROM S.head`),
+		lockHead:     q(`SELECT position FROM S.head FOR UPDATE`),
 		findEventID:  q(`SELECT stream, version FROM S.events WHERE id = $1`),
 		saveSnapshot: q(`INSERT INTO S.snapshots (stream, version, type, schema, state, time)
 VALUES ($1, $2, $3, $4, $5, $6)
