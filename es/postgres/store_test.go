@@ -93,6 +93,16 @@ func TestAppendRead(t *testing.T) {
 	if _, err := s.Append(ctx, "a", es.Exact(3), []es.Event{ev("x", `nope`)}); !errors.Is(err, es.ErrInvalidData) {
 		t.Fatalf("bad data: %v", err)
 	}
+	for _, m := range []es.Metadata{{Actor: "a\x00"}, {CausationID: "\xff"}, {Extra: map[string]string{"k": "\xfe"}}} {
+		e := ev("x", `1`)
+		e.Metadata = m
+		if _, err := s.Append(ctx, "a", es.Exact(3), []es.Event{e}); !errors.Is(err, es.ErrInvalidInput) {
+			t.Fatalf("metadata %+v: %v", m, err)
+		}
+	}
+	if v, _ := s.StreamVersion(ctx, "a"); v != 3 {
+		t.Fatalf("bad input stored something: version %d", v)
+	}
 }
 
 func TestPagedReads(t *testing.T) {
