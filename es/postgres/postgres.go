@@ -115,7 +115,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	if err := migrate(ctx, pool, s.schema); err != nil {
 		return nil, err
 	}
-	s.sql = newStatements(pgx.Identifier{s.schema}.Sanitize())
+	s.sql = newStatements(s.schema)
 	s.channel = channelName(s.schema)
 
 	lctx, cancel := context.WithCancel(context.Background())
