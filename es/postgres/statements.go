@@ -75,7 +75,7 @@ WHERE position >= $1 ORDER BY position LIMIT $2`),
 		lastPosition: q(`SELECT position FROM S.head`),
 		lockHead:     q(`SELECT position FROM S.head FOR UPDATE`),
 
-		findEventID:  q(`SELECT stream, version FROM S.events WHERE id = $1`),
+		findEventID: q(`SELECT stream, version FROM S.events WHERE id = $1`),
 		saveSnapshot: q(`INSERT INTO S.snapshots (stream, version, type, schema, state, time)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (stream, version) DO UPDATE
