@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,4 +204,25 @@ func TestReopenAndSchemaVersion(t *testing.T) {
 		}
 	}
 	_ = uuid.Nil
+}
+
+func TestSchemaFromSearchPath(t *testing.T) {
+	ctx := context.Background()
+	schema := newSchema(t)
+	dsn := testDSN(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	s, err := postgres.Open(ctx, dsn+sep+"search_path="+strings.ToUpper(schema)+",public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Schema() != schema {
+		t.Fatalf("schema %q, want %q", s.Schema(), schema)
+	}
+	if _, err := s.Append(ctx, "a", es.NoStream, []es.Event{ev("x", `1`)}); err != nil {
+		t.Fatal(err)
+	}
 }
