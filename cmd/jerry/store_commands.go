@@ -175,7 +175,17 @@ func (c *cli) initCmd() *cobra.Command {
 			}
 			path, ok := strings.CutPrefix(url, "file:")
 			if !ok {
-				return usagef("init: only file: stores are created by init, not %q", redact(url))
+				// Other stores create their schema when opened.
+				st, err := openStore(cmd.Context(), url)
+				if err != nil {
+					return runError{err}
+				}
+				st.Close()
+				if c.jsonOut {
+					return writeJSON(c.out, map[string]any{"store": redact(url), "created": false})
+				}
+				fmt.Fprintf(c.out, "the store at %s is ready\n", redact(url))
+				return nil
 			}
 			path = strings.TrimPrefix(path, "//")
 			abs, err := filepath.Abs(path)
