@@ -24,6 +24,11 @@ The store is --store, else $JERRY_STORE, else the nearest .jerry directory
 from here upward (jerry init makes one), else ./.jerry.
 Store URLs: file:PATH (the JSON file store), postgres://... (PostgreSQL).
 
+Environment: JERRY_STORE (store URL), JERRY_ACTOR (who acts),
+JERRY_SNAPSHOT_EVERY (snapshot after this many events, default 50, 0 never),
+JERRY_SNAPSHOT_AFTER (and after this long with 10 or more new events,
+default 24h, 0 never).
+
 Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 3 conflict (another agent got there first), 4 not found.`,
 		SilenceErrors: true,

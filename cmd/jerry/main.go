@@ -5,6 +5,12 @@
 //
 // Run "jerry help" for the commands. Exit codes: 0 success, 1 other failure,
 // 2 usage or invalid input, 3 conflict, 4 not found.
+//
+// The store is --store, else $JERRY_STORE, else the nearest .jerry directory
+// from the current one upward, else ./.jerry: file:PATH selects the JSON
+// file store, postgres://... PostgreSQL. The actor recorded on every event
+// is --actor, else $JERRY_ACTOR, else the OS user. openStore is the one
+// place that picks an adapter.
 package main
 
 import (
