@@ -149,22 +149,27 @@ func columns(w io.Writer, rows [][]string) {
 			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
 		}
 	}
-	var b strings.Builder
+	var line []byte
 	for _, r := range rows {
-		b.Reset()
+		line = line[:0]
 		for i, cell := range r {
-			b.WriteString(cell)
+			line = append(line, cell...)
 			if i < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+2))
+				for range widths[i] - utf8.RuneCountInString(cell) + 2 {
+					line = append(line, ' ')
+				}
 			}
 		}
-		b.WriteByte('\n')
-		io.WriteString(w, b.String())
+		line = append(line, '\n')
+		w.Write(line)
 	}
 }
 
 // oneLine flattens s and cuts it to n runes.
 func oneLine(s string, n int) string {
+	if len(s) <= n && !strings.ContainsAny(s, "\t\n\r\v\f") && !strings.Contains(s, "  ") && strings.TrimSpace(s) == s {
+		return s // already one tidy line: the common case in long lists
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-3]) + "..."
