@@ -105,6 +105,9 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		}
 		perSecond(b, b.N)
+		st := s.Stats()
+		b.ReportMetric(float64(st.CommitTime.Microseconds())/float64(st.Commits), "us/commit")
+		b.ReportMetric(float64(st.SyncTime.Microseconds())/float64(st.Commits), "us/fsync")
 	})
 	for _, g := range []int{8, 64} {
 		b.Run(fmt.Sprintf("single-event-%d-goroutines-distinct-streams", g), func(b *testing.B) {
@@ -130,6 +133,8 @@ func BenchmarkAppend(b *testing.B) {
 			perSecond(b, b.N)
 			st := s.Stats()
 			b.ReportMetric(float64(st.Appends)/float64(st.Commits), "appends/commit")
+			b.ReportMetric(float64(st.CommitTime.Microseconds())/float64(st.Commits), "us/commit")
+			b.ReportMetric(float64(st.SyncTime.Microseconds())/float64(st.Commits), "us/fsync")
 		})
 	}
 	b.Run("raw-write-fdatasync-100", func(b *testing.B) { rawSync(b, 100) })

@@ -256,6 +256,9 @@ type Stats struct {
 	// NoSync), and Appends the number of Append calls they carried: their
 	// ratio is the effect of group commit.
 	Commits, Appends int64
+	// CommitTime is the time spent committing (holding the lock), and
+	// SyncTime the part of it spent in fsync.
+	CommitTime, SyncTime time.Duration
 }
 
 // Stats returns counts of this Store's work since it was opened.
@@ -412,6 +415,8 @@ func (s *Store) commit(batch []*request) {
 		}
 	}
 	err := s.withLock(lockEx, func() error {
+		t0 := time.Now()
+		defer func() { s.stats.CommitTime += time.Since(t0) }()
 		if err := s.syncLocked(); err != nil {
 			return err
 		}
@@ -528,9 +533,11 @@ func (s *Store) commitLocked(batch []*request) error {
 	if !s.opts.noSync {
 		// The one fsync of the commit. Every append of the batch is
 		// acknowledged only after it returns.
+		t0 := time.Now()
 		if err := datasync(s.log); err != nil {
 			return fail(err)
 		}
+		s.stats.SyncTime += time.Since(t0)
 	}
 	// The log is durable: the appends are committed. The index files and
 	// the head are derived from it and written without fsync; if this
