@@ -105,6 +105,9 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		}
 		perSecond(b, b.N)
+		st := s.Stats()
+		b.ReportMetric(float64(st.CommitTime.Microseconds())/float64(st.Commits), "us/commit")
+		b.ReportMetric(float64(st.SyncTime.Microseconds())/float64(st.Commits), "us/fsync")
 	})
 	for _, g := range []int{8, 64} {
 		b.Run(fmt.Sprintf("single-event-%d-goroutines-distinct-streams", g), func(b *testing.B) {
@@ -130,6 +133,8 @@ func BenchmarkAppend(b *testing.B) {
 			perSecond(b, b.N)
 			st := s.Stats()
 			b.ReportMetric(float64(st.Appends)/float64(st.Commits), "appends/commit")
+			b.ReportMetric(float64(st.CommitTime.Microseconds())/float64(st.Commits), "us/commit")
+			b.ReportMetric(float64(st.SyncTime.Microseconds())/float64(st.Commits), "us/fsync")
 		})
 	}
 	b.Run("raw-write-fdatasync-100", func(b *testing.B) { rawSync(b, 100) })
@@ -321,4 +326,44 @@ func BenchmarkReadLogPeakHeap(b *testing.B) {
 	}
 	perSecond(b, b.N*n)
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkOpenReadAppend is what one `jerry` command costs on a store of
+// 100,000 events in 2,000 streams: open the store, read one stream of 50
+// events, append one event durably, close.
+func BenchmarkOpenReadAppend(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	s, err := jsonfile.Open(dir, jsonfile.NoSync())
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := events(50)
+	for i := range 2000 {
+		if _, err := s.Append(ctx, fmt.Sprintf("item-%d", i), es.NoStream, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Close()
+	evs := events(1)
+	b.ResetTimer()
+	for i := range b.N {
+		s, err := jsonfile.Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stream := fmt.Sprintf("item-%d", i%2000)
+		n := int64(0)
+		for _, err := range s.ReadStream(ctx, stream, 1, 0) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if _, err := s.Append(ctx, stream, es.Exact(n), evs); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/command")
 }

@@ -35,10 +35,13 @@
 //
 // Everything else is derived from the log and could be rebuilt from it:
 // the index files hold fixed-size binary entries (offset, length and a
-// CRC-32C of the entry; the entry of version v at (v-1)*16, so a file's size
-// gives its stream's version), and the head holds the log size and last
-// position the indexes cover, with the boot ID of the machine that wrote
-// them. NAME is an injective, filesystem-safe encoding of the stream ID:
+// CRC-32C of the entry; the entry of version v at (v-1)*16), followed by
+// zeros: they grow in chunks (4 KiB for a stream, 64 KiB for positions), so
+// that a commit rarely changes their size, which would make the log's fsync
+// journal more. A stream's version is the number of entries before the
+// first zero one, found within the file's last 4 KiB. The head holds the log
+// size and last position the indexes cover, with the boot ID of the machine
+// that wrote them. NAME is an injective, filesystem-safe encoding of the stream ID:
 // bytes in [a-z0-9-] stand for themselves, every other byte is '_' and two
 // hex digits ("a/b" is "a_2fb", "a_b" is "a_5fb", ".." is "_2e_2e", "A" is
 // "_41", so names never collide on case-insensitive filesystems); an encoding

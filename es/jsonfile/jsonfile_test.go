@@ -35,9 +35,6 @@ func TestConformance(t *testing.T) {
 			}
 			return open(t, s.Dir())
 		},
-		// Every append here syncs to disk; a fifth of the suite's default
-		// concurrency counts still races plenty of writers.
-		Scale: 0.2,
 	})
 }
 

@@ -104,8 +104,8 @@ type Store struct {
 	// Owned by whoever holds flockMu.
 	size    int64 // committed size of the log, as of the last sync
 	last    int64 // last committed position, as of the last sync
-	idx     map[string]*os.File
-	vers    map[string]int64 // stream versions known to be current; see syncLocked
+	idx     map[string]*idxFile
+	posSize int64 // size of positions.idx; -1 if unknown
 	wbuf    []byte
 	entries []byte
 	dec     *decoder
@@ -141,7 +141,7 @@ type request struct {
 // Damage in committed data makes Open fail with an error matching
 // es.ErrCorrupt.
 func Open(dir string, opts ...Option) (*Store, error) {
-	s := &Store{dir: dir, boot: bootID(), idx: make(map[string]*os.File), vers: make(map[string]int64), dec: newDecoder()}
+	s := &Store{dir: dir, boot: bootID(), idx: make(map[string]*idxFile), posSize: -1, dec: newDecoder()}
 	s.opts.poll = DefaultPollInterval
 	for _, o := range opts {
 		o(&s.opts)
@@ -224,11 +224,11 @@ func (s *Store) closeFiles() {
 }
 
 func (s *Store) closeIdx() {
-	for k, f := range s.idx {
-		f.Close()
+	for k, ix := range s.idx {
+		ix.f.Close()
 		delete(s.idx, k)
 	}
-	clear(s.vers)
+	s.posSize = -1
 }
 
 // Close waits for appends in flight, then closes the store's files. Calls
@@ -256,6 +256,9 @@ type Stats struct {
 	// NoSync), and Appends the number of Append calls they carried: their
 	// ratio is the effect of group commit.
 	Commits, Appends int64
+	// CommitTime is the time spent committing (holding the lock), and
+	// SyncTime the part of it spent in fsync.
+	CommitTime, SyncTime time.Duration
 }
 
 // Stats returns counts of this Store's work since it was opened.
@@ -396,7 +399,7 @@ func (s *Store) failWrites(err error) error {
 // pendingStream is what one commit batch adds to a stream.
 type pendingStream struct {
 	base    int64 // the stream's version on disk
-	f       *os.File
+	ix      *idxFile
 	recs    []es.Record // added in this batch: versions base+1...
 	entries []byte
 }
@@ -412,6 +415,8 @@ func (s *Store) commit(batch []*request) {
 		}
 	}
 	err := s.withLock(lockEx, func() error {
+		t0 := time.Now()
+		defer func() { s.stats.CommitTime += time.Since(t0) }()
 		if err := s.syncLocked(); err != nil {
 			return err
 		}
@@ -431,12 +436,12 @@ func (s *Store) commitLocked(batch []*request) error {
 	for _, req := range batch {
 		ps := streams[req.stream]
 		if ps == nil {
-			f, v, err := s.streamIndex(req.stream, true)
+			ix, err := s.streamIndex(req.stream, true)
 			if err != nil {
 				req.err = err
 				continue
 			}
-			ps = &pendingStream{base: v, f: f}
+			ps = &pendingStream{base: ix.count, ix: ix}
 			streams[req.stream] = ps
 		}
 		cur := ps.base + int64(len(ps.recs))
@@ -528,25 +533,26 @@ func (s *Store) commitLocked(batch []*request) error {
 	if !s.opts.noSync {
 		// The one fsync of the commit. Every append of the batch is
 		// acknowledged only after it returns.
+		t0 := time.Now()
 		if err := datasync(s.log); err != nil {
 			return fail(err)
 		}
+		s.stats.SyncTime += time.Since(t0)
 	}
 	// The log is durable: the appends are committed. The index files and
 	// the head are derived from it and written without fsync; if this
 	// process dies before they are written, the next one to take the lock
 	// finds the log longer than the head says and indexes the rest.
 	var ierr error
-	for stream, ps := range streams {
+	for _, ps := range streams {
 		if len(ps.entries) == 0 {
 			continue
 		}
-		if _, err := ps.f.WriteAt(ps.entries, ps.base*entrySize); err != nil && ierr == nil {
+		if err := s.writeStreamEntries(ps.ix, ps.base+1, ps.entries); err != nil && ierr == nil {
 			ierr = err
 		}
-		s.vers[stream] = ps.base + int64(len(ps.recs))
 	}
-	if _, err := s.pos.WriteAt(posEntries, s.last*entrySize); err != nil && ierr == nil {
+	if err := s.writePositions(s.last+1, posEntries); err != nil && ierr == nil {
 		ierr = err
 	}
 	if ierr == nil {
@@ -567,7 +573,7 @@ func (s *Store) commitLocked(batch []*request) error {
 func (s *Store) window(stream string, ps *pendingStream, from, to int64) ([]es.Record, error) {
 	var out []es.Record
 	if from <= ps.base {
-		r := newStreamReader(s, stream, ps.f)
+		r := newStreamReader(s, stream, ps.ix.f)
 		defer r.release()
 		for rec, err := range r.read(context.Background(), from, min(to, ps.base)) {
 			if err != nil {
@@ -588,39 +594,94 @@ func (s *Store) writeHead(h head) error {
 	return err
 }
 
+// idxFile is a stream's index file as the committing process knows it.
+type idxFile struct {
+	f     *os.File
+	size  int64
+	count int64 // the stream's version
+	known bool  // size and count are current; see syncLocked
+}
+
 // streamIndex returns the index file of stream, kept open in a small cache,
-// and the stream's version. With create false, a stream with no file gives
-// a nil file and version 0.
-func (s *Store) streamIndex(stream string, create bool) (*os.File, int64, error) {
-	f := s.idx[stream]
-	if v, ok := s.vers[stream]; ok && f != nil {
-		return f, v, nil
+// with its size and count current. With create false, a stream with no file
+// gives an empty idxFile with no file.
+func (s *Store) streamIndex(stream string, create bool) (*idxFile, error) {
+	ix := s.idx[stream]
+	if ix != nil && ix.known {
+		return ix, nil
 	}
-	if f == nil {
+	if ix == nil {
 		flag := os.O_RDWR
 		if create {
 			flag |= os.O_CREATE
 		}
-		var err error
-		f, err = os.OpenFile(s.idxPath(stream), flag, 0o644)
+		f, err := os.OpenFile(s.idxPath(stream), flag, 0o644)
 		if errors.Is(err, fs.ErrNotExist) && !create {
-			return nil, 0, nil
+			return &idxFile{known: true}, nil
 		}
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if len(s.idx) >= 256 {
 			s.closeIdx()
 		}
-		s.idx[stream] = f
+		ix = &idxFile{f: f}
+		s.idx[stream] = ix
 	}
-	fi, err := f.Stat()
+	fi, err := ix.f.Stat()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	v := fi.Size() / entrySize
-	s.vers[stream] = v
-	return f, v, nil
+	ix.size = fi.Size()
+	// The lock is held: no writer races this read, so a last entry that
+	// fails its checksum is damage. Appending after it would give the
+	// stream a gap: refuse.
+	var ok bool
+	ix.count, ok, err = indexCount(ix.f, ix.size)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &es.CorruptError{Path: s.idxPath(stream), Offset: (ix.count - 1) * entrySize,
+			Err: errors.New("last index entry fails its checksum (Reindex rebuilds the index from the log)")}
+	}
+	ix.known = true
+	return ix, nil
+}
+
+// forgetCounts marks every cached stream count stale: another process may
+// have appended.
+func (s *Store) forgetCounts() {
+	for _, ix := range s.idx {
+		ix.known = false
+	}
+	s.posSize = -1
+}
+
+// writeStreamEntries writes the entries of versions from on.
+func (s *Store) writeStreamEntries(ix *idxFile, from int64, entries []byte) error {
+	if err := writeEntries(ix.f, &ix.size, (from-1)*entrySize, entries, idxChunk); err != nil {
+		ix.known = false
+		return err
+	}
+	ix.count = max(ix.count, from-1+int64(len(entries)/entrySize))
+	return nil
+}
+
+// writePositions writes the entries of positions from on.
+func (s *Store) writePositions(from int64, entries []byte) error {
+	if s.posSize < 0 {
+		fi, err := s.pos.Stat()
+		if err != nil {
+			return err
+		}
+		s.posSize = fi.Size()
+	}
+	if err := writeEntries(s.pos, &s.posSize, (from-1)*entrySize, entries, posChunk); err != nil {
+		s.posSize = -1
+		return err
+	}
+	return nil
 }
 
 func (s *Store) idxPath(stream string) string {
