@@ -142,12 +142,13 @@ func BenchmarkAppend100(b *testing.B) {
 }
 
 // BenchmarkAppend8Writers runs 8 goroutines appending one event per call,
-// each to a stream of its own.
+// each to a stream of its own: through one store (store), through a store
+// each (store8, as 8 processes would), and raw.
 func BenchmarkAppend8Writers(b *testing.B) {
 	ctx := context.Background()
 	s, raw := benchStore(b)
 	insert := fmt.Sprintf(rawInsert, raw)
-	run := func(b *testing.B, appendOne func(stream string, version int64) error) {
+	run := func(b *testing.B, appendOne func(w int, stream string, version int64) error) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		var failed atomic.Value
@@ -159,7 +160,7 @@ func BenchmarkAppend8Writers(b *testing.B) {
 				defer wg.Done()
 				stream := fmt.Sprint(prefix, w)
 				for v := int64(1); next.Add(1) <= int64(b.N); v++ {
-					if err := appendOne(stream, v); err != nil {
+					if err := appendOne(w, stream, v); err != nil {
 						failed.Store(err)
 						return
 					}
@@ -181,13 +182,30 @@ func BenchmarkAppend8Writers(b *testing.B) {
 				b.ReportMetric(float64(a-a0)/float64(g-g0), "appends/group")
 			}
 		}()
-		run(b, func(stream string, v int64) error {
+		run(b, func(_ int, stream string, v int64) error {
 			_, err := s.Append(ctx, stream, es.Exact(v-1), []es.Event{benchEvent()})
 			return err
 		})
 	})
+	// Eight stores, one per writer, cannot combine their appends: this is
+	// what eight writer processes get.
+	stores := []*postgres.Store{s}
+	for range 7 {
+		o, err := postgres.Open(ctx, testDSN(b), postgres.WithSchema(s.Schema()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer o.Close()
+		stores = append(stores, o)
+	}
+	b.Run("store8", func(b *testing.B) {
+		run(b, func(w int, stream string, v int64) error {
+			_, err := stores[w].Append(ctx, stream, es.Exact(v-1), []es.Event{benchEvent()})
+			return err
+		})
+	})
 	b.Run("raw", func(b *testing.B) {
-		run(b, func(stream string, v int64) error { return rawAppend1(ctx, s, insert, stream, v) })
+		run(b, func(_ int, stream string, v int64) error { return rawAppend1(ctx, s, insert, stream, v) })
 	})
 }
 
