@@ -1,0 +1,21 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/es/estest"
+	"github.com/jerry-es/jerry/es/memstore"
+)
+
+func TestConformance(t *testing.T) {
+	estest.TestEventStore(t, estest.Config{
+		New: func(testing.TB) es.EventStore { return memstore.New() },
+	})
+}
+
+func TestSnapshotConformance(t *testing.T) {
+	estest.TestSnapshotStore(t, estest.SnapshotConfig{
+		New: func(testing.TB) es.SnapshotStore { return memstore.New() },
+	})
+}
