@@ -1,0 +1,197 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/jerry-es/jerry/es"
+)
+
+// Kinds of expected version, as the append statements take them.
+const (
+	kindExact  = 1
+	kindExists = 2
+	kindAny    = 3
+)
+
+func expectKind(e es.ExpectedVersion) (kind int32, v int64) {
+	if v, ok := e.Version(); ok {
+		return kindExact, v
+	}
+	if e.Check("", 0) == nil {
+		return kindAny, 0
+	}
+	return kindExists, 0
+}
+
+// maxRaces bounds how often an append with no exact expected version is
+// retried after losing a race for its stream's next version. Every lost race
+// means another append to the stream committed, so the bound is only a guard.
+const maxRaces = 100
+
+// Append implements es.EventStore. It is one statement in one round trip:
+// the version check, the positions, the insert and the NOTIFY commit together.
+func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedVersion, events []es.Event) ([]es.Record, error) {
+	recs, err := es.Prepare(stream, expected, events)
+	if err != nil {
+		return nil, err
+	}
+	if s.closed() {
+		return nil, es.ErrClosed
+	}
+	kind, want := expectKind(expected)
+	for race := 0; ; race++ {
+		current, first, err := s.tryAppend(ctx, stream, kind, want, recs)
+		var pgErr *pgconn.PgError
+		switch {
+		case err == nil && first > 0:
+			for i := range recs {
+				recs[i].Version = current + int64(i) + 1
+				recs[i].Position = first + int64(i)
+			}
+			s.signal.Notify()
+			return recs, nil
+		case err == nil:
+			// The check failed: nothing was written.
+			return s.resolve(ctx, stream, expected, recs, current, nil)
+		case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_stream_version":
+			// Another append took the version first; its commit is visible
+			// now, so a fresh look decides.
+			if kind == kindExact || race >= maxRaces {
+				return s.resolve(ctx, stream, expected, recs, -1, nil)
+			}
+		case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_id":
+			return s.resolve(ctx, stream, expected, recs, -1, errDuplicateID)
+		default:
+			return nil, s.wrap("append", err)
+		}
+	}
+}
+
+// errDuplicateID marks a resolve caused by an event ID that is already stored.
+var errDuplicateID = errors.New("event ID already stored")
+
+// tryAppend runs the append statement once. It returns the stream's version
+// as the check saw it and the first position written, 0 if the check failed.
+func (s *Store) tryAppend(ctx context.Context, stream string, kind int32, want int64, recs []es.Record) (current, first int64, err error) {
+	var base *int64
+	var notified int64
+	if len(recs) == 1 {
+		r := &recs[0]
+		extra, err := encodeExtra(r.Metadata.Extra)
+		if err != nil {
+			return 0, 0, err
+		}
+		err = s.pool.QueryRow(ctx, s.sql.appendOne, stream, kind, want,
+			r.Type, int32(r.Schema), []byte(r.Data), r.Metadata.Actor, r.Metadata.CorrelationID,
+			r.Metadata.CausationID, extra, r.Time, [16]byte(r.ID), s.channel,
+		).Scan(&current, &base, &notified)
+		if err != nil {
+			return 0, 0, err
+		}
+	} else {
+		n := len(recs)
+		var (
+			types  = make([]string, n)
+			schema = make([]int32, n)
+			data   = make([][]byte, n)
+			actor  = make([]string, n)
+			corr   = make([]string, n)
+			caus   = make([]string, n)
+			extra  = make([][]byte, n)
+			times  = make([]time.Time, n)
+			ids    = make([][16]byte, n)
+		)
+		for i := range recs {
+			r := &recs[i]
+			types[i], schema[i], data[i] = r.Type, int32(r.Schema), r.Data
+			actor[i], corr[i], caus[i] = r.Metadata.Actor, r.Metadata.CorrelationID, r.Metadata.CausationID
+			if extra[i], err = encodeExtra(r.Metadata.Extra); err != nil {
+				return 0, 0, err
+			}
+			times[i], ids[i] = r.Time, r.ID
+		}
+		err = s.pool.QueryRow(ctx, s.sql.appendMany, stream, kind, want,
+			types, schema, data, actor, corr, caus, extra, times, ids, s.channel,
+		).Scan(&current, &base, &notified)
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if base == nil {
+		return current, 0, nil
+	}
+	return current, *base, nil
+}
+
+// resolve decides a failed append with es.ConflictWindow and
+// es.ResolveConflict: a retry of an append already stored returns the stored
+// records, anything else is a conflict or an overlap. current is the stream
+// version the append saw, or -1 to read it afresh.
+func (s *Store) resolve(ctx context.Context, stream string, expected es.ExpectedVersion, recs []es.Record, current int64, cause error) ([]es.Record, error) {
+	if current < 0 {
+		var err error
+		if current, err = s.StreamVersion(ctx, stream); err != nil {
+			return nil, err
+		}
+	}
+	if from, to, ok := es.ConflictWindow(expected, current, len(recs)); ok {
+		stored, err := es.Collect(s.ReadStream(ctx, stream, from, to))
+		if err != nil {
+			return nil, err
+		}
+		dup, err := es.ResolveConflict(stored, recs)
+		if err != nil {
+			return nil, err
+		}
+		if dup {
+			return stored, nil
+		}
+	}
+	if cause == errDuplicateID {
+		// An event ID of this append is stored, but not as this append's
+		// own earlier success: say where.
+		for _, r := range recs {
+			var where string
+			var version int64
+			err := s.pool.QueryRow(ctx, s.sql.findEventID, [16]byte(r.ID)).Scan(&where, &version)
+			if err == nil {
+				return nil, fmt.Errorf("%w: event %s is already stored in stream %q at version %d",
+					es.ErrPartialDuplicate, r.ID, where, version)
+			}
+		}
+		return nil, fmt.Errorf("%w: an event ID of the append is already stored", es.ErrPartialDuplicate)
+	}
+	if expected.Check(stream, current) == nil {
+		// Only an append with no exact expected version that lost every
+		// race gets here.
+		return nil, fmt.Errorf("postgres: append to stream %q lost %d races in a row", stream, maxRaces)
+	}
+	return nil, &es.ConcurrencyError{Stream: stream, Expected: expected, Actual: current}
+}
+
+func encodeExtra(m map[string]string) ([]byte, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: encode metadata: %w", err)
+	}
+	return b, nil
+}
+
+// wrap turns a failure of the database into the store's error: es.ErrClosed
+// once the store is closed, the context's error if it ended, else the error
+// with what failed.
+func (s *Store) wrap(op string, err error) error {
+	if s.closed() {
+		return es.ErrClosed
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}

@@ -1,0 +1,261 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/jerry-es/jerry/es"
+)
+
+//go:embed schema/*.sql
+var schemaFS embed.FS
+
+// Store is an event store and snapshot store on PostgreSQL. It is safe for
+// concurrent use by multiple goroutines, and several processes may use the
+// same schema at once.
+type Store struct {
+	pool   *pgxpool.Pool
+	owned  bool // Close closes pool
+	schema string
+	poll   time.Duration
+
+	sql     statements
+	channel string // NOTIFY channel of this schema
+
+	signal es.Signal // woken by own appends and by the LISTEN goroutine
+
+	cancel   context.CancelFunc // ends the LISTEN goroutine
+	done     chan struct{}      // closed when the LISTEN goroutine has ended
+	closeMu  sync.RWMutex
+	isClosed bool
+}
+
+var (
+	_ es.EventStore    = (*Store)(nil)
+	_ es.LogReader     = (*Store)(nil)
+	_ es.Subscriber    = (*Store)(nil)
+	_ es.SnapshotStore = (*Store)(nil)
+)
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	schema string
+	poll   time.Duration
+}
+
+// WithSchema makes the store keep its tables in the named PostgreSQL schema,
+// creating the schema if it does not exist. Without it the store uses the
+// connection's current schema (the first existing entry of its search_path,
+// normally public).
+func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+
+// WithPollInterval sets how often a subscription that has caught up reads the
+// log even without a NOTIFY wake-up, as a safety net for lost notifications
+// (for example while the LISTEN connection is being re-established). The
+// default is one second; 0 turns polling off.
+func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll = d } }
+
+// DefaultPollInterval is the safety poll of subscriptions unless
+// [WithPollInterval] says otherwise.
+const DefaultPollInterval = time.Second
+
+// Open connects to the database at dsn (a PostgreSQL URL or key=value
+// connection string, as pgx accepts), creates or migrates the store's schema,
+// and returns the store. Close releases the connections.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse connection string: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	s, err := New(ctx, pool, opts...)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New returns a store that uses pool, after creating or migrating its schema.
+// Close stops the store's own LISTEN connection but leaves pool open: the
+// caller closes it.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	o := options{poll: DefaultPollInterval}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store{pool: pool, schema: o.schema, poll: o.poll}
+	if s.schema == "" {
+		if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
+			return nil, fmt.Errorf("postgres: find current schema: %w", err)
+		}
+		if s.schema == "" {
+			return nil, errors.New("postgres: the connection has no current schema: set one with WithSchema")
+		}
+	}
+	if err := migrate(ctx, pool, s.schema); err != nil {
+		return nil, err
+	}
+	s.sql = newStatements(pgx.Identifier{s.schema}.Sanitize())
+	s.channel = channelName(s.schema)
+
+	lctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.done = make(chan struct{})
+	go s.listen(lctx)
+	return s, nil
+}
+
+// Close stops subscriptions' wake-ups, ends the LISTEN connection and, for a
+// store made by Open, closes its connections. Calls on a closed store return
+// [es.ErrClosed]. Close is idempotent.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.isClosed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.isClosed = true
+	s.closeMu.Unlock()
+	s.cancel()
+	<-s.done
+	s.signal.Notify() // wake followers so that they see the store closed
+	if s.owned {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// Schema returns the PostgreSQL schema that holds the store's tables.
+func (s *Store) Schema() string { return s.schema }
+
+// Pool returns the connection pool the store uses.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+func (s *Store) closed() bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	return s.isClosed
+}
+
+// channelName returns the NOTIFY channel of schema: short enough for
+// PostgreSQL's 63-byte identifiers whatever the schema's name.
+func channelName(schema string) string {
+	h := fnv.New64a()
+	h.Write([]byte(schema))
+	return "jerry_" + strconv.FormatUint(h.Sum64(), 16)
+}
+
+// migrate brings schema up to the latest embedded version. It runs in one
+// transaction under an advisory lock, so processes opening the same store at
+// once apply each step exactly once.
+func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	steps, err := migrations()
+	if err != nil {
+		return err
+	}
+	ident := pgx.Identifier{schema}.Sanitize()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	h := fnv.New64a()
+	h.Write([]byte("jerry:" + schema))
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+		return fmt.Errorf("postgres: migrate: lock: %w", err)
+	}
+	// CREATE SCHEMA needs the CREATE privilege on the database; skip it when
+	// the schema is there already, so an owner of only the schema can open.
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+ident); err != nil {
+			return fmt.Errorf("postgres: migrate: create schema %s: %w", ident, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+ident); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    integer     NOT NULL PRIMARY KEY,
+		applied_at timestamptz NOT NULL DEFAULT now()
+	)`); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	var current int
+	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&current); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if latest := steps[len(steps)-1].version; current > latest {
+		return fmt.Errorf("postgres: schema %s is at version %d, newer than this program's %d", ident, current, latest)
+	}
+	for _, st := range steps {
+		if st.version <= current {
+			continue
+		}
+		if _, err := tx.Exec(ctx, st.sql); err != nil {
+			return fmt.Errorf("postgres: migrate %s to version %d: %w", ident, st.version, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO schema_version (version) VALUES ($1)", st.version); err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+type migration struct {
+	version int
+	sql     string
+}
+
+// migrations returns the embedded schema steps, named NNN_what.sql, in order.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(schemaFS, "schema")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("postgres: bad migration file name %q", e.Name())
+		}
+		b, err := schemaFS.ReadFile("schema/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("postgres: migrations must be numbered 1..n, found %d at %d", m.version, i+1)
+		}
+	}
+	return out, nil
+}

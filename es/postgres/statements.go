@@ -1,0 +1,78 @@
+package postgres
+
+import "strings"
+
+// statements holds the store's SQL with the schema's tables named in full, so
+// that it does not depend on any connection's search_path. pgx prepares each
+// statement once per connection and reuses it.
+type statements struct {
+	appendOne, appendMany     string
+	streamVersion             string
+	readStream, readLog       string
+	lastPosition, findEventID string
+	saveSnapshot, loadSnap    string
+}
+
+const recordColumns = `position, stream, version, type, schema, data, actor, correlation_id, causation_id, extra, time, id`
+
+func newStatements(schema string) statements {
+	q := func(sql string) string { return strings.ReplaceAll(sql, "S.", schema+".") }
+	// Both appends are one statement, run outside any explicit transaction,
+	// so that a single round trip checks the expected version, takes the
+	// next positions from head, inserts and queues the NOTIFY. $2 is the
+	// kind of expected version (1 exact, 2 stream exists, 3 any) and $3 the
+	// exact version. When the check fails nothing is written and the
+	// returned base is NULL; the returned current is the version the check
+	// saw.
+	//
+	// cur reads the stream's version before head's row lock is taken, so
+	// under concurrency it can be stale; stale only means lower, and then
+	// the insert at cur+1 hits the (stream, version) unique constraint,
+	// which the Go side turns into a conflict or a retry.
+	const check = `
+WITH cur AS (
+	SELECT coalesce(max(version), 0) AS v FROM S.events WHERE stream = $1
+), ok AS (
+	SELECT v FROM cur
+	WHERE CASE $2::int WHEN 1 THEN v = $3::bigint WHEN 2 THEN v > 0 ELSE true END
+)`
+	return statements{
+		appendOne: q(check + `, h AS (
+	UPDATE S.head SET position = head.position + 1 FROM ok
+	RETURNING head.position AS base, ok.v + 1 AS ver
+), ins AS (
+	INSERT INTO S.events (` + recordColumns + `)
+	SELECT h.base, $1, h.ver, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM h
+), n AS (
+	SELECT pg_notify($13, h.base::text) FROM h
+)
+SELECT cur.v, h.base, (SELECT count(*) FROM n) FROM cur LEFT JOIN h ON true`),
+
+		appendMany: q(check + `, h AS (
+	UPDATE S.head SET position = head.position + cardinality($4::text[]) FROM ok
+	RETURNING head.position - cardinality($4::text[]) AS base, ok.v AS ver
+), ins AS (
+	INSERT INTO S.events (` + recordColumns + `)
+	SELECT h.base + e.ord, $1, h.ver + e.ord, e.type, e.schema, e.data, e.actor, e.corr, e.caus, e.extra, e.time, e.id
+	FROM h, unnest($4::text[], $5::int[], $6::bytea[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::timestamptz[], $12::uuid[])
+		WITH ORDINALITY AS e(type, schema, data, actor, corr, caus, extra, time, id, ord)
+), n AS (
+	SELECT pg_notify($13, (h.base + cardinality($4::text[]))::text) FROM h
+)
+SELECT cur.v, h.base + 1, (SELECT count(*) FROM n) FROM cur LEFT JOIN h ON true`),
+
+		streamVersion: q(`SELECT coalesce(max(version), 0) FROM S.events WHERE stream = $1`),
+		readStream: q(`SELECT ` + recordColumns + ` FROM S.events
+WHERE stream = $1 AND version >= $2 AND version <= $3 ORDER BY version LIMIT $4`),
+		readLog: q(`SELECT ` + recordColumns + ` FROM S.events
+WHERE position >= $1 ORDER BY position LIMIT $2`),
+		lastPosition: q(`SELECT position FROM S.head`),
+		findEventID:  q(`SELECT stream, version FROM S.events WHERE id = $1`),
+		saveSnapshot: q(`INSERT INTO S.snapshots (stream, version, type, schema, state, time)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (stream, version) DO UPDATE
+SET type = excluded.type, schema = excluded.schema, state = excluded.state, time = excluded.time`),
+		loadSnap: q(`SELECT version, type, schema, state, time FROM S.snapshots
+WHERE stream = $1 AND version <= $2 ORDER BY version DESC LIMIT 1`),
+	}
+}
