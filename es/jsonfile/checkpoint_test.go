@@ -107,3 +107,14 @@ func TestCheckpointFileNames(t *testing.T) {
 		t.Errorf("%d files for 5 names", len(inside))
 	}
 }
+
+func TestProjectionRunner(t *testing.T) {
+	projectiontest.TestRunner(t, projectiontest.Config{
+		New: func(t testing.TB) projectiontest.Store { return open(t, "") },
+		Checkpoints: func(t testing.TB, st projectiontest.Store) es.CheckpointStore {
+			return newCheckpoints(t, filepath.Join(st.(*jsonfile.Store).Dir(), "checkpoints"))
+		},
+		// Every append syncs to disk: fewer events still race the handover.
+		Scale: 0.3,
+	})
+}
