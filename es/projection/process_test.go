@@ -40,7 +40,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	cleanupBenchStores()
+	os.Exit(code)
 }
 
 // Events the writer process appends, and the pause between appends: slow
