@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +35,11 @@ const (
 
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
-		if err := runWriter(spec); err != nil {
+		run := runWriter
+		if strings.HasPrefix(spec, "projector ") {
+			run = runProjector
+		}
+		if err := run(spec); err != nil {
 			fmt.Fprintln(os.Stderr, "writer:", err)
 			os.Exit(1)
 		}
@@ -245,4 +250,138 @@ func testSchema(tb testing.TB, dsn string) string {
 		}
 	})
 	return name
+}
+
+// runProjector is a projection process for TestKillProjector: it catches up
+// a jsonfile store's log into DIR/applied.txt, one write per batch, with
+// durable checkpoints in DIR/cp, and says "start CHECKPOINT" before.
+func runProjector(spec string) error {
+	dir := strings.TrimPrefix(spec, "projector ")
+	st, err := jsonfile.Open(filepath.Join(dir, "store"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cp, err := jsonfile.NewCheckpoints(filepath.Join(dir, "cp"))
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(filepath.Join(dir, "applied.txt"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	start, err := cp.LoadCheckpoint(context.Background(), "kill")
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(out, "start %d\n", start); err != nil {
+		return err
+	}
+	var buf []byte
+	proj := projection.Func(func(ctx context.Context, batch []es.Record) error {
+		buf = buf[:0]
+		for _, r := range batch {
+			buf = strconv.AppendInt(buf, r.Position, 10)
+			buf = append(buf, '\n')
+		}
+		// One write per batch: a kill -9 lands before or after it.
+		_, err := out.Write(buf)
+		return err
+	})
+	r, err := projection.New("kill", st, proj, projection.Options{Checkpoints: cp, BatchSize: 50})
+	if err != nil {
+		return err
+	}
+	_, err = r.CatchUp(context.Background())
+	return err
+}
+
+// TestKillProjector kills a projecting process with SIGKILL at random
+// moments and restarts it, then checks what at-least-once promises: every
+// event is applied, each run starts right after its checkpoint, and the
+// checkpoint is never ahead of the work applied before it, so only the
+// batches in flight at a kill are applied twice.
+func TestKillProjector(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	w, err := jsonfile.Open(filepath.Join(dir, "store"), jsonfile.NoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const total = 5_000
+	fill(t, w, total)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const kills = 4
+	for k := 0; k <= kills; k++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"=projector "+dir)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if k == kills {
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("last run: %v", err)
+			}
+			break
+		}
+		// Let it get some way, then kill it, mid-batch or mid-save.
+		time.Sleep(time.Duration(40+k*30) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "applied.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		runs      int
+		next      int64 = -1 // position the current run must apply next
+		applied         = make(map[int64]int)
+		lastApply int64 // highest position applied by any run so far
+		redone    int
+	)
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if cpStr, ok := strings.CutPrefix(line, "start "); ok {
+			cp, _ := strconv.ParseInt(cpStr, 10, 64)
+			if cp > lastApply {
+				t.Fatalf("run %d started from checkpoint %d, ahead of the %d events applied", runs+1, cp, lastApply)
+			}
+			redone += int(lastApply - cp)
+			runs++
+			next = cp + 1
+			continue
+		}
+		pos, err := strconv.ParseInt(line, 10, 64)
+		if err != nil || pos != next {
+			t.Fatalf("run %d applied %q, want position %d", runs, line, next)
+		}
+		applied[pos]++
+		lastApply = max(lastApply, pos)
+		next++
+	}
+	for p := int64(1); p <= total; p++ {
+		if applied[p] == 0 {
+			t.Fatalf("position %d never applied", p)
+		}
+	}
+	cp, err := jsonfile.NewCheckpoints(filepath.Join(dir, "cp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cp.LoadCheckpoint(t.Context(), "kill"); got != total {
+		t.Errorf("final checkpoint %d, want %d", got, total)
+	}
+	t.Logf("%d runs, %d kills: %d events applied twice (batches in flight at a kill; at most %d)", runs, kills, redone, kills*50)
+	if runs != kills+1 {
+		t.Errorf("%d runs started, want %d", runs, kills+1)
+	}
+	if redone > kills*50 {
+		t.Errorf("%d events applied twice; at most one batch of 50 per kill should be", redone)
+	}
 }
