@@ -311,7 +311,7 @@ func TestKillProjector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const total = 5_000
+	const total = 1_500
 	fill(t, w, total)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
