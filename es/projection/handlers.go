@@ -120,6 +120,7 @@ type Error struct {
 	Err error
 }
 
+// Error describes the failure and the event or batch it happened at.
 func (e *Error) Error() string {
 	var where string
 	switch {

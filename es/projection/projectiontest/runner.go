@@ -106,6 +106,7 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{changed: make(chan struct{}, 1)} }
 
+// Apply implements projection.Projection.
 func (r *recorder) Apply(ctx context.Context, batch []es.Record) error {
 	if r.hook != nil {
 		if err := r.hook(ctx, batch); err != nil {
@@ -123,6 +124,7 @@ func (r *recorder) Apply(ctx context.Context, batch []es.Record) error {
 	return nil
 }
 
+// Reset implements projection.Resetter.
 func (r *recorder) Reset(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -572,6 +574,7 @@ type committer struct {
 	positions map[string]int64
 }
 
+// Commit implements projection.Committer.
 func (c *committer) Commit(ctx context.Context, name string, batch []es.Record, position int64) error {
 	if position != batch[len(batch)-1].Position {
 		return fmt.Errorf("commit of a batch ending at %d with checkpoint %d", batch[len(batch)-1].Position, position)
@@ -591,6 +594,7 @@ type countingCheckpoints struct {
 	saves atomic.Int64
 }
 
+// SaveCheckpoint implements es.CheckpointStore.
 func (c *countingCheckpoints) SaveCheckpoint(ctx context.Context, name string, pos int64) error {
 	c.saves.Add(1)
 	return c.CheckpointStore.SaveCheckpoint(ctx, name, pos)
