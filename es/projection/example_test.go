@@ -183,3 +183,27 @@ func ExampleRunner_Rebuild() {
 	// done: 2500/2500 events, 100%
 	// 2500
 }
+
+// Following the log as it grows, as `jerry log --follow` does.
+func ExampleSubscribe() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := memstore.New()
+	store.Append(ctx, "item-1", es.Any, []es.Event{{Type: "item.created", Data: json.RawMessage(`{}`)}})
+	go func() {
+		store.Append(ctx, "item-1", es.Any, []es.Event{{Type: "item.started", Data: json.RawMessage(`{}`)}})
+	}()
+	for r, err := range projection.Subscribe(ctx, store, 1, nil, 0) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(r.Position, r.Stream, r.Type)
+		if r.Position == 2 {
+			cancel() // or break
+		}
+	}
+	// Output:
+	// 1 item-1 item.created
+	// 2 item-1 item.started
+}

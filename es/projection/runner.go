@@ -432,6 +432,30 @@ func (st *state) report(done bool) {
 	fn(p)
 }
 
+// Subscribe follows log from position from, as the runner does in live
+// mode, for consumers that want the events themselves rather than a
+// projection (such as `jerry log --follow`): through [es.Subscriber] if log
+// implements it, and otherwise by reading the log every poll interval (0
+// means [DefaultPollInterval]). With a non-nil reg every event is upcast to
+// its current schema. It yields every event from from on exactly once, in
+// position order, and ends without an error when ctx is cancelled.
+func Subscribe(ctx context.Context, log es.LogReader, from int64, reg *es.Registry, poll time.Duration) iter.Seq2[es.Record, error] {
+	var seq iter.Seq2[es.Record, error]
+	if sub, ok := log.(es.Subscriber); ok {
+		seq = sub.Subscribe(ctx, from)
+	} else {
+		if poll <= 0 {
+			poll = DefaultPollInterval
+		}
+		// No wake-ups: a Signal nobody notifies leaves only the poll.
+		seq = es.Follow(ctx, log, from, new(es.Signal), poll)
+	}
+	if reg != nil {
+		seq = reg.Upcasted(seq)
+	}
+	return seq
+}
+
 // item is one value of a subscription, passed from its reader goroutine.
 type item struct {
 	rec es.Record
@@ -448,16 +472,7 @@ func (st *state) live(ctx context.Context) error {
 	from := st.queued + 1
 	go func() {
 		defer close(done)
-		var seq iter.Seq2[es.Record, error]
-		if sub, ok := st.r.log.(es.Subscriber); ok {
-			seq = sub.Subscribe(subCtx, from)
-		} else {
-			// No wake-ups: a Signal nobody notifies leaves only the poll.
-			seq = es.Follow(subCtx, st.r.log, from, new(es.Signal), st.r.opts.PollInterval)
-		}
-		if st.r.opts.Registry != nil {
-			seq = st.r.opts.Registry.Upcasted(seq)
-		}
+		seq := Subscribe(subCtx, st.r.log, from, st.r.opts.Registry, st.r.opts.PollInterval)
 		for rec, err := range seq {
 			select {
 			case ch <- item{rec, err}:
