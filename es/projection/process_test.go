@@ -278,6 +278,9 @@ func runProjector(spec string) error {
 	if _, err := fmt.Fprintf(out, "start %d\n", start); err != nil {
 		return err
 	}
+	// Tell the parent the run has started, so that its kill lands in
+	// the catch-up, not in the process's start-up.
+	fmt.Println("started")
 	var buf []byte
 	proj := projection.Func(func(ctx context.Context, batch []es.Record) error {
 		buf = buf[:0]
@@ -321,8 +324,17 @@ func TestKillProjector(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childEnv+"=projector "+dir)
 		cmd.Stderr = os.Stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
+		}
+		if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "started\n" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("projector did not start: %q, %v", line, err)
 		}
 		if k == kills {
 			if err := cmd.Wait(); err != nil {
@@ -331,7 +343,7 @@ func TestKillProjector(t *testing.T) {
 			break
 		}
 		// Let it get some way, then kill it, mid-batch or mid-save.
-		time.Sleep(time.Duration(40+k*30) * time.Millisecond)
+		time.Sleep(time.Duration(10+k*20) * time.Millisecond)
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
