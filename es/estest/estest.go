@@ -357,8 +357,6 @@ func firstErr(seq iter.Seq2[es.Record, error]) (int, error) {
 	return n, nil
 }
 
-var errStop = errors.New("stop")
-
 func canceled(ctx context.Context) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
 	cancel()

@@ -186,6 +186,8 @@ func (s *suite) testSubscribe(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, writers)
 		start := make(chan struct{})
+		release := sync.OnceFunc(func() { close(start) })
+		defer release() // writers never wait forever, even if the test fails
 		for w := range writers {
 			wg.Go(func() {
 				<-start
@@ -207,7 +209,7 @@ func (s *suite) testSubscribe(t *testing.T) {
 				t.Fatalf("subscription yielded position %d, want %d", r.Position, next)
 			}
 			if next == 1 {
-				close(start) // writers race with the catch-up
+				release() // writers race with the catch-up
 			}
 			next++
 			got = append(got, r)

@@ -19,3 +19,9 @@ func TestSnapshotConformance(t *testing.T) {
 		New: func(testing.TB) es.SnapshotStore { return memstore.New() },
 	})
 }
+
+func FuzzStreamID(f *testing.F) {
+	estest.FuzzStreamID(f, estest.Config{
+		New: func(testing.TB) es.EventStore { return memstore.New() },
+	})
+}
