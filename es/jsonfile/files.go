@@ -198,3 +198,66 @@ func (sc *scanner) discard() {
 	sc.off += int64(sc.w)
 	sc.r, sc.w = 0, 0
 }
+
+// Index files grow in chunks, zero-filled past their last entry: growing a
+// file changes its size, which the filesystem must journal with the next
+// fsync of the log, and one size change per chunk instead of one per commit
+// keeps that fsync as cheap as a plain one. Entries are a prefix of the file,
+// so the first all-zero entry marks the end (a real entry is never all zero:
+// its length is at least 2). A stream index's end always lies within its
+// last idxChunk bytes; positions.idx's end is given by the head.
+const (
+	idxChunk = 4096
+	posChunk = 64 << 10
+)
+
+func isZeroEntry(b []byte) bool {
+	for _, c := range b[:entrySize] {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// indexCount returns the number of entries in an index file of the given
+// size, and whether the last of them has a valid checksum (a reader racing a
+// writer may see an entry half copied, and should look again).
+func indexCount(f *os.File, size int64) (n int64, lastOK bool, err error) {
+	if size < entrySize {
+		return 0, true, nil
+	}
+	start := max(0, size-idxChunk) &^ (entrySize - 1)
+	var buf [idxChunk + entrySize]byte
+	got, err := f.ReadAt(buf[:size-start], start)
+	if err != nil && err != io.EOF {
+		return 0, false, err
+	}
+	got -= got % entrySize
+	i := 0
+	for ; i < got; i += entrySize {
+		if isZeroEntry(buf[i:]) {
+			break
+		}
+	}
+	n = (start + int64(i)) / entrySize
+	if i == 0 {
+		return n, true, nil
+	}
+	_, _, lastOK = getEntry(buf[i-entrySize:])
+	return n, lastOK, nil
+}
+
+// writeEntries writes entries at byte offset at of f, whose size is *size,
+// first growing the file to a whole number of chunks past the write.
+func writeEntries(f *os.File, size *int64, at int64, entries []byte, chunk int64) error {
+	if end := at + int64(len(entries)); end > *size {
+		grown := (end + chunk - 1) / chunk * chunk
+		if err := f.Truncate(grown); err != nil {
+			return err
+		}
+		*size = grown
+	}
+	_, err := f.WriteAt(entries, at)
+	return err
+}

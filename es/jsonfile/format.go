@@ -56,7 +56,7 @@ func appendRecord(b []byte, r *es.Record, last bool) []byte {
 	b = append(b, `,"schema":`...)
 	b = appendInt(b, int64(r.Schema))
 	b = append(b, `,"time":"`...)
-	b = r.Time.UTC().AppendFormat(b, timeLayout)
+	b = appendTime(b, r.Time)
 	b = append(b, `","id":"`...)
 	b = appendUUID(b, r.ID)
 	b = append(b, '"')
@@ -78,6 +78,31 @@ func appendCRC(b []byte, start int) []byte {
 	b = append(b, crcPrefix...)
 	b = appendHex32(b, sum)
 	return append(b, '"', '}', '\n')
+}
+
+// appendTime appends t in the fixed layout 2006-01-02T15:04:05.000000Z
+// (years 1 to 9999; the store rejects others).
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	us := t.Nanosecond() / 1000
+	n := len(b)
+	b = append(b, "0000-00-00T00:00:00.000000Z"...)
+	put := func(at, width, v int) {
+		for i := at + width - 1; i >= at; i-- {
+			b[n+i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, 4, y)
+	put(5, 2, int(mo))
+	put(8, 2, d)
+	put(11, 2, h)
+	put(14, 2, mi)
+	put(17, 2, s)
+	put(20, 6, us)
+	return b
 }
 
 func appendInt(b []byte, v int64) []byte {

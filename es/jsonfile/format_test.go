@@ -186,3 +186,32 @@ func FuzzHead(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeLine is the decode-only rate: one typical line, from
+// memory, checksum included.
+func BenchmarkDecodeLine(b *testing.B) {
+	r := sampleRecord()
+	r.Data = json.RawMessage(`{"id":"wi-12345","title":"Fix the login page on mobile","status":"in_progress","priority":2,"reason":"picked up"}`)
+	r.Metadata = es.Metadata{Actor: "agent-7"}
+	line := appendRecord(nil, &r, true)
+	line = line[:len(line)-1]
+	d := newDecoder()
+	b.SetBytes(int64(len(line)))
+	b.ResetTimer()
+	for range b.N {
+		var got es.Record
+		if _, err := d.decodeLine(line, &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkEncodeLine(b *testing.B) {
+	r := sampleRecord()
+	buf := make([]byte, 0, 1024)
+	for range b.N {
+		buf = appendRecord(buf[:0], &r, true)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

@@ -64,14 +64,33 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error)
 	if s.isClosed() {
 		return 0, es.ErrClosed
 	}
-	fi, err := os.Stat(s.idxPath(stream))
+	f, err := os.Open(s.idxPath(stream))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	return fi.Size() / entrySize, nil
+	defer f.Close()
+	return readCount(f)
+}
+
+// readCount returns the number of entries of an index file without the lock.
+// A writer may be copying an entry as it is read; a last entry that fails
+// its checksum is read again a few times before the count is returned as it
+// is (a read of that entry then reports the damage).
+func readCount(f *os.File) (int64, error) {
+	for i := 0; ; i++ {
+		fi, err := f.Stat()
+		if err != nil {
+			return 0, err
+		}
+		n, ok, err := indexCount(f, fi.Size())
+		if err != nil || ok || i == 20 {
+			return n, err
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // ReadStream implements es.EventStore. It reads the stream's index file and
@@ -138,12 +157,11 @@ const entriesPerRead = 4096
 
 func (r *streamReader) read(ctx context.Context, from, to int64) iter.Seq2[es.Record, error] {
 	return func(yield func(es.Record, error) bool) {
-		fi, err := r.idx.Stat()
+		count, err := readCount(r.idx)
 		if err != nil {
 			yield(es.Record{}, err)
 			return
 		}
-		count := fi.Size() / entrySize
 		if to == 0 || to > count {
 			to = count
 		}
@@ -154,8 +172,8 @@ func (r *streamReader) read(ctx context.Context, from, to int64) iter.Seq2[es.Re
 				r.ents = make([]byte, entriesPerRead*entrySize)
 			}
 			ents := r.ents[:n*entrySize]
-			if _, err := r.idx.ReadAt(ents, (v-1)*entrySize); err != nil {
-				if err == io.EOF {
+			if got, err := r.idx.ReadAt(ents, (v-1)*entrySize); got < len(ents) {
+				if err == nil || err == io.EOF {
 					err = &es.CorruptError{Path: idxPath, Offset: (v - 1) * entrySize, Err: errors.New("index file shrank while being read")}
 				}
 				yield(es.Record{}, err)

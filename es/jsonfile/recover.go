@@ -31,6 +31,11 @@ func (s *Store) syncLocked() error {
 		return err
 	}
 	logSize := fi.Size()
+	if herr != nil || h.size != s.size || logSize != s.size {
+		// Another process wrote since this one last held the lock: the
+		// stream versions it remembers may be stale.
+		s.forgetCounts()
+	}
 	switch {
 	case errors.Is(herr, errNoHead) && logSize == 0:
 		h = head{}
@@ -53,6 +58,9 @@ func (s *Store) syncLocked() error {
 	}
 	if err != nil {
 		return err
+	}
+	if h.size != s.size {
+		s.forgetCounts() // repaired or rebuilt just now
 	}
 	s.size, s.last = h.size, h.last
 	return nil
@@ -177,15 +185,14 @@ func (s *Store) cut(end, logSize int64, reason string) error {
 func (s *Store) repair(h head, logSize int64) (head, error) {
 	var posEntries []byte
 	type pending struct {
-		f       *os.File
 		from    int64
 		entries []byte
 	}
 	streams := make(map[string]*pending)
 	first := func(stream string, v int64) bool {
-		_, n, err := s.streamIndex(stream, false)
+		ix, err := s.streamIndex(stream, false)
 		// The dead writer may have indexed some of these records already.
-		return err == nil && v >= 1 && v <= n+1
+		return err == nil && v >= 1 && v <= ix.count+1
 	}
 	end, last, err := s.replay(h.size, h.last, logSize, first, func(r replayed) error {
 		var e [entrySize]byte
@@ -218,15 +225,15 @@ func (s *Store) repair(h head, logSize int64) (head, error) {
 			Reason: fmt.Sprintf("indexed positions %d to %d, written by a process that died before indexing them", h.last+1, last)})
 	}
 	for stream, p := range streams {
-		f, _, err := s.streamIndex(stream, true)
+		ix, err := s.streamIndex(stream, true)
 		if err != nil {
 			return head{}, err
 		}
-		if _, err := f.WriteAt(p.entries, (p.from-1)*entrySize); err != nil {
+		if err := s.writeStreamEntries(ix, p.from, p.entries); err != nil {
 			return head{}, err
 		}
 	}
-	if _, err := s.pos.WriteAt(posEntries, h.last*entrySize); err != nil {
+	if err := s.writePositions(h.last+1, posEntries); err != nil {
 		return head{}, err
 	}
 	h = head{size: end, last: last}

@@ -33,7 +33,7 @@ func appendSnapshot(b []byte, sn *es.Snapshot) []byte {
 	b = append(b, `,"schema":`...)
 	b = appendInt(b, int64(sn.Schema))
 	b = append(b, `,"time":"`...)
-	b = sn.Time.UTC().AppendFormat(b, timeLayout)
+	b = appendTime(b, sn.Time)
 	b = append(b, `","state":`...)
 	b = appendData(b, sn.State)
 	return appendCRC(b, 0)

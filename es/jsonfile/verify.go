@@ -64,6 +64,27 @@ func (r *Report) add(path string, off int64, err error) {
 	}
 }
 
+// checkZeros checks that f holds only zero bytes from from to to.
+func (s *Store) checkZeros(f *os.File, from, to int64) error {
+	buf := make([]byte, 64<<10)
+	for off := from; off < to; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-off)], off)
+		for i, c := range buf[:n] {
+			if c != 0 {
+				return fmt.Errorf("entry past the last position at offset %d", off+int64(i))
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
 // streamCheck accumulates what the log says about one stream.
 type streamCheck struct {
 	stream  string
@@ -223,8 +244,10 @@ func (s *Store) verifyLocked(ctx context.Context) (*Report, error) {
 	if open != nil {
 		rep.add(logPath, openOff, fmt.Errorf("append to stream %q has no last record", open.stream))
 	}
-	if n := posFi.Size() / entrySize; n != rep.LastPosition || posFi.Size()%entrySize != 0 {
+	if posFi.Size() < rep.LastPosition*entrySize {
 		rep.add(posPath, posFi.Size(), fmt.Errorf("%d bytes for %d positions", posFi.Size(), rep.LastPosition))
+	} else if err := s.checkZeros(s.pos, rep.LastPosition*entrySize, posFi.Size()); err != nil {
+		rep.add(posPath, rep.LastPosition*entrySize, err)
 	}
 	rep.Streams = len(streams)
 
@@ -253,16 +276,27 @@ func (s *Store) verifyLocked(ctx context.Context) (*Report, error) {
 		}
 		st := streams[name]
 		if st == nil {
-			if len(b) > 0 {
-				rep.add(path, 0, fmt.Errorf("index of %d entries for a stream with no records", len(b)/entrySize))
+			for i, c := range b {
+				if c != 0 {
+					rep.add(path, int64(i), errors.New("index entries for a stream with no records"))
+					break
+				}
 			}
 			continue
 		}
 		seen[name] = true
-		if int64(len(b)) != st.version*entrySize {
+		end := st.version * entrySize
+		if int64(len(b)) < end {
 			rep.add(path, int64(len(b)), fmt.Errorf("index holds %d bytes; stream %q has %d records", len(b), st.stream, st.version))
 			continue
 		}
+		for i := end; i < int64(len(b)); i++ {
+			if b[i] != 0 {
+				rep.add(path, i, fmt.Errorf("entry past the stream's %d records", st.version))
+				break
+			}
+		}
+		b = b[:end]
 		if fnv(fnvOffset, b) != st.hash {
 			for i := 0; i+entrySize <= len(b); i += entrySize {
 				if _, _, ok := getEntry(b[i:]); !ok {
