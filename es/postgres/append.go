@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -44,9 +46,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	if s.closed() {
 		return nil, es.ErrClosed
 	}
+	for i, r := range recs {
+		if err := checkMetadata(i, r.Metadata); err != nil {
+			return nil, err
+		}
+	}
 	kind, want := expectKind(expected)
 	for race := 0; ; race++ {
-		current, first, err := s.tryAppend(ctx, stream, kind, want, recs)
+		current, first, err := s.appendGrouped(ctx, stream, kind, want, recs)
 		var pgErr *pgconn.PgError
 		switch {
 		case err == nil && first > 0:
@@ -76,57 +83,61 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 // errDuplicateID marks a resolve caused by an event ID that is already stored.
 var errDuplicateID = errors.New("event ID already stored")
 
-// tryAppend runs the append statement once. It returns the stream's version
-// as the check saw it and the first position written, 0 if the check failed.
+// tryAppend runs the append statement once, on its own. It returns the
+// stream's version as the check saw it and the first position written, 0 if
+// the check failed.
 func (s *Store) tryAppend(ctx context.Context, stream string, kind int32, want int64, recs []es.Record) (current, first int64, err error) {
+	sql, args, err := s.appendArgs(stream, kind, want, recs)
+	if err != nil {
+		return 0, 0, err
+	}
 	var base *int64
 	var notified int64
-	if len(recs) == 1 {
-		r := &recs[0]
-		extra, err := encodeExtra(r.Metadata.Extra)
-		if err != nil {
-			return 0, 0, err
-		}
-		err = s.pool.QueryRow(ctx, s.sql.appendOne, stream, kind, want,
-			r.Type, int32(r.Schema), []byte(r.Data), r.Metadata.Actor, r.Metadata.CorrelationID,
-			r.Metadata.CausationID, extra, r.Time, [16]byte(r.ID), s.channel,
-		).Scan(&current, &base, &notified)
-		if err != nil {
-			return 0, 0, err
-		}
-	} else {
-		n := len(recs)
-		var (
-			types  = make([]string, n)
-			schema = make([]int32, n)
-			data   = make([][]byte, n)
-			actor  = make([]string, n)
-			corr   = make([]string, n)
-			caus   = make([]string, n)
-			extra  = make([][]byte, n)
-			times  = make([]time.Time, n)
-			ids    = make([][16]byte, n)
-		)
-		for i := range recs {
-			r := &recs[i]
-			types[i], schema[i], data[i] = r.Type, int32(r.Schema), r.Data
-			actor[i], corr[i], caus[i] = r.Metadata.Actor, r.Metadata.CorrelationID, r.Metadata.CausationID
-			if extra[i], err = encodeExtra(r.Metadata.Extra); err != nil {
-				return 0, 0, err
-			}
-			times[i], ids[i] = r.Time, r.ID
-		}
-		err = s.pool.QueryRow(ctx, s.sql.appendMany, stream, kind, want,
-			types, schema, data, actor, corr, caus, extra, times, ids, s.channel,
-		).Scan(&current, &base, &notified)
-		if err != nil {
-			return 0, 0, err
-		}
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&current, &base, &notified); err != nil {
+		return 0, 0, err
 	}
 	if base == nil {
 		return current, 0, nil
 	}
 	return current, *base, nil
+}
+
+// appendArgs returns the append statement for recs and its arguments.
+func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Record) (string, []any, error) {
+	if len(recs) == 1 {
+		r := &recs[0]
+		extra, err := encodeExtra(r.Metadata.Extra)
+		if err != nil {
+			return "", nil, err
+		}
+		return s.sql.appendOne, []any{stream, kind, want,
+			r.Type, int32(r.Schema), []byte(r.Data), r.Metadata.Actor, r.Metadata.CorrelationID,
+			r.Metadata.CausationID, extra, r.Time, [16]byte(r.ID), s.channel}, nil
+	}
+	n := len(recs)
+	var (
+		types  = make([]string, n)
+		schema = make([]int32, n)
+		data   = make([][]byte, n)
+		actor  = make([]string, n)
+		corr   = make([]string, n)
+		caus   = make([]string, n)
+		extra  = make([][]byte, n)
+		times  = make([]time.Time, n)
+		ids    = make([][16]byte, n)
+	)
+	for i := range recs {
+		r := &recs[i]
+		types[i], schema[i], data[i] = r.Type, int32(r.Schema), r.Data
+		actor[i], corr[i], caus[i] = r.Metadata.Actor, r.Metadata.CorrelationID, r.Metadata.CausationID
+		var err error
+		if extra[i], err = encodeExtra(r.Metadata.Extra); err != nil {
+			return "", nil, err
+		}
+		times[i], ids[i] = r.Time, r.ID
+	}
+	return s.sql.appendMany, []any{stream, kind, want,
+		types, schema, data, actor, corr, caus, extra, times, ids, s.channel}, nil
 }
 
 // resolve decides a failed append with es.ConflictWindow and
@@ -173,6 +184,23 @@ func (s *Store) resolve(ctx context.Context, stream string, expected es.Expected
 		return nil, fmt.Errorf("postgres: append to stream %q lost %d races in a row", stream, maxRaces)
 	}
 	return nil, &es.ConcurrencyError{Stream: stream, Expected: expected, Actual: current}
+}
+
+// checkMetadata rejects metadata that PostgreSQL cannot keep exactly: text
+// columns hold no NUL byte, and both they and the JSON of Extra hold only
+// valid UTF-8.
+func checkMetadata(i int, m es.Metadata) error {
+	for _, f := range []struct{ name, v string }{{"actor", m.Actor}, {"correlation ID", m.CorrelationID}, {"causation ID", m.CausationID}} {
+		if strings.IndexByte(f.v, 0) >= 0 || !utf8.ValidString(f.v) {
+			return fmt.Errorf("%w: event %d: metadata %s %q holds a NUL byte or invalid UTF-8", es.ErrInvalidInput, i, f.name, f.v)
+		}
+	}
+	for k, v := range m.Extra {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("%w: event %d: metadata key %q or its value is not valid UTF-8", es.ErrInvalidInput, i, k)
+		}
+	}
+	return nil
 }
 
 func encodeExtra(m map[string]string) ([]byte, error) {

@@ -35,6 +35,7 @@ type Store struct {
 	channel string // NOTIFY channel of this schema
 
 	signal es.Signal // woken by own appends and by the LISTEN goroutine
+	group  grouper   // combines concurrent small appends into one commit
 
 	cancel   context.CancelFunc // ends the LISTEN goroutine
 	done     chan struct{}      // closed when the LISTEN goroutine has ended
@@ -59,8 +60,9 @@ type options struct {
 
 // WithSchema makes the store keep its tables in the named PostgreSQL schema,
 // creating the schema if it does not exist. Without it the store uses the
-// connection's current schema (the first existing entry of its search_path,
-// normally public).
+// first schema of a search_path given in the connection string
+// (postgres://host/db?search_path=jerry), creating it if need be, or else
+// the connection's current schema (normally public).
 func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
 
 // WithPollInterval sets how often a subscription that has caught up reads the
@@ -104,17 +106,22 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s := &Store{pool: pool, schema: o.schema, poll: o.poll}
 	if s.schema == "" {
-		if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
+		s.schema = firstSearchPath(pool.Config().ConnConfig.RuntimeParams["search_path"])
+	}
+	if s.schema == "" {
+		var cur *string
+		if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&cur); err != nil {
 			return nil, fmt.Errorf("postgres: find current schema: %w", err)
 		}
-		if s.schema == "" {
-			return nil, errors.New("postgres: the connection has no current schema: set one with WithSchema")
+		if cur == nil || *cur == "" {
+			return nil, errors.New("postgres: the connection has no current schema: choose one with WithSchema or search_path")
 		}
+		s.schema = *cur
 	}
 	if err := migrate(ctx, pool, s.schema); err != nil {
 		return nil, err
 	}
-	s.sql = newStatements(pgx.Identifier{s.schema}.Sanitize())
+	s.sql = newStatements(s.schema)
 	s.channel = channelName(s.schema)
 
 	lctx, cancel := context.WithCancel(context.Background())
@@ -154,6 +161,20 @@ func (s *Store) closed() bool {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	return s.isClosed
+}
+
+// firstSearchPath returns the first schema named in a search_path setting,
+// or "" if there is none.
+func firstSearchPath(path string) string {
+	first, _, _ := strings.Cut(path, ",")
+	first = strings.TrimSpace(first)
+	if len(first) >= 2 && first[0] == '"' && first[len(first)-1] == '"' {
+		return strings.ReplaceAll(first[1:len(first)-1], `""`, `"`)
+	}
+	if strings.HasPrefix(first, "$") { // $user
+		return ""
+	}
+	return strings.ToLower(first) // as PostgreSQL folds unquoted names
 }
 
 // channelName returns the NOTIFY channel of schema: short enough for

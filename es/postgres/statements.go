@@ -1,6 +1,10 @@
 package postgres
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // statements holds the store's SQL with the schema's tables named in full, so
 // that it does not depend on any connection's search_path. pgx prepares each
@@ -11,11 +15,13 @@ type statements struct {
 	readStream, readLog       string
 	lastPosition, findEventID string
 	saveSnapshot, loadSnap    string
+	lockHead                  string
 }
 
 const recordColumns = `position, stream, version, type, schema, data, actor, correlation_id, causation_id, extra, time, id`
 
-func newStatements(schema string) statements {
+func newStatements(schemaName string) statements {
+	schema := pgx.Identifier{schemaName}.Sanitize()
 	q := func(sql string) string { return strings.ReplaceAll(sql, "S.", schema+".") }
 	// Both appends are one statement, run outside any explicit transaction,
 	// so that a single round trip checks the expected version, takes the
@@ -67,7 +73,9 @@ WHERE stream = $1 AND version >= $2 AND version <= $3 ORDER BY version LIMIT $4`
 		readLog: q(`SELECT ` + recordColumns + ` FROM S.events
 WHERE position >= $1 ORDER BY position LIMIT $2`),
 		lastPosition: q(`SELECT position FROM S.head`),
-		findEventID:  q(`SELECT stream, version FROM S.events WHERE id = $1`),
+		lockHead:     q(`SELECT position FROM S.head FOR UPDATE`),
+
+		findEventID: q(`SELECT stream, version FROM S.events WHERE id = $1`),
 		saveSnapshot: q(`INSERT INTO S.snapshots (stream, version, type, schema, state, time)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (stream, version) DO UPDATE

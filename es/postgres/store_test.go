@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,16 @@ func TestAppendRead(t *testing.T) {
 	}
 	if _, err := s.Append(ctx, "a", es.Exact(3), []es.Event{ev("x", `nope`)}); !errors.Is(err, es.ErrInvalidData) {
 		t.Fatalf("bad data: %v", err)
+	}
+	for _, m := range []es.Metadata{{Actor: "a\x00"}, {CausationID: "\xff"}, {Extra: map[string]string{"k": "\xfe"}}} {
+		e := ev("x", `1`)
+		e.Metadata = m
+		if _, err := s.Append(ctx, "a", es.Exact(3), []es.Event{e}); !errors.Is(err, es.ErrInvalidInput) {
+			t.Fatalf("metadata %+v: %v", m, err)
+		}
+	}
+	if v, _ := s.StreamVersion(ctx, "a"); v != 3 {
+		t.Fatalf("bad input stored something: version %d", v)
 	}
 }
 
@@ -193,4 +204,25 @@ func TestReopenAndSchemaVersion(t *testing.T) {
 		}
 	}
 	_ = uuid.Nil
+}
+
+func TestSchemaFromSearchPath(t *testing.T) {
+	ctx := context.Background()
+	schema := newSchema(t)
+	dsn := testDSN(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	s, err := postgres.Open(ctx, dsn+sep+"search_path="+strings.ToUpper(schema)+",public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Schema() != schema {
+		t.Fatalf("schema %q, want %q", s.Schema(), schema)
+	}
+	if _, err := s.Append(ctx, "a", es.NoStream, []es.Event{ev("x", `1`)}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,165 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/jerry-es/jerry/es"
+)
+
+// TestConcurrentWritersFollower runs 16 writers, appending to streams of
+// their own and racing on a shared one, while a subscriber and a polling log
+// reader follow the global log. Each follower must see every committed event
+// exactly once, in position order, positions running 1, 2, 3... with no gap
+// and never at or below one already read, each with the position Append
+// returned for it.
+func TestConcurrentWritersFollower(t *testing.T) {
+	const writers, appends = 16, 30
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newStore(t)
+
+	var (
+		mu        sync.Mutex
+		committed = map[uuid.UUID]int64{} // event ID -> position Append returned
+		wg        sync.WaitGroup
+		errs      = make(chan error, writers)
+	)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := fmt.Sprintf("writer-%d", w)
+			var version int64
+			for i := range appends {
+				n := 1 + (w+i)%4
+				evs := make([]es.Event, n)
+				for k := range evs {
+					evs[k] = ev("e", fmt.Sprintf(`{"w":%d,"i":%d,"k":%d}`, w, i, k))
+				}
+				var recs []es.Record
+				var err error
+				if i%3 == 0 {
+					recs, err = s.Append(ctx, "shared", es.Any, evs)
+				} else {
+					recs, err = s.Append(ctx, own, es.Exact(version), evs)
+					version += int64(n)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("writer %d append %d: %w", w, i, err)
+					return
+				}
+				mu.Lock()
+				for _, r := range recs {
+					committed[r.ID] = r.Position
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+
+	type seen struct {
+		ids  map[uuid.UUID]int64
+		last int64
+		err  error
+	}
+	// Every writer's batch sizes are fixed, so the total is known.
+	total := int64(0)
+	for w := range writers {
+		for i := range appends {
+			total += int64(1 + (w+i)%4)
+		}
+	}
+	// follow checks records as they arrive until it has read total events.
+	follow := func(name string, next func(from int64) ([]es.Record, error)) *seen {
+		out := &seen{ids: map[uuid.UUID]int64{}}
+		for out.last < total {
+			recs, err := next(out.last + 1)
+			if err != nil {
+				out.err = fmt.Errorf("%s: %w", name, err)
+				return out
+			}
+			for _, r := range recs {
+				if r.Position != out.last+1 {
+					out.err = fmt.Errorf("%s: read position %d after %d", name, r.Position, out.last)
+					return out
+				}
+				if _, dup := out.ids[r.ID]; dup {
+					out.err = fmt.Errorf("%s: event %s read twice", name, r.ID)
+					return out
+				}
+				out.ids[r.ID] = r.Position
+				out.last = r.Position
+			}
+		}
+		return out
+	}
+
+	// The subscriber hands records over one at a time through a channel.
+	subRecs := make(chan es.Record)
+	subErr := make(chan error, 1)
+	go func() {
+		for r, err := range s.Subscribe(ctx, 1) {
+			if err != nil {
+				subErr <- err
+				return
+			}
+			select {
+			case subRecs <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	results := make(chan *seen, 2)
+	go func() {
+		results <- follow("subscriber", func(int64) ([]es.Record, error) {
+			select {
+			case r := <-subRecs:
+				return []es.Record{r}, nil
+			case err := <-subErr:
+				return nil, err
+			}
+		})
+	}()
+	go func() {
+		results <- follow("poller", func(from int64) ([]es.Record, error) {
+			return es.Collect(s.ReadLog(ctx, from))
+		})
+	}()
+
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	last, err := s.LastPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(committed)) != last {
+		t.Fatalf("%d events committed, last position %d", len(committed), last)
+	}
+	if last != total {
+		t.Fatalf("last position %d, want %d", last, total)
+	}
+	for range 2 {
+		got := <-results
+		if got.err != nil {
+			t.Fatal(got.err)
+		}
+		if len(got.ids) != len(committed) {
+			t.Fatalf("follower saw %d events, %d committed", len(got.ids), len(committed))
+		}
+		for id, pos := range committed {
+			if got.ids[id] != pos {
+				t.Fatalf("event %s: follower saw position %d, Append returned %d", id, got.ids[id], pos)
+			}
+		}
+	}
+	t.Logf("%d events from %d writers, followed gap-free by a subscriber and a poller", last, writers)
+}

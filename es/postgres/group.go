@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/jerry-es/jerry/es"
+)
+
+// Group commit. Every append takes head's row lock until it commits, so
+// appends commit one at a time (see the package documentation). To keep
+// concurrent appenders of one process from each paying a whole commit, the
+// store combines the small appends that arrive while another is in flight
+// into one transaction: one round trip that first locks head, then runs each
+// append's statement in turn, and commits them together. Each statement
+// checks its own expected version, so one append's conflict does not touch
+// the others; and as head is locked before any of them reads, none reads a
+// stale stream version. If the combined transaction fails (a duplicate event
+// ID, a lost connection), every append in it is run again on its own.
+
+// maxGroupEvents is the largest append that joins a group; larger ones already
+// amortise their commit.
+const maxGroupEvents = 16
+
+// maxGroup bounds the appends in one combined transaction.
+const maxGroup = 64
+
+// appendReq is one append waiting for, or taking part in, a group commit.
+type appendReq struct {
+	ctx            context.Context
+	stream         string
+	kind           int32
+	want           int64
+	recs           []es.Record
+	current, first int64
+	err            error
+	alone          bool          // the group failed: run on its own
+	lead           bool          // set before done is closed: lead the next group
+	done           chan struct{} // closed when the result or leadership is set
+}
+
+type grouper struct {
+	mu      sync.Mutex
+	queue   []*appendReq
+	leading bool // some goroutine is running a group
+}
+
+// appendGrouped runs the append statement for recs, in a group with other
+// appends if some are in flight. Its results are those of tryAppend.
+func (s *Store) appendGrouped(ctx context.Context, stream string, kind int32, want int64, recs []es.Record) (current, first int64, err error) {
+	if len(recs) > maxGroupEvents {
+		return s.tryAppend(ctx, stream, kind, want, recs)
+	}
+	req := &appendReq{ctx: ctx, stream: stream, kind: kind, want: want, recs: recs, done: make(chan struct{})}
+	g := &s.group
+	g.mu.Lock()
+	g.queue = append(g.queue, req)
+	if g.leading {
+		g.mu.Unlock()
+		// The leader runs this request, or hands leadership over. The
+		// wait ignores ctx: the append may be on the wire already, and its
+		// outcome must be known.
+		<-req.done
+		if !req.lead {
+			return s.groupResult(req)
+		}
+		g.mu.Lock()
+	}
+	// This goroutine leads: it runs groups until its own request is done,
+	// then passes leadership to a waiting request, if any.
+	g.leading = true
+	for {
+		n := min(len(g.queue), maxGroup)
+		batch := g.queue[:n:n]
+		g.queue = g.queue[n:]
+		g.mu.Unlock()
+
+		s.runGroup(batch)
+		mine := false
+		for _, r := range batch {
+			if r == req {
+				mine = true
+			} else {
+				close(r.done)
+			}
+		}
+		g.mu.Lock()
+		if mine {
+			break
+		}
+	}
+	if len(g.queue) > 0 {
+		next := g.queue[0]
+		next.lead = true
+		close(next.done)
+	} else {
+		g.leading = false
+	}
+	g.mu.Unlock()
+	return s.groupResult(req)
+}
+
+func (s *Store) groupResult(req *appendReq) (current, first int64, err error) {
+	if req.alone {
+		return s.tryAppend(req.ctx, req.stream, req.kind, req.want, req.recs)
+	}
+	return req.current, req.first, req.err
+}
+
+// runGroup runs batch: alone through tryAppend if it is one request, else as
+// one transaction. It sets every request's result or marks it alone.
+func (s *Store) runGroup(batch []*appendReq) {
+	if len(batch) == 1 {
+		r := batch[0]
+		r.current, r.first, r.err = s.tryAppend(r.ctx, r.stream, r.kind, r.want, r.recs)
+		return
+	}
+	// The group runs on a context of its own: one caller's cancellation
+	// must not fail the others' appends.
+	statGroups.Add(1)
+	statGrouped.Add(int64(len(batch)))
+	ctx := context.WithoutCancel(batch[0].ctx)
+	b := &pgx.Batch{}
+	b.Queue(s.sql.lockHead)
+	for _, r := range batch {
+		sql, args, err := s.appendArgs(r.stream, r.kind, r.want, r.recs)
+		if err != nil {
+			r.err = err
+			continue
+		}
+		b.Queue(sql, args...)
+	}
+	err := func() error {
+		br := s.pool.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		for _, r := range batch {
+			if r.err != nil {
+				continue
+			}
+			var base *int64
+			var notified int64
+			if err := br.QueryRow().Scan(&r.current, &base, &notified); err != nil {
+				return err
+			}
+			if base != nil {
+				r.first = *base
+			}
+		}
+		return br.Close()
+	}()
+	if err != nil {
+		for _, r := range batch {
+			if r.err == nil || !errors.Is(r.err, es.ErrInvalidInput) {
+				r.alone, r.err = true, nil
+			}
+		}
+	}
+}
+
+// Counters of combined transactions, for tests and tuning.
+var statGroups, statGrouped atomic.Int64
