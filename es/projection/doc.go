@@ -15,6 +15,9 @@
 //   - [Runner.Rebuild] resets the checkpoint to zero and catches up from the
 //     first event, reporting progress through [Options.Progress].
 //
+// [Subscribe] is the runner's live source on its own, for consumers that want
+// the events rather than a read model, such as `jerry log --follow`.
+//
 // # Guarantees
 //
 //   - Order: a projection sees events in log position order, each position
