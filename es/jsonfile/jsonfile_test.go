@@ -105,3 +105,18 @@ func TestTwoStoresOneDirectory(t *testing.T) {
 		t.Fatalf("%v\n%s", err, rep)
 	}
 }
+
+// FuzzStreamID checks that stream IDs map to files injectively and safely.
+// Stores here skip fsync: durability is not what is fuzzed.
+func FuzzStreamID(f *testing.F) {
+	estest.FuzzStreamID(f, estest.Config{
+		New: func(t testing.TB) es.EventStore { return open(t, "", jsonfile.NoSync()) },
+	})
+}
+
+// BenchmarkStore runs the shared benchmarks of package estest, durably.
+func BenchmarkStore(b *testing.B) {
+	estest.BenchmarkEventStore(b, estest.Config{
+		New: func(t testing.TB) es.EventStore { return open(t, "") },
+	})
+}
