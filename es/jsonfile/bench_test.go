@@ -1,3 +1,5 @@
+//go:build linux
+
 package jsonfile_test
 
 import (
@@ -234,7 +236,6 @@ func readStore(b *testing.B, n, interleave int) *jsonfile.Store {
 	return s
 }
 
-var cleanups []func()
 
 func BenchmarkRead(b *testing.B) {
 	ctx := context.Background()
