@@ -368,3 +368,16 @@ func BenchmarkOpenReadAppend(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/command")
 }
+
+// BenchmarkReindex rebuilds every derived file of a 100,000-event store from
+// its log, as the first open after a reboot does.
+func BenchmarkReindex(b *testing.B) {
+	s := readStore(b, 100_000, 10)
+	b.ResetTimer()
+	for range b.N {
+		if err := s.Reindex(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perSecond(b, b.N*100_000)
+}
