@@ -236,7 +236,6 @@ func readStore(b *testing.B, n, interleave int) *jsonfile.Store {
 	return s
 }
 
-
 func BenchmarkRead(b *testing.B) {
 	ctx := context.Background()
 	const n = 100_000
