@@ -74,6 +74,7 @@ type Recovery struct {
 	Reason string
 }
 
+// String describes r on one line.
 func (r Recovery) String() string {
 	if r.Cut > 0 {
 		return fmt.Sprintf("%s: cut %d bytes at offset %d: %s", r.Path, r.Cut, r.Offset, r.Reason)
@@ -102,6 +103,7 @@ type Store struct {
 	// would not exclude each other.
 	flockMu sync.Mutex
 	// Owned by whoever holds flockMu.
+	synced  bool  // size and last have been read from the files once
 	size    int64 // committed size of the log, as of the last sync
 	last    int64 // last committed position, as of the last sync
 	idx     map[string]*idxFile
