@@ -244,6 +244,7 @@ func BenchmarkRead100k(b *testing.B) {
 	}
 	events := pgx.Identifier{s.Schema()}.Sanitize() + ".events"
 	for _, sql := range []string{
+		"TRUNCATE " + raw,
 		fmt.Sprintf(`INSERT INTO %s SELECT * FROM %s`, raw, events),
 		"VACUUM ANALYZE " + raw, "VACUUM ANALYZE " + events,
 	} {

@@ -1,14 +1,20 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"math"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/jerry-es/jerry/es"
 )
@@ -111,37 +117,116 @@ func (s *Store) readErr(ctx context.Context, op string, err error) error {
 }
 
 // scanRecords appends the records of rows, in the column order of
-// recordColumns, to buf, and closes rows.
+// recordColumns, to buf, and closes rows. It decodes PostgreSQL's binary
+// format itself, which costs a fraction of pgx's general Scan; it falls back
+// to Scan if the server sent any column other than text in text format. Strings that repeat from
+// row to row (the stream, types, actors) are shared rather than allocated
+// again for every record.
 func scanRecords(rows pgx.Rows, buf []es.Record) ([]es.Record, error) {
 	defer rows.Close()
+	binary := true
+	for _, f := range rows.FieldDescriptions() {
+		// Text is the same bytes in either format.
+		binary = binary && (f.Format == pgx.BinaryFormatCode || f.DataTypeOID == pgtype.TextOID)
+	}
+	var in interner
+	for rows.Next() {
+		var r es.Record
+		var err error
+		if binary {
+			err = decodeRecord(rows.RawValues(), &r, &in)
+		} else {
+			err = scanRecord(rows, &r)
+		}
+		if err != nil {
+			return buf, err
+		}
+		buf = append(buf, r)
+	}
+	return buf, rows.Err()
+}
+
+// pgEpoch is the zero of PostgreSQL's binary timestamps.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+
+// decodeRecord decodes one row of recordColumns in binary format.
+func decodeRecord(v [][]byte, r *es.Record, in *interner) error {
+	if len(v) != 12 {
+		return fmt.Errorf("decode record: %d columns", len(v))
+	}
+	bad := func(col string) error {
+		return &es.CorruptError{Path: "events", Offset: r.Position, Err: fmt.Errorf("column %s: bad binary value", col)}
+	}
+	if len(v[0]) != 8 || len(v[2]) != 8 || len(v[4]) != 4 || len(v[10]) != 8 || len(v[11]) != 16 || v[5] == nil {
+		return bad("position, version, schema, data, time or id")
+	}
+	r.Position = int64(binary.BigEndian.Uint64(v[0]))
+	r.Stream = in.intern(v[1])
+	r.Version = int64(binary.BigEndian.Uint64(v[2]))
+	r.Type = in.intern(v[3])
+	r.Schema = int(int32(binary.BigEndian.Uint32(v[4])))
+	r.Data = bytes.Clone(v[5])
+	r.Metadata.Actor = in.intern(v[6])
+	r.Metadata.CorrelationID = string(v[7])
+	r.Metadata.CausationID = string(v[8])
+	if v[9] != nil {
+		if err := json.Unmarshal(v[9], &r.Metadata.Extra); err != nil {
+			return &es.CorruptError{Path: "events", Offset: r.Position,
+				Err: fmt.Errorf("metadata of stream %q version %d: %w", r.Stream, r.Version, err)}
+		}
+	}
+	us := int64(binary.BigEndian.Uint64(v[10]))
+	if us == math.MaxInt64 || us == math.MinInt64 {
+		return bad("time")
+	}
+	r.Time = time.Unix(pgEpoch+us/1e6, (us%1e6)*1e3).UTC()
+	r.ID = uuid.UUID(v[11])
+	return nil
+}
+
+// scanRecord reads one row of recordColumns with pgx's Scan.
+func scanRecord(rows pgx.Rows, r *es.Record) error {
 	var (
-		r      es.Record
 		schema int32
 		data   []byte
 		extra  []byte
 		id     [16]byte
 	)
-	dest := []any{&r.Position, &r.Stream, &r.Version, &r.Type, &schema, &data,
-		&r.Metadata.Actor, &r.Metadata.CorrelationID, &r.Metadata.CausationID, &extra, &r.Time, &id}
-	for rows.Next() {
-		r.Metadata.Extra = nil
-		data, extra = nil, nil
-		if err := rows.Scan(dest...); err != nil {
-			return buf, err
-		}
-		r.Schema = int(schema)
-		r.Data = data
-		r.ID = id
-		r.Time = r.Time.UTC()
-		if extra != nil {
-			if err := json.Unmarshal(extra, &r.Metadata.Extra); err != nil {
-				return buf, &es.CorruptError{Path: "events", Offset: r.Position,
-					Err: fmt.Errorf("metadata of stream %q version %d: %w", r.Stream, r.Version, err)}
-			}
-		}
-		buf = append(buf, r)
+	if err := rows.Scan(&r.Position, &r.Stream, &r.Version, &r.Type, &schema, &data,
+		&r.Metadata.Actor, &r.Metadata.CorrelationID, &r.Metadata.CausationID, &extra, &r.Time, &id); err != nil {
+		return err
 	}
-	return buf, rows.Err()
+	r.Schema, r.Data, r.ID, r.Time = int(schema), data, id, r.Time.UTC()
+	if extra != nil {
+		if err := json.Unmarshal(extra, &r.Metadata.Extra); err != nil {
+			return &es.CorruptError{Path: "events", Offset: r.Position,
+				Err: fmt.Errorf("metadata of stream %q version %d: %w", r.Stream, r.Version, err)}
+		}
+	}
+	return nil
+}
+
+// interner shares the strings of one page that repeat.
+type interner struct {
+	last []string // the most recent strings, searched from newest
+}
+
+func (in *interner) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	for i := len(in.last) - 1; i >= 0; i-- {
+		if in.last[i] == string(b) {
+			return in.last[i]
+		}
+	}
+	s := string(b)
+	if len(in.last) == 8 {
+		copy(in.last, in.last[1:])
+		in.last = in.last[:7]
+	}
+	in.last = append(in.last, s)
+	return s
 }
 
 // StreamVersion implements es.EventStore.
