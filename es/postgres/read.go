@@ -22,7 +22,7 @@ import (
 // Reads fetch records in pages and hold no connection while the caller
 // handles them, so that a caller may append (or read) from inside the loop
 // without starving the pool. Pages start small, so that a short read costs
-// little, and grow to maxPage, which bounds the memory a read holds.
+// little, and grow to maxPage; a read holds at most two pages in memory.
 const (
 	firstPage = 256
 	maxPage   = 8192
@@ -45,9 +45,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) i
 		if from > to {
 			return
 		}
-		s.pages(ctx, "read stream", yield, func(page int) (pgx.Rows, error) {
-			return s.pool.Query(ctx, s.sql.readStream, stream, from, to, page)
-		}, func(r es.Record) { from = r.Version + 1 })
+		s.pages(ctx, "read stream", yield, from, func(ctx context.Context, from int64, limit int) (pgx.Rows, error) {
+			return s.pool.Query(ctx, s.sql.readStream, stream, from, to, limit)
+		}, func(r *es.Record) int64 { return r.Version })
 	}
 }
 
@@ -60,52 +60,82 @@ func (s *Store) ReadLog(ctx context.Context, from int64) iter.Seq2[es.Record, er
 			yield(es.Record{}, fmt.Errorf("%w: position %d", es.ErrInvalidVersion, from))
 			return
 		}
-		s.pages(ctx, "read log", yield, func(page int) (pgx.Rows, error) {
-			return s.pool.Query(ctx, s.sql.readLog, from, page)
-		}, func(r es.Record) { from = r.Position + 1 })
+		s.pages(ctx, "read log", yield, from, func(ctx context.Context, from int64, limit int) (pgx.Rows, error) {
+			return s.pool.Query(ctx, s.sql.readLog, from, limit)
+		}, func(r *es.Record) int64 { return r.Position })
 	}
 }
 
-// pages runs query for successive pages, decoding each whole page and
-// releasing its connection before yielding its records; advance records the
-// last record yielded so that query continues after it.
-func (s *Store) pages(ctx context.Context, op string, yield func(es.Record, error) bool,
-	query func(page int) (pgx.Rows, error), advance func(es.Record)) {
-	page := firstPage
-	var buf []es.Record
-	for {
+// pages yields the records of successive pages of a query: query returns
+// up to limit rows from cursor from on, and key gives the cursor of a record.
+// Each page is fetched and decoded whole, and its connection released, before
+// its records are yielded; while they are, the next page is fetched in the
+// background, so that the server produces rows while the caller consumes.
+func (s *Store) pages(ctx context.Context, op string, yield func(es.Record, error) bool, from int64,
+	query func(ctx context.Context, from int64, limit int) (pgx.Rows, error), key func(*es.Record) int64) {
+	if err := ctx.Err(); err != nil {
+		yield(es.Record{}, err)
+		return
+	}
+	type result struct {
+		recs []es.Record
+		err  error
+	}
+	fetch := func(ctx context.Context, from int64, limit int, buf []es.Record) result {
 		if s.closed() {
-			yield(es.Record{}, es.ErrClosed)
-			return
+			return result{err: es.ErrClosed}
 		}
-		if err := ctx.Err(); err != nil {
-			yield(es.Record{}, err)
-			return
+		rows, err := query(ctx, from, limit)
+		if err == nil {
+			if cap(buf) < limit {
+				buf = make([]es.Record, 0, limit)
+			}
+			buf, err = scanRecords(rows, buf[:0])
 		}
-		rows, err := query(page)
 		if err != nil {
-			yield(es.Record{}, s.readErr(ctx, op, err))
+			return result{err: s.readErr(ctx, op, err)}
+		}
+		return result{recs: buf}
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	var pending chan result
+	defer func() {
+		// On an early break, stop the fetch in flight and wait for it.
+		cancel()
+		if pending != nil {
+			<-pending
+		}
+	}()
+	limit := firstPage
+	var spare []es.Record
+	cur := fetch(fctx, from, limit, nil)
+	for {
+		if cur.err != nil {
+			yield(es.Record{}, cur.err)
 			return
 		}
-		buf, err = scanRecords(rows, buf[:0])
-		if err != nil {
-			yield(es.Record{}, s.readErr(ctx, op, err))
-			return
+		more := len(cur.recs) == limit
+		if more {
+			next, nextLimit, buf := key(&cur.recs[len(cur.recs)-1])+1, min(limit*4, maxPage), spare
+			pending = make(chan result, 1)
+			go func() { pending <- fetch(fctx, next, nextLimit, buf) }()
+			limit = nextLimit
 		}
-		for _, r := range buf {
+		for i := range cur.recs {
 			if err := ctx.Err(); err != nil {
 				yield(es.Record{}, err)
 				return
 			}
-			if !yield(r, nil) {
+			if !yield(cur.recs[i], nil) {
 				return
 			}
 		}
-		if len(buf) < page {
+		if !more {
 			return
 		}
-		advance(buf[len(buf)-1])
-		page = min(page*4, maxPage)
+		spare = cur.recs
+		cur = <-pending
+		pending = nil
 	}
 }
 
@@ -131,17 +161,17 @@ func scanRecords(rows pgx.Rows, buf []es.Record) ([]es.Record, error) {
 	}
 	var in interner
 	for rows.Next() {
-		var r es.Record
+		buf = append(buf, es.Record{})
+		r := &buf[len(buf)-1]
 		var err error
 		if binary {
-			err = decodeRecord(rows.RawValues(), &r, &in)
+			err = decodeRecord(rows.RawValues(), r, &in)
 		} else {
-			err = scanRecord(rows, &r)
+			err = scanRecord(rows, r)
 		}
 		if err != nil {
-			return buf, err
+			return buf[:len(buf)-1], err
 		}
-		buf = append(buf, r)
 	}
 	return buf, rows.Err()
 }
