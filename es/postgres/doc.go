@@ -86,7 +86,8 @@
 // Reads are streamed in pages (256 rows growing to 8,192), each page fetched
 // and decoded before its records are yielded, so no connection is held while
 // the caller handles records: the caller may append, or read, from inside the
-// loop, and memory stays bounded whatever the stream's length.
+// loop, and memory stays bounded (two pages) whatever the stream's length.
+// While the caller consumes one page the next is fetched in the background.
 //
 // Subscribe follows the log with es.Follow. It wakes on this Store's own
 // appends, on NOTIFY from any process appending to the same schema (a
