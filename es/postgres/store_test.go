@@ -226,3 +226,31 @@ func TestSchemaFromSearchPath(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCorruptMetadata damages a stored row behind the store's back: reads
+// report it as es.ErrCorrupt naming the row, rather than panicking or
+// skipping it.
+func TestCorruptMetadata(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	e := ev("x", `1`)
+	e.Metadata.Extra = map[string]string{"k": "v"}
+	if _, err := s.Append(ctx, "a", es.NoStream, []es.Event{e, e2()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, fmt.Sprintf(`UPDATE %q.events SET extra = '\x7b7b' WHERE position = 1`, s.Schema())); err != nil {
+		t.Fatal(err)
+	}
+	for name, seq := range map[string]func() ([]es.Record, error){
+		"stream": func() ([]es.Record, error) { return es.Collect(s.ReadStream(ctx, "a", 1, 0)) },
+		"log":    func() ([]es.Record, error) { return es.Collect(s.ReadLog(ctx, 1)) },
+	} {
+		_, err := seq()
+		var ce *es.CorruptError
+		if !errors.Is(err, es.ErrCorrupt) || !errors.As(err, &ce) || ce.Offset != 1 {
+			t.Fatalf("%s read of a damaged row: %v", name, err)
+		}
+	}
+}
+
+func e2() es.Event { return ev("y", `2`) }
