@@ -75,7 +75,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 		case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_id":
 			return s.resolve(ctx, stream, expected, recs, -1, errDuplicateID)
 		default:
-			return nil, s.wrap("append", err)
+			return nil, s.wrap(ctx, "append", err)
 		}
 	}
 }
@@ -215,11 +215,14 @@ func encodeExtra(m map[string]string) ([]byte, error) {
 }
 
 // wrap turns a failure of the database into the store's error: es.ErrClosed
-// once the store is closed, the context's error if it ended, else the error
-// with what failed.
-func (s *Store) wrap(op string, err error) error {
+// once the store is closed, the context's error if the failure came from its
+// end, else the error with what failed.
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if s.closed() {
 		return es.ErrClosed
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return ctxErr
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

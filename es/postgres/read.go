@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"math"
@@ -93,7 +92,7 @@ func (s *Store) pages(ctx context.Context, op string, yield func(es.Record, erro
 			buf, err = scanRecords(rows, buf[:0])
 		}
 		if err != nil {
-			return result{err: s.readErr(ctx, op, err)}
+			return result{err: s.wrap(ctx, op, err)}
 		}
 		return result{recs: buf}
 	}
@@ -139,19 +138,12 @@ func (s *Store) pages(ctx context.Context, op string, yield func(es.Record, erro
 	}
 }
 
-func (s *Store) readErr(ctx context.Context, op string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		return ctxErr
-	}
-	return s.wrap(op, err)
-}
-
 // scanRecords appends the records of rows, in the column order of
 // recordColumns, to buf, and closes rows. It decodes PostgreSQL's binary
 // format itself, which costs a fraction of pgx's general Scan; it falls back
-// to Scan if the server sent any column other than text in text format. Strings that repeat from
-// row to row (the stream, types, actors) are shared rather than allocated
-// again for every record.
+// to Scan if the server sent any column other than text in text format.
+// Strings that repeat from row to row (the stream, types, actors) are shared
+// rather than allocated again for every record.
 func scanRecords(rows pgx.Rows, buf []es.Record) ([]es.Record, error) {
 	defer rows.Close()
 	binary := true
@@ -269,7 +261,7 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error)
 	}
 	var v int64
 	if err := s.pool.QueryRow(ctx, s.sql.streamVersion, stream).Scan(&v); err != nil {
-		return 0, s.readErr(ctx, "stream version", err)
+		return 0, s.wrap(ctx, "stream version", err)
 	}
 	return v, nil
 }
@@ -281,7 +273,7 @@ func (s *Store) LastPosition(ctx context.Context) (int64, error) {
 	}
 	var p int64
 	if err := s.pool.QueryRow(ctx, s.sql.lastPosition).Scan(&p); err != nil {
-		return 0, s.readErr(ctx, "last position", err)
+		return 0, s.wrap(ctx, "last position", err)
 	}
 	return p, nil
 }
