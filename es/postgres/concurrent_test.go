@@ -233,3 +233,65 @@ func TestConcurrentRetries(t *testing.T) {
 	g, a := postgres.GroupStats()
 	t.Logf("%d combined transactions so far in this process, %d appends in them", g, a)
 }
+
+// TestStoresRacing has appenders on separate Stores (as separate processes
+// would be: no combining) race for the same versions, with single events and
+// with appends too large to combine. Whether a loser's check saw the winner
+// or hit the unique constraint on (stream, version), it must get a
+// *es.ConcurrencyError with the stream's true version, and exactly one
+// appender must win each round.
+func TestStoresRacing(t *testing.T) {
+	ctx := context.Background()
+	first := newStore(t)
+	stores := []*postgres.Store{first}
+	for range 5 {
+		s, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(first.Schema()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+	}
+	var version int64
+	for round := range 20 {
+		size := 1
+		if round%2 == 1 {
+			size = 20
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(stores))
+		for i, s := range stores {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				evs := make([]es.Event, size)
+				for k := range evs {
+					evs[k] = ev("e", fmt.Sprint(k))
+				}
+				_, errs[i] = s.Append(ctx, "race", es.Exact(version), evs)
+			}()
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			var ce *es.ConcurrencyError
+			switch {
+			case err == nil:
+				wins++
+			case errors.As(err, &ce):
+				if ce.Actual != version+int64(size) {
+					t.Fatalf("round %d: conflict reports version %d, want %d", round, ce.Actual, version+int64(size))
+				}
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d winners", round, wins)
+		}
+		version += int64(size)
+	}
+	if v, _ := first.StreamVersion(ctx, "race"); v != version {
+		t.Fatalf("stream at version %d, want %d", v, version)
+	}
+}
