@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/postgres"
@@ -254,3 +255,56 @@ func TestCorruptMetadata(t *testing.T) {
 }
 
 func e2() es.Event { return ev("y", `2`) }
+
+// TestOrdinaryOwner opens a store as a role that owns its schema and has no
+// other privilege: no superuser, no CREATE on the database. (It needs a test
+// user that may create roles, and skips otherwise.)
+func TestOrdinaryOwner(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	schema := newSchema(t)
+	role := schema + "_owner"
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN"); err != nil {
+		t.Skipf("cannot create a role to test with: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := pgx.Connect(ctx, testDSN(t))
+		if err != nil {
+			return
+		}
+		defer admin.Close(ctx)
+		admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		admin.Exec(ctx, "DROP ROLE "+pgx.Identifier{role}.Sanitize())
+	})
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE SCHEMA %s AUTHORIZATION %s",
+		pgx.Identifier{schema}.Sanitize(), pgx.Identifier{role}.Sanitize())); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", role, cfg.Host, cfg.Port, cfg.Database)
+	if cfg.Password != "" {
+		t.Skip("the test server needs a password; the owner role has none")
+	}
+	s, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatalf("open as the schema's owner: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Append(ctx, "a", es.NoStream, []es.Event{ev("x", `1`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSnapshot(ctx, es.Snapshot{Stream: "a", Version: 1, Type: "t", Schema: 1, State: json.RawMessage(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := es.Collect(s.ReadLog(ctx, 1))
+	if err != nil || len(log) != 1 {
+		t.Fatalf("log: %v %d", err, len(log))
+	}
+}
