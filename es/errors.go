@@ -37,8 +37,11 @@ var (
 	// UTF-8 or contains a control character.
 	ErrInvalidEventType = invalid("invalid event type")
 	// ErrInvalidData means event or snapshot data is not one valid JSON
-	// document, or a schema version is negative.
+	// document in UTF-8, or a schema version is negative.
 	ErrInvalidData = invalid("invalid event data")
+	// ErrInvalidMetadata means a metadata string is not valid UTF-8 or
+	// holds a NUL byte.
+	ErrInvalidMetadata = invalid("invalid event metadata")
 	// ErrEventTooLarge means an event is over MaxEventSize.
 	ErrEventTooLarge = invalid("event too large")
 	// ErrNoEvents means an append was given no events.

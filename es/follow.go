@@ -39,7 +39,8 @@ func (s *Signal) Notify() {
 // the log from position from, and when it has caught up waits until wake is
 // signalled, poll has elapsed (a safety net for wake-ups that can be missed,
 // such as those from other processes; 0 means no polling), or ctx is done.
-// It ends without an error when ctx is cancelled.
+// wake may be nil for a store that can only poll. It ends without an error
+// when ctx is cancelled.
 //
 // Follow never holds more than one record in memory for the consumer, so a
 // slow consumer costs the store nothing.
@@ -58,7 +59,10 @@ func Follow(ctx context.Context, log LogReader, from int64, wake *Signal, poll t
 		for {
 			// Take the wake-up channel before reading, so that a commit
 			// landing after the read has ended still wakes us.
-			woken := wake.Wait()
+			var woken <-chan struct{}
+			if wake != nil {
+				woken = wake.Wait()
+			}
 			for r, err := range log.ReadLog(ctx, next) {
 				if err != nil {
 					if ctx.Err() != nil {

@@ -2,7 +2,9 @@ package es
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -73,8 +75,11 @@ func Prepare(stream string, expected ExpectedVersion, events []Event) ([]Record,
 		if e.Schema < 0 {
 			return nil, invalidf(ErrInvalidData, "event %d (%s): negative schema version %d", i, e.Type, e.Schema)
 		}
-		if !json.Valid(e.Data) {
-			return nil, invalidf(ErrInvalidData, "event %d (%s): data is not valid JSON", i, e.Type)
+		if !json.Valid(e.Data) || !utf8.Valid(e.Data) {
+			return nil, invalidf(ErrInvalidData, "event %d (%s): data is not valid JSON in UTF-8", i, e.Type)
+		}
+		if err := validateMetadata(e.Metadata); err != nil {
+			return nil, invalidf(ErrInvalidMetadata, "event %d (%s): %v", i, e.Type, err)
 		}
 		if size := eventSize(e); size > MaxEventSize {
 			return nil, invalidf(ErrEventTooLarge, "event %d (%s) is %d bytes, over the limit of %d", i, e.Type, size, MaxEventSize)
@@ -97,6 +102,32 @@ func Prepare(stream string, expected ExpectedVersion, events []Event) ([]Record,
 		recs[i] = r
 	}
 	return recs, nil
+}
+
+// validateMetadata requires valid UTF-8 with no NUL byte in every metadata
+// string, so that every adapter can keep it exactly (PostgreSQL text cannot
+// hold NUL).
+func validateMetadata(m Metadata) error {
+	check := func(what, v string) error {
+		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("metadata %s %q is not valid UTF-8 or holds a NUL byte", what, v)
+		}
+		return nil
+	}
+	for _, f := range [...]struct{ what, v string }{{"actor", m.Actor}, {"correlation ID", m.CorrelationID}, {"causation ID", m.CausationID}} {
+		if err := check(f.what, f.v); err != nil {
+			return err
+		}
+	}
+	for k, v := range m.Extra {
+		if err := check("key", k); err != nil {
+			return err
+		}
+		if err := check(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func eventSize(e Event) int {

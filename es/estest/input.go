@@ -146,6 +146,12 @@ func withData(data string) es.Event {
 	return es.Event{ID: es.NewEventID(), Type: "E", Data: json.RawMessage(data)}
 }
 
+func withMeta(m es.Metadata) es.Event {
+	e := withData(`{}`)
+	e.Metadata = m
+	return e
+}
+
 func (s *suite) testBadInput(t *testing.T) {
 	good := func() es.Event { return event("E", 1) }
 	withType := func(typ string) es.Event { e := good(); e.Type = typ; return e }
@@ -172,6 +178,9 @@ func (s *suite) testBadInput(t *testing.T) {
 		{name: "DataTruncated", op: appendOp("seed", es.Any, withData(`{"a":`)), want: es.ErrInvalidData},
 		{name: "DataTwoDocuments", op: appendOp("seed", es.Any, withData(`{} {}`)), want: es.ErrInvalidData},
 		{name: "DataNotJSON", op: appendOp("seed", es.Any, withData(`hello`)), want: es.ErrInvalidData},
+		{name: "DataInvalidUTF8", op: appendOp("seed", es.Any, withData("\"\xff\xfe\"")), want: es.ErrInvalidData},
+		{name: "MetadataNUL", op: appendOp("seed", es.Any, withMeta(es.Metadata{Actor: "a\x00b"})), want: es.ErrInvalidMetadata},
+		{name: "MetadataInvalidUTF8", op: appendOp("seed", es.Any, withMeta(es.Metadata{Extra: map[string]string{"k": "\xff"}})), want: es.ErrInvalidMetadata},
 		{name: "NegativeSchema", op: appendOp("seed", es.Any, negSchema), want: es.ErrInvalidData},
 		{name: "BadEventInBatch", op: appendOp("seed", es.Any, good(), good(), withData("{"), good()), want: es.ErrInvalidData},
 		{name: "EventTooLarge", op: appendOp("seed", es.Any, withData(tooBig)), want: es.ErrEventTooLarge},

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/es/jsonfile"
+	"github.com/jerry-es/jerry/es/postgres"
+	"github.com/jerry-es/jerry/tracker/app"
+)
+
+// store is what jerry needs of a store.
+type store interface {
+	es.EventStore
+	es.LogReader
+	es.SnapshotStore
+	Close() error
+}
+
+// storeDir is the directory name jerry looks for, from the current
+// directory upward.
+const storeDir = ".jerry"
+
+// resolveStore returns the store URL: the --store flag, else JERRY_STORE,
+// else file: and the nearest .jerry directory from the current directory
+// upward, else file:.jerry in the current directory.
+func resolveStore(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if env := os.Getenv("JERRY_STORE"); env != "" {
+		return env, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(filepath.Join(d, storeDir)); err == nil && fi.IsDir() {
+			return "file:" + filepath.Join(d, storeDir), nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "file:" + storeDir, nil
+}
+
+// openStore opens the store a URL names. This is the one place that picks
+// an adapter:
+//
+//	file:PATH, file://PATH   the JSON file store in directory PATH
+//	postgres://..., postgresql://...   PostgreSQL (schema created or migrated on open)
+func openStore(ctx context.Context, url string) (store, error) {
+	scheme, rest, ok := strings.Cut(url, ":")
+	if !ok {
+		return nil, usagef("invalid store URL %q: want file:PATH or postgres://...", url)
+	}
+	switch strings.ToLower(scheme) {
+	case "file":
+		path := strings.TrimPrefix(rest, "//")
+		if path == "" {
+			return nil, usagef("invalid store URL %q: no path", url)
+		}
+		return openFileStore(ctx, path)
+	case "postgres", "postgresql":
+		st, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", redact(url), err)
+		}
+		return st, nil
+	}
+	return nil, usagef("invalid store URL %q: unknown scheme %q (want file:PATH or postgres://...)", redact(url), scheme)
+}
+
+// redact hides a password in a URL.
+func redact(url string) string {
+	if at := strings.Index(url, "@"); at > 0 {
+		if colon := strings.LastIndex(url[:at], ":"); colon > strings.Index(url, "://")+2 {
+			return url[:colon+1] + "***" + url[at:]
+		}
+	}
+	return url
+}
+
+// openFileStore opens the JSON file store in directory path, creating it
+// if needed.
+func openFileStore(_ context.Context, path string) (store, error) {
+	st, err := jsonfile.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// initStore creates a store directory at path; it is not an error if one is
+// there already.
+func initStore(ctx context.Context, path string) (created bool, err error) {
+	if _, err := os.Stat(path); err == nil {
+		return false, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	st, err := openFileStore(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	return true, st.Close()
+}
+
+// resolveActor returns who acts: the --actor flag, else JERRY_ACTOR, else
+// the OS user.
+func resolveActor(flag string) string {
+	if a := strings.TrimSpace(flag); a != "" {
+		return a
+	}
+	if a := strings.TrimSpace(os.Getenv("JERRY_ACTOR")); a != "" {
+		return a
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+// storeCheck adapts a store's own integrity check, if it has one, for
+// app.Service.Verify; notes are repairs the store made when it opened.
+func storeCheck(st store) (check app.StoreCheck, notes []string) {
+	fs, ok := st.(*jsonfile.Store)
+	if !ok {
+		return nil, nil
+	}
+	for _, r := range fs.Recovered() {
+		notes = append(notes, "repaired on open: "+r.String())
+	}
+	return func(ctx context.Context) ([]error, error) {
+		rep, err := fs.Verify(ctx)
+		if rep != nil && !rep.OK() {
+			problems := rep.Problems
+			if more := rep.NumProblems - len(problems); more > 0 {
+				problems = append(problems, fmt.Errorf("and %d more problems", more))
+			}
+			return problems, nil
+		}
+		return nil, err
+	}, notes
+}

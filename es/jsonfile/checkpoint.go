@@ -1,0 +1,189 @@
+package jsonfile
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jerry-es/jerry/es"
+)
+
+var _ es.CheckpointStore = (*Checkpoints)(nil)
+
+// checkpointExt ends every checkpoint file name.
+const checkpointExt = ".checkpoint"
+
+var checkpointCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// Checkpoints is a checkpoint store that keeps one small JSON file per
+// checkpoint name in a directory, for example:
+//
+//	{"name":"list","position":42,"saved_at":"2026-11-27T08:00:00.123456Z","crc32c":1234567890}
+//
+// Saves are atomic and durable: the new content goes to a temporary file that
+// is synced, then renamed over the old one, then the directory is synced, so
+// after a crash the file holds either the old or the new checkpoint, never a
+// mix, and a save that returned survives power loss. The checksum covers the
+// name and position, so a damaged file is reported as a [*es.CorruptError]
+// rather than read as a wrong position. File names are an injective, safe
+// encoding of checkpoint names: bytes other than a-z, 0-9, '-' and '_' are
+// written as %XX, so no name can escape the directory or collide with
+// another on a case-insensitive file system.
+//
+// Several processes may share the directory; each checkpoint name should have
+// one writer at a time (the last save wins). Local file systems only: rename
+// and fsync are not atomic or durable on every network file system.
+type Checkpoints struct {
+	dir string
+}
+
+// NewCheckpoints returns a checkpoint store over dir, creating it if needed.
+func NewCheckpoints(dir string) (*Checkpoints, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("jsonfile: checkpoints: %w", err)
+	}
+	return &Checkpoints{dir: dir}, nil
+}
+
+// checkpointFile is the on-disk form of a checkpoint.
+type checkpointFile struct {
+	Name     string    `json:"name"`
+	Position int64     `json:"position"`
+	SavedAt  time.Time `json:"saved_at"`
+	CRC      uint32    `json:"crc32c"`
+}
+
+func checkpointSum(name string, position int64) uint32 {
+	b := make([]byte, 0, len(name)+21)
+	b = append(b, name...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, position, 10)
+	return crc32.Checksum(b, checkpointCRC)
+}
+
+// checkpointFileName encodes name injectively into a safe file name.
+func checkpointFileName(name string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(name) + len(checkpointExt))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	b.WriteString(checkpointExt)
+	return b.String()
+}
+
+// LoadCheckpoint implements es.CheckpointStore.
+func (c *Checkpoints) LoadCheckpoint(ctx context.Context, name string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := es.ValidateCheckpointName(name); err != nil {
+		return 0, err
+	}
+	path := filepath.Join(c.dir, checkpointFileName(name))
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("jsonfile: load checkpoint %q: %w", name, err)
+	}
+	var f checkpointFile
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return 0, &es.CorruptError{Path: path, Err: fmt.Errorf("checkpoint: %w", err)}
+	}
+	switch {
+	case f.Name != name:
+		return 0, &es.CorruptError{Path: path, Err: fmt.Errorf("checkpoint file holds name %q, not %q", f.Name, name)}
+	case f.Position < 0:
+		return 0, &es.CorruptError{Path: path, Err: fmt.Errorf("negative checkpoint position %d", f.Position)}
+	case f.CRC != checkpointSum(f.Name, f.Position):
+		return 0, &es.CorruptError{Path: path, Err: errors.New("checkpoint checksum mismatch")}
+	}
+	return f.Position, nil
+}
+
+// SaveCheckpoint implements es.CheckpointStore.
+func (c *Checkpoints) SaveCheckpoint(ctx context.Context, name string, position int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := es.ValidateCheckpoint(name, position); err != nil {
+		return err
+	}
+	data, err := json.Marshal(checkpointFile{
+		Name:     name,
+		Position: position,
+		SavedAt:  es.Now(),
+		CRC:      checkpointSum(name, position),
+	})
+	if err != nil {
+		return fmt.Errorf("jsonfile: save checkpoint %q: %w", name, err)
+	}
+	data = append(data, '\n')
+	if err := writeCheckpointFile(c.dir, checkpointFileName(name), data); err != nil {
+		return fmt.Errorf("jsonfile: save checkpoint %q: %w", name, err)
+	}
+	return nil
+}
+
+// writeCheckpointFile replaces dir/name with data so that a crash leaves either
+// the old content or the new, and a return without error means the new
+// content survives power loss.
+func writeCheckpointFile(dir, name string, data []byte) (err error) {
+	// A unique temporary name, so that processes saving at once never
+	// write into each other's file.
+	tmp, err := os.CreateTemp(dir, ".checkpoint-tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	// Sync before the rename: otherwise the rename can reach the disk
+	// before the data, and a crash leaves an empty or partial file under
+	// the final name.
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	// Sync the directory: the rename lives in it, and without this a
+	// crash can bring back the old file after we reported success.
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

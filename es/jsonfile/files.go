@@ -1,0 +1,263 @@
+package jsonfile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"strconv"
+)
+
+// File names inside a store directory.
+const (
+	lockName      = "LOCK"
+	logName       = "events.jsonl"
+	headName      = "head"
+	positionsName = "positions.idx"
+	streamsDir    = "streams"
+	snapshotsDir  = "snapshots"
+	idxSuffix     = ".idx"
+)
+
+// An index entry locates one line of the log: its offset (8 bytes), its
+// length with the newline (4 bytes), and a CRC-32C of those 12 bytes, all
+// little-endian. The entry of version v of a stream sits at (v-1)*16 in the
+// stream's index file, and that of position p at (p-1)*16 in positions.idx,
+// so rewriting an entry is idempotent and a file's size gives its count.
+const entrySize = 16
+
+func putEntry(b []byte, off int64, n int) {
+	binary.LittleEndian.PutUint64(b[0:8], uint64(off))
+	binary.LittleEndian.PutUint32(b[8:12], uint32(n))
+	binary.LittleEndian.PutUint32(b[12:16], crc32.Checksum(b[:12], castagnoli))
+}
+
+func getEntry(b []byte) (off int64, n int, ok bool) {
+	if binary.LittleEndian.Uint32(b[12:16]) != crc32.Checksum(b[:12], castagnoli) {
+		return 0, 0, false
+	}
+	off = int64(binary.LittleEndian.Uint64(b[0:8]))
+	n = int(binary.LittleEndian.Uint32(b[8:12]))
+	if off < 0 || n < 2 || n > maxLineLen+1 {
+		return 0, 0, false
+	}
+	return off, n, true
+}
+
+// head says how far the derived files are up to date: the log's committed
+// size, the last position, and the boot that wrote it. It is one text line
+// of fixed length with a checksum:
+//
+//	jsonfile 1 00000000000000004242 00000000000000000017 <boot id> 1a2b3c4d
+type head struct {
+	size int64
+	last int64
+	boot string
+}
+
+const (
+	headMagic = "jsonfile 1 "
+	headLen   = len(headMagic) + 20 + 1 + 20 + 1 + 36 + 1 + 8 + 1
+)
+
+func (h head) encode() []byte {
+	b := make([]byte, 0, headLen)
+	b = append(b, headMagic...)
+	b = fmt.Appendf(b, "%020d %020d %-36.36s ", h.size, h.last, h.boot)
+	b = appendHex32(b, crc32.Checksum(b, castagnoli))
+	return append(b, '\n')
+}
+
+func parseHead(b []byte) (head, error) {
+	if len(b) != headLen || !bytes.HasPrefix(b, []byte(headMagic)) || b[headLen-1] != '\n' {
+		return head{}, errors.New("malformed head")
+	}
+	body := b[:headLen-9]
+	want, err := strconv.ParseUint(string(b[headLen-9:headLen-1]), 16, 32)
+	if err != nil || uint32(want) != crc32.Checksum(body, castagnoli) {
+		return head{}, errors.New("head checksum mismatch")
+	}
+	f := bytes.Fields(b[len(headMagic) : headLen-10])
+	if len(f) < 2 || len(f) > 3 {
+		return head{}, errors.New("malformed head")
+	}
+	var h head
+	h.size, err = strconv.ParseInt(string(f[0]), 10, 64)
+	if err != nil || h.size < 0 {
+		return head{}, errors.New("malformed head size")
+	}
+	h.last, err = strconv.ParseInt(string(f[1]), 10, 64)
+	if err != nil || h.last < 0 {
+		return head{}, errors.New("malformed head position")
+	}
+	if len(f) == 3 {
+		h.boot = string(f[2])
+	}
+	return h, nil
+}
+
+func readHeadFile(f *os.File) (head, error) {
+	var buf [headLen + 1]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if err != nil && err != io.EOF {
+		return head{}, err
+	}
+	if n == 0 {
+		return head{}, errNoHead
+	}
+	return parseHead(buf[:n])
+}
+
+var errNoHead = errors.New("no head")
+
+// scanner reads the log's lines in order with one reused buffer, so that
+// reading a log of any size takes bounded memory.
+type scanner struct {
+	f    *os.File
+	off  int64 // file offset of buf[0]
+	end  int64 // where to stop reading
+	buf  []byte
+	r, w int // buf[r:w] is read but not yet returned
+	eof  bool
+}
+
+const scanBuf = 256 << 10
+
+func newScanner(f *os.File, from, end int64, buf []byte) *scanner {
+	if cap(buf) < scanBuf {
+		buf = make([]byte, scanBuf)
+	}
+	return &scanner{f: f, off: from, end: end, buf: buf[:cap(buf)]}
+}
+
+// errTorn marks a last line with no newline before the end.
+var errTorn = errors.New("incomplete last line")
+
+// next returns the next line without its newline and its offset. At the end
+// it returns io.EOF, or errTorn with the offset of a trailing partial line.
+func (sc *scanner) next() (line []byte, off int64, err error) {
+	for {
+		if i := bytes.IndexByte(sc.buf[sc.r:sc.w], '\n'); i >= 0 {
+			line = sc.buf[sc.r : sc.r+i]
+			off = sc.off + int64(sc.r)
+			sc.r += i + 1
+			return line, off, nil
+		}
+		if sc.eof {
+			if sc.r < sc.w {
+				off = sc.off + int64(sc.r)
+				sc.r = sc.w
+				return nil, off, errTorn
+			}
+			return nil, sc.off + int64(sc.w), io.EOF
+		}
+		// Keep the partial line and fill the rest of the buffer.
+		if sc.r > 0 {
+			copy(sc.buf, sc.buf[sc.r:sc.w])
+			sc.off += int64(sc.r)
+			sc.w -= sc.r
+			sc.r = 0
+		}
+		if sc.w == len(sc.buf) {
+			if len(sc.buf) > maxLineLen {
+				// A line this long was never written: report it as
+				// damage at its start rather than grow without end.
+				return nil, sc.off, errTooLong
+			}
+			nb := make([]byte, 2*len(sc.buf))
+			copy(nb, sc.buf[:sc.w])
+			sc.buf = nb
+		}
+		want := int64(len(sc.buf) - sc.w)
+		if rem := sc.end - (sc.off + int64(sc.w)); rem < want {
+			want = rem
+		}
+		if want <= 0 {
+			sc.eof = true
+			continue
+		}
+		n, err := sc.f.ReadAt(sc.buf[sc.w:sc.w+int(want)], sc.off+int64(sc.w))
+		sc.w += n
+		if err == io.EOF || (err == nil && n == 0) {
+			sc.eof = true
+		} else if err != nil {
+			return nil, 0, err
+		}
+	}
+}
+
+// errTooLong marks a line longer than any the store writes.
+var errTooLong = errors.New("line too long")
+
+// discard drops the buffered bytes, so that after errTooLong the scan goes
+// on from the next newline.
+func (sc *scanner) discard() {
+	sc.off += int64(sc.w)
+	sc.r, sc.w = 0, 0
+}
+
+// Index files grow in chunks, zero-filled past their last entry: growing a
+// file changes its size, which the filesystem must journal with the next
+// fsync of the log, and one size change per chunk instead of one per commit
+// keeps that fsync as cheap as a plain one. Entries are a prefix of the file,
+// so the first all-zero entry marks the end (a real entry is never all zero:
+// its length is at least 2). A stream index's end always lies within its
+// last idxChunk bytes; positions.idx's end is given by the head.
+const (
+	idxChunk = 4096
+	posChunk = 64 << 10
+)
+
+func isZeroEntry(b []byte) bool {
+	for _, c := range b[:entrySize] {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// indexCount returns the number of entries in an index file of the given
+// size, and whether the last of them has a valid checksum (a reader racing a
+// writer may see an entry half copied, and should look again).
+func indexCount(f *os.File, size int64) (n int64, lastOK bool, err error) {
+	if size < entrySize {
+		return 0, true, nil
+	}
+	start := max(0, size-idxChunk) &^ (entrySize - 1)
+	var buf [idxChunk + entrySize]byte
+	got, err := f.ReadAt(buf[:size-start], start)
+	if err != nil && err != io.EOF {
+		return 0, false, err
+	}
+	got -= got % entrySize
+	i := 0
+	for ; i < got; i += entrySize {
+		if isZeroEntry(buf[i:]) {
+			break
+		}
+	}
+	n = (start + int64(i)) / entrySize
+	if i == 0 {
+		return n, true, nil
+	}
+	_, _, lastOK = getEntry(buf[i-entrySize:])
+	return n, lastOK, nil
+}
+
+// writeEntries writes entries at byte offset at of f, whose size is *size,
+// first growing the file to a whole number of chunks past the write.
+func writeEntries(f *os.File, size *int64, at int64, entries []byte, chunk int64) error {
+	if end := at + int64(len(entries)); end > *size {
+		grown := (end + chunk - 1) / chunk * chunk
+		if err := f.Truncate(grown); err != nil {
+			return err
+		}
+		*size = grown
+	}
+	_, err := f.WriteAt(entries, at)
+	return err
+}

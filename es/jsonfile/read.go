@@ -1,0 +1,337 @@
+package jsonfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jerry-es/jerry/es"
+)
+
+// Reads take no lock. The log is append-only and only ever cut beyond the
+// committed size, so bytes below a committed size never change; readers
+// learn that size from the head file, which writers update last.
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, scanBuf); return &b }}
+
+// currentHead reads the head file. A read that races a writer's update of
+// the 99-byte line can see it half written; the checksum catches that, and
+// the read is tried again.
+func (s *Store) currentHead() (head, error) {
+	var err error
+	for i := range 50 {
+		var h head
+		if h, err = readHeadFile(s.headFile); err == nil {
+			return h, nil
+		}
+		if errors.Is(err, errNoHead) {
+			return head{}, nil
+		}
+		if i > 3 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return head{}, &es.CorruptError{Path: s.path(headName), Err: err}
+}
+
+// LastPosition implements es.LogReader.
+func (s *Store) LastPosition(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if s.isClosed() {
+		return 0, es.ErrClosed
+	}
+	h, err := s.currentHead()
+	return h.last, err
+}
+
+// StreamVersion implements es.EventStore. It costs one stat of the stream's
+// index file.
+func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error) {
+	if err := es.ValidateStreamID(stream); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if s.isClosed() {
+		return 0, es.ErrClosed
+	}
+	f, err := os.Open(s.idxPath(stream))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return readCount(f)
+}
+
+// readCount returns the number of entries of an index file without the lock.
+// A writer may be copying an entry as it is read; a last entry that fails
+// its checksum is read again a few times before the count is returned as it
+// is (a read of that entry then reports the damage).
+func readCount(f *os.File) (int64, error) {
+	for i := 0; ; i++ {
+		fi, err := f.Stat()
+		if err != nil {
+			return 0, err
+		}
+		n, ok, err := indexCount(f, fi.Size())
+		if err != nil || ok || i == 20 {
+			return n, err
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// ReadStream implements es.EventStore. It reads the stream's index file and
+// only the log lines it points to, coalescing neighbouring lines into one
+// read; other streams' records are never decoded.
+func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) iter.Seq2[es.Record, error] {
+	return func(yield func(es.Record, error) bool) {
+		if err := es.ValidateStreamID(stream); err != nil {
+			yield(es.Record{}, err)
+			return
+		}
+		if err := es.ValidateRange(from, to); err != nil {
+			yield(es.Record{}, err)
+			return
+		}
+		if s.isClosed() {
+			yield(es.Record{}, es.ErrClosed)
+			return
+		}
+		f, err := os.Open(s.idxPath(stream))
+		if errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		if err != nil {
+			yield(es.Record{}, err)
+			return
+		}
+		defer f.Close()
+		r := newStreamReader(s, stream, f)
+		defer r.release()
+		for rec, err := range r.read(ctx, from, to) {
+			if !yield(rec, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// streamReader reads a stream through its index file.
+type streamReader struct {
+	s      *Store
+	stream string
+	idx    *os.File
+	dec    *decoder
+	ents   []byte
+	buf    *[]byte
+	// window: buf[:wn] holds the log from offset woff.
+	woff int64
+	wn   int
+}
+
+func newStreamReader(s *Store, stream string, idx *os.File) *streamReader {
+	return &streamReader{s: s, stream: stream, idx: idx, dec: newDecoder(), buf: bufPool.Get().(*[]byte)}
+}
+
+func (r *streamReader) release() {
+	if r.buf != nil {
+		bufPool.Put(r.buf)
+		r.buf = nil
+	}
+}
+
+const entriesPerRead = 4096
+
+func (r *streamReader) read(ctx context.Context, from, to int64) iter.Seq2[es.Record, error] {
+	return func(yield func(es.Record, error) bool) {
+		count, err := readCount(r.idx)
+		if err != nil {
+			yield(es.Record{}, err)
+			return
+		}
+		if to == 0 || to > count {
+			to = count
+		}
+		idxPath := r.s.idxPath(r.stream)
+		for v := from; v <= to; {
+			n := min(to-v+1, entriesPerRead)
+			if cap(r.ents) < int(n)*entrySize {
+				r.ents = make([]byte, entriesPerRead*entrySize)
+			}
+			ents := r.ents[:n*entrySize]
+			if got, err := r.idx.ReadAt(ents, (v-1)*entrySize); got < len(ents) {
+				if err == nil || err == io.EOF {
+					err = &es.CorruptError{Path: idxPath, Offset: (v - 1) * entrySize, Err: errors.New("index file shrank while being read")}
+				}
+				yield(es.Record{}, err)
+				return
+			}
+			for i := range int(n) {
+				if err := ctx.Err(); err != nil {
+					yield(es.Record{}, err)
+					return
+				}
+				eoff := (v - 1) * entrySize
+				line, err := r.line(ents, i, idxPath, eoff)
+				if err != nil {
+					yield(es.Record{}, err)
+					return
+				}
+				var rec es.Record
+				if _, err := r.dec.decodeLine(line, &rec); err != nil {
+					yield(es.Record{}, &es.CorruptError{Path: r.s.path(logName), Offset: r.lineOff(ents, i), Err: err})
+					return
+				}
+				if rec.Stream != r.stream || rec.Version != v {
+					yield(es.Record{}, &es.CorruptError{Path: idxPath, Offset: eoff,
+						Err: fmt.Errorf("entry for version %d points to stream %q version %d", v, rec.Stream, rec.Version)})
+					return
+				}
+				if !yield(rec, nil) {
+					return
+				}
+				v++
+			}
+		}
+	}
+}
+
+func (r *streamReader) lineOff(ents []byte, i int) int64 {
+	off, _, _ := getEntry(ents[i*entrySize:])
+	return off
+}
+
+// line returns the log line of entry i of ents, without its newline. On a
+// miss it reads, in one call, the span of the log that covers this entry's
+// line and as many of the following entries' lines as fit in the buffer.
+func (r *streamReader) line(ents []byte, i int, idxPath string, eoff int64) ([]byte, error) {
+	off, n, ok := getEntry(ents[i*entrySize:])
+	if !ok {
+		return nil, &es.CorruptError{Path: idxPath, Offset: eoff, Err: errors.New("index entry checksum mismatch")}
+	}
+	if off < r.woff || off+int64(n) > r.woff+int64(r.wn) {
+		buf := *r.buf
+		span := int64(n)
+		for j := i + 1; j*entrySize < len(ents); j++ {
+			o, m, ok := getEntry(ents[j*entrySize:])
+			if !ok || o < off || o+int64(m)-off > int64(len(buf)) {
+				break
+			}
+			span = o + int64(m) - off
+		}
+		if span > int64(len(buf)) {
+			buf = make([]byte, span)
+			*r.buf = buf
+		}
+		got, err := r.s.log.ReadAt(buf[:span], off)
+		if got < n {
+			if err == nil || err == io.EOF {
+				err = &es.CorruptError{Path: idxPath, Offset: eoff, Err: fmt.Errorf("entry points past the end of the log (offset %d)", off)}
+			}
+			return nil, err
+		}
+		r.woff, r.wn = off, got
+	}
+	line := (*r.buf)[off-r.woff : off-r.woff+int64(n)]
+	if line[n-1] != '\n' {
+		return nil, &es.CorruptError{Path: r.s.path(logName), Offset: off, Err: errors.New("line does not end where its index entry says")}
+	}
+	return line[:n-1], nil
+}
+
+// ReadLog implements es.LogReader. It finds the first position through
+// positions.idx, then reads the log sequentially with one reused buffer, so
+// memory stays bounded however long the log.
+func (s *Store) ReadLog(ctx context.Context, from int64) iter.Seq2[es.Record, error] {
+	return func(yield func(es.Record, error) bool) {
+		if from < 1 {
+			yield(es.Record{}, fmt.Errorf("%w: position %d", es.ErrInvalidVersion, from))
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			yield(es.Record{}, err)
+			return
+		}
+		if s.isClosed() {
+			yield(es.Record{}, es.ErrClosed)
+			return
+		}
+		h, err := s.currentHead()
+		if err != nil {
+			yield(es.Record{}, err)
+			return
+		}
+		if from > h.last {
+			return
+		}
+		var e [entrySize]byte
+		eoff := (from - 1) * entrySize
+		if _, err := s.pos.ReadAt(e[:], eoff); err != nil {
+			if err == io.EOF {
+				err = &es.CorruptError{Path: s.path(positionsName), Offset: eoff, Err: fmt.Errorf("no entry for position %d", from)}
+			}
+			yield(es.Record{}, err)
+			return
+		}
+		off, _, ok := getEntry(e[:])
+		if !ok {
+			yield(es.Record{}, &es.CorruptError{Path: s.path(positionsName), Offset: eoff, Err: errors.New("index entry checksum mismatch")})
+			return
+		}
+		buf := bufPool.Get().(*[]byte)
+		sc := newScanner(s.log, off, h.size, *buf)
+		defer func() {
+			*buf = sc.buf
+			bufPool.Put(buf)
+		}()
+		dec := newDecoder()
+		want := from
+		for want <= h.last {
+			if err := ctx.Err(); err != nil {
+				yield(es.Record{}, err)
+				return
+			}
+			line, loff, err := sc.next()
+			if err != nil {
+				if err == io.EOF || err == errTorn || err == errTooLong {
+					err = &es.CorruptError{Path: s.path(logName), Offset: loff, Err: fmt.Errorf("log ends before position %d: %v", want, err)}
+				}
+				yield(es.Record{}, err)
+				return
+			}
+			var rec es.Record
+			if _, err := dec.decodeLine(line, &rec); err != nil {
+				yield(es.Record{}, &es.CorruptError{Path: s.path(logName), Offset: loff, Err: err})
+				return
+			}
+			if rec.Position != want {
+				yield(es.Record{}, &es.CorruptError{Path: s.path(logName), Offset: loff, Err: fmt.Errorf("position %d where %d was expected", rec.Position, want)})
+				return
+			}
+			if !yield(rec, nil) {
+				return
+			}
+			want++
+		}
+	}
+}
+
+// Subscribe implements es.Subscriber with es.Follow: appends in this process
+// wake subscribers at once; appends by other processes are found by polling
+// the head file every poll interval (see WithPollInterval).
+func (s *Store) Subscribe(ctx context.Context, from int64) iter.Seq2[es.Record, error] {
+	return es.Follow(ctx, s, from, &s.signal, s.opts.poll)
+}

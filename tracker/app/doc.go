@@ -1,0 +1,33 @@
+// Package app holds Jerry's use cases: the operations the jerry command (or
+// any other front end) runs on work items and initiatives. It is written
+// against the es contracts only (an [es.EventStore], an [es.SnapshotStore]
+// and an [es.LogReader]); cmd/jerry picks the concrete store.
+//
+// # What it adds to the domain
+//
+//   - Work item and initiative IDs ("J-42", "I-7"): a number is taken by
+//     appending to a counter stream with [es.Any]; the store gives each
+//     append the next version atomically, so two agents creating items at
+//     the same moment always get different numbers. The item's own stream
+//     is then created with [es.NoStream].
+//   - Writes with [es.Any] as the expected version retry on a conflict
+//     ([es.Repository.Update]): concurrent agents never lose an update.
+//     Writes with an exact expected version fail with a *es.ConcurrencyError
+//     if the aggregate is at another version, and do not retry.
+//   - Rules that span aggregates: an item starts only when its blockers are
+//     done (their statuses are loaded for the domain to check); a blocker
+//     that would close a cycle is refused (a walk of the dependency graph);
+//     an item's initiative field and the initiative's members are written
+//     together (initiative first, then item: a crash between the two leaves
+//     the initiative listing a member whose item does not name it, which the
+//     next add or remove repairs).
+//   - Read models: [Projection] folds the global log into every item's and
+//     initiative's current state, for list, ready and initiative list.
+//   - Export and import of every event as JSON lines, and verification.
+//
+// # Errors
+//
+// Errors match the es and tracker sentinels with errors.Is: es.ErrNotFound
+// (as a [*NotFoundError]), es.ErrConcurrency, tracker.ErrClaimed,
+// tracker.ErrInvalidInput and its kinds, tracker.ErrInvalidTransition.
+package app

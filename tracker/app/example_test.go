@@ -1,0 +1,40 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/es/memstore"
+	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/app"
+)
+
+func ExampleService() {
+	st := memstore.New()
+	s := app.New(st, st, st)
+	ctx := es.WithMetadata(context.Background(), es.Metadata{Actor: "alice"})
+
+	bug, _ := s.Create(ctx, tracker.NewItem{Title: "Fix the login timeout", Type: tracker.Bug, Priority: tracker.High})
+	doc, _ := s.Create(ctx, tracker.NewItem{Title: "Write the migration guide"})
+	s.Block(ctx, doc.State.ID, bug.State.ID, es.Any)
+	s.Claim(ctx, bug.State.ID, es.Any)
+	s.ChangeStatus(ctx, bug.State.ID, tracker.InProgress, "picked up", es.Any)
+
+	// Another agent cannot take it.
+	_, err := s.Claim(es.WithMetadata(ctx, es.Metadata{Actor: "bob"}), bug.State.ID, es.Any)
+	fmt.Println(err)
+
+	history, _ := s.History(ctx, bug.State.ID)
+	for _, e := range history {
+		fmt.Println(e.Record.Version, e.Record.Metadata.Actor, e.Summary)
+	}
+	ready, _ := s.Ready(ctx, 0)
+	fmt.Println("ready:", len(ready))
+	// Output:
+	// claimed by another agent: J-1 is held by alice
+	// 1 alice created "Fix the login timeout" (bug, high)
+	// 2 alice claimed by alice
+	// 3 alice status backlog -> in_progress (picked up)
+	// ready: 0
+}

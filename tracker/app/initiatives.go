@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/tracker"
+)
+
+func (s *Service) updateInitiative(ctx context.Context, id string, expected es.ExpectedVersion, fn func(*tracker.Initiative) error) (Result[tracker.InitiativeState], error) {
+	in, n, err := update(ctx, s.inits, id, expected, fn)
+	if err != nil {
+		return Result[tracker.InitiativeState]{}, notFound(err, "initiative", id, "")
+	}
+	return Result[tracker.InitiativeState]{State: in.State(), Events: n}, nil
+}
+
+// CreateInitiative makes a new, active initiative.
+func (s *Service) CreateInitiative(ctx context.Context, title, description string) (Result[tracker.InitiativeState], error) {
+	var res Result[tracker.InitiativeState]
+	if err := tracker.NewInitiative().Create(title, description); err != nil {
+		return res, err
+	}
+	for attempt := 0; ; attempt++ {
+		id, err := s.allocate(ctx, initiativeCounter, tracker.InitiativeType, InitiativePrefix)
+		if err != nil {
+			return res, err
+		}
+		in := s.inits.New(id)
+		if err := in.Create(title, description); err != nil {
+			return res, err
+		}
+		events := eventData(in.Pending())
+		_, err = s.inits.Save(ctx, in)
+		if err == nil {
+			return Result[tracker.InitiativeState]{State: in.State(), Events: events}, nil
+		}
+		if !errors.Is(err, es.ErrConcurrency) || attempt+1 >= maxCreateAttempts {
+			return res, err
+		}
+	}
+}
+
+// Initiative returns the current state of initiative id.
+func (s *Service) Initiative(ctx context.Context, id string) (tracker.InitiativeState, error) {
+	in, err := s.loadInitiative(ctx, InitiativeID(id))
+	if err != nil {
+		return tracker.InitiativeState{}, err
+	}
+	return in.State(), nil
+}
+
+// InitiativeAsOf returns the state of initiative id as of time t.
+func (s *Service) InitiativeAsOf(ctx context.Context, id string, t time.Time) (tracker.InitiativeState, error) {
+	id = InitiativeID(id)
+	in, err := s.inits.LoadAsOf(ctx, id, t)
+	if err != nil {
+		return tracker.InitiativeState{}, notFound(err, "initiative", id, "as of "+t.Local().Format(time.RFC3339))
+	}
+	return in.State(), nil
+}
+
+// AddToInitiative makes work item item a member of initiative init, and
+// takes it out of the initiative it was in before. expected applies to the
+// initiative.
+func (s *Service) AddToInitiative(ctx context.Context, init, item string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
+	init, item = InitiativeID(init), ItemID(item)
+	w, err := s.loadItem(ctx, item)
+	if err != nil {
+		return Result[tracker.InitiativeState]{}, err
+	}
+	res, err := s.updateInitiative(ctx, init, expected, func(in *tracker.Initiative) error { return in.AddItem(item) })
+	if err != nil {
+		return res, err
+	}
+	if err := s.setItemInitiative(ctx, item, init, w.Initiative()); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// setItemInitiative writes the item's side of a membership change, and
+// removes the item from the initiative it names (if not init).
+func (s *Service) setItemInitiative(ctx context.Context, item, init, hint string) error {
+	var prev string
+	_, err := s.updateItem(ctx, item, es.Any, func(w *tracker.WorkItem) error {
+		prev = w.Initiative()
+		return w.SetInitiative(init)
+	})
+	if err != nil {
+		return fmt.Errorf("update %s's initiative: %w", item, err)
+	}
+	for _, old := range []string{prev, hint} {
+		if old == "" || old == init {
+			continue
+		}
+		_, err := s.updateInitiative(ctx, old, es.Any, func(in *tracker.Initiative) error {
+			if !in.Has(item) {
+				return nil
+			}
+			return in.RemoveItem(item)
+		})
+		if err != nil && !errors.Is(err, es.ErrNotFound) {
+			return fmt.Errorf("remove %s from %s: %w", item, old, err)
+		}
+	}
+	return nil
+}
+
+// RemoveFromInitiative takes work item item out of initiative init.
+// expected applies to the initiative.
+func (s *Service) RemoveFromInitiative(ctx context.Context, init, item string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
+	init, item = InitiativeID(init), ItemID(item)
+	res, err := s.updateInitiative(ctx, init, expected, func(in *tracker.Initiative) error { return in.RemoveItem(item) })
+	if err != nil {
+		return res, err
+	}
+	_, err = s.updateItem(ctx, item, es.Any, func(w *tracker.WorkItem) error {
+		if w.Initiative() != init {
+			return nil
+		}
+		return w.SetInitiative("")
+	})
+	if err != nil && !errors.Is(err, es.ErrNotFound) {
+		return res, fmt.Errorf("update %s's initiative: %w", item, err)
+	}
+	return res, nil
+}
+
+// CompleteInitiative marks initiative id completed.
+func (s *Service) CompleteInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
+	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Complete(reason) })
+}
+
+// CancelInitiative marks initiative id cancelled.
+func (s *Service) CancelInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
+	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Cancel(reason) })
+}

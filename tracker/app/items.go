@@ -1,0 +1,233 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/tracker"
+)
+
+// notFound turns an es.ErrNotFound from loading id into a *NotFoundError.
+func notFound(err error, kind, id, detail string) error {
+	if errors.Is(err, es.ErrNotFound) {
+		return &NotFoundError{Kind: kind, ID: id, Detail: detail}
+	}
+	return err
+}
+
+func (s *Service) updateItem(ctx context.Context, id string, expected es.ExpectedVersion, fn func(*tracker.WorkItem) error) (Result[tracker.Item], error) {
+	id = ItemID(id)
+	w, n, err := update(ctx, s.items, id, expected, fn)
+	if err != nil {
+		return Result[tracker.Item]{}, notFound(err, "work item", id, "")
+	}
+	return Result[tracker.Item]{State: w.Item(), Events: n}, nil
+}
+
+func (s *Service) loadItem(ctx context.Context, id string) (*tracker.WorkItem, error) {
+	w, err := s.items.Load(ctx, id)
+	return w, notFound(err, "work item", id, "")
+}
+
+func (s *Service) loadInitiative(ctx context.Context, id string) (*tracker.Initiative, error) {
+	in, err := s.inits.Load(ctx, id)
+	return in, notFound(err, "initiative", id, "")
+}
+
+// Item returns the current state of work item id.
+func (s *Service) Item(ctx context.Context, id string) (tracker.Item, error) {
+	w, err := s.loadItem(ctx, ItemID(id))
+	if err != nil {
+		return tracker.Item{}, err
+	}
+	return w.Item(), nil
+}
+
+// ItemAt returns the state of work item id after its first version events.
+func (s *Service) ItemAt(ctx context.Context, id string, version int64) (tracker.Item, error) {
+	id = ItemID(id)
+	if version < 1 {
+		return tracker.Item{}, fmt.Errorf("%w: version %d (versions start at 1)", tracker.ErrInvalidInput, version)
+	}
+	w, err := s.items.LoadAt(ctx, id, version)
+	if err != nil {
+		return tracker.Item{}, notFound(err, "work item", id, fmt.Sprintf("at version %d", version))
+	}
+	return w.Item(), nil
+}
+
+// ItemAsOf returns the state of work item id as of time t.
+func (s *Service) ItemAsOf(ctx context.Context, id string, t time.Time) (tracker.Item, error) {
+	id = ItemID(id)
+	w, err := s.items.LoadAsOf(ctx, id, t)
+	if err != nil {
+		return tracker.Item{}, notFound(err, "work item", id, "as of "+t.Local().Format(time.RFC3339))
+	}
+	return w.Item(), nil
+}
+
+// ChangeStatus moves work item id to status to. Moving to in_progress needs
+// every blocker done.
+func (s *Service) ChangeStatus(ctx context.Context, id string, to tracker.Status, reason string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error {
+		var lookup tracker.BlockerStatus
+		if to == tracker.InProgress && len(w.Blockers()) > 0 {
+			statuses := make(map[string]tracker.Status)
+			for _, b := range w.Blockers() {
+				bw, err := s.items.Load(ctx, b)
+				if err != nil && !errors.Is(err, es.ErrNotFound) {
+					return err
+				}
+				if err == nil {
+					statuses[b] = bw.Status()
+				}
+			}
+			lookup = func(id string) (tracker.Status, bool) { st, ok := statuses[id]; return st, ok }
+		}
+		return w.ChangeStatus(to, reason, lookup)
+	})
+}
+
+// Reopen moves a done or cancelled work item back to backlog.
+func (s *Service) Reopen(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Reopen(reason) })
+}
+
+// Edit changes fields of work item id.
+func (s *Service) Edit(ctx context.Context, id string, e tracker.Edit, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Edit(e) })
+}
+
+// Assign gives work item id to agent ("" unassigns it).
+func (s *Service) Assign(ctx context.Context, id, agent string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Assign(agent) })
+}
+
+// Claim assigns work item id to the actor in ctx's metadata; it fails with
+// tracker.ErrClaimed if another agent holds it, even after a retry.
+func (s *Service) Claim(ctx context.Context, id string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	who := actor(ctx)
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Claim(who) })
+}
+
+// Release gives up the actor's hold on work item id; force releases
+// another agent's hold.
+func (s *Service) Release(ctx context.Context, id string, force bool, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	who := actor(ctx)
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Release(who, force) })
+}
+
+// Comment adds a comment by the actor to work item id.
+func (s *Service) Comment(ctx context.Context, id, text string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	who := actor(ctx)
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Comment(who, text) })
+}
+
+// Block records that work item id cannot start until blocker is done. A
+// blocker that does not exist, or that (through its own blockers) waits on
+// id, is refused: the latter with tracker.ErrCycle.
+//
+// The cycle check reads the graph before the write; two agents adding the
+// two halves of a cycle at the same moment can both pass it.
+func (s *Service) Block(ctx context.Context, id, blocker string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	id, blocker = ItemID(id), ItemID(blocker)
+	if id == blocker {
+		return Result[tracker.Item]{}, fmt.Errorf("%w: %s", tracker.ErrSelfBlock, id)
+	}
+	if _, err := s.loadItem(ctx, id); err != nil {
+		return Result[tracker.Item]{}, err
+	}
+	if _, err := s.loadItem(ctx, blocker); err != nil {
+		return Result[tracker.Item]{}, err
+	}
+	if path, err := s.dependencyPath(ctx, blocker, id); err != nil {
+		return Result[tracker.Item]{}, err
+	} else if path != nil {
+		return Result[tracker.Item]{}, fmt.Errorf("%w: %s already waits on %s (%s), so %s cannot wait on %s",
+			tracker.ErrCycle, blocker, id, strings.Join(path, " -> "), id, blocker)
+	}
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.AddBlocker(blocker) })
+}
+
+// dependencyPath returns a chain of blockers leading from item from to item
+// to (from, b1, ..., to), or nil if to is not among from's transitive
+// blockers. It walks the graph depth first, loading each item once.
+func (s *Service) dependencyPath(ctx context.Context, from, to string) ([]string, error) {
+	seen := map[string]bool{}
+	var walk func(id string) ([]string, error)
+	walk = func(id string) ([]string, error) {
+		if id == to {
+			return []string{id}, nil
+		}
+		if seen[id] {
+			return nil, nil
+		}
+		seen[id] = true
+		w, err := s.items.Load(ctx, id)
+		if errors.Is(err, es.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range w.Blockers() {
+			p, err := walk(b)
+			if err != nil || p != nil {
+				if p != nil {
+					p = append([]string{id}, p...)
+				}
+				return p, err
+			}
+		}
+		return nil, nil
+	}
+	return walk(from)
+}
+
+// Unblock removes blocker from work item id's blockers.
+func (s *Service) Unblock(ctx context.Context, id, blocker string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	blocker = ItemID(blocker)
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.RemoveBlocker(blocker) })
+}
+
+// Entry is one event in a history: the stored record (upcast to the current
+// schema), its decoded data and a description of what it changed.
+type Entry struct {
+	Record  es.Record
+	Data    any
+	Summary string
+}
+
+// History returns every event of work item id, oldest first.
+func (s *Service) History(ctx context.Context, id string) ([]Entry, error) {
+	id = ItemID(id)
+	return s.history(ctx, s.items.Stream(id), "work item", id)
+}
+
+// InitiativeHistory returns every event of initiative id, oldest first.
+func (s *Service) InitiativeHistory(ctx context.Context, id string) ([]Entry, error) {
+	id = InitiativeID(id)
+	return s.history(ctx, s.inits.Stream(id), "initiative", id)
+}
+
+func (s *Service) history(ctx context.Context, stream, kind, id string) ([]Entry, error) {
+	var out []Entry
+	for rec, err := range s.reg.Upcasted(s.events.ReadStream(ctx, stream, 1, 0)) {
+		if err != nil {
+			return nil, err
+		}
+		data, err := s.reg.Decode(rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Entry{Record: rec, Data: data, Summary: tracker.Describe(data)})
+	}
+	if len(out) == 0 {
+		return nil, &NotFoundError{Kind: kind, ID: id}
+	}
+	return out, nil
+}

@@ -1,0 +1,251 @@
+package tracker
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jerry-es/jerry/es"
+)
+
+// Aggregate type names: stable, stored with snapshots, and the prefixes of
+// stream IDs ("workitem-J-42").
+const (
+	WorkItemType   = "workitem"
+	InitiativeType = "initiative"
+)
+
+// Snapshot schema versions of the aggregates' state.
+const (
+	WorkItemSnapshotSchema   = 1
+	InitiativeSnapshotSchema = 1
+)
+
+// ItemCreated records a new work item.
+type ItemCreated struct {
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Type        ItemType `json:"type"`
+	Priority    Priority `json:"priority"`
+	Initiative  string   `json:"initiative,omitempty"`
+}
+
+// StatusChanged records a move from one status to another.
+type StatusChanged struct {
+	From   Status `json:"from"`
+	To     Status `json:"to"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Reopened records a done or cancelled item going back to backlog.
+type Reopened struct {
+	From   Status `json:"from"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// FieldChange is one field's old and new value in an edit.
+type FieldChange struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// ItemEdited records changes to an item's title, description, type or
+// priority.
+type ItemEdited struct {
+	Changes []FieldChange `json:"changes"`
+}
+
+// Assigned records an item given to an agent by someone (Assignee empty:
+// unassigned).
+type Assigned struct {
+	Assignee string `json:"assignee"`
+	Previous string `json:"previous,omitempty"`
+}
+
+// Claimed records an agent taking an unassigned item for itself.
+type Claimed struct {
+	Assignee string `json:"assignee"`
+}
+
+// Released records the holder of an item giving it up.
+type Released struct {
+	Previous string `json:"previous"`
+}
+
+// Commented records a comment; its time is the event's.
+type Commented struct {
+	Author string `json:"author"`
+	Text   string `json:"text"`
+}
+
+// InitiativeChanged records an item joining or leaving an initiative
+// (Initiative empty: none).
+type InitiativeChanged struct {
+	Initiative string `json:"initiative"`
+	Previous   string `json:"previous,omitempty"`
+}
+
+// BlockerAdded records that the item cannot start until Blocker is done.
+type BlockerAdded struct {
+	Blocker string `json:"blocker"`
+}
+
+// BlockerRemoved records that Blocker no longer holds the item back.
+type BlockerRemoved struct {
+	Blocker string `json:"blocker"`
+}
+
+// InitiativeCreated records a new initiative.
+type InitiativeCreated struct {
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// ItemAdded records a work item joining an initiative.
+type ItemAdded struct {
+	Item string `json:"item"`
+}
+
+// ItemRemoved records a work item leaving an initiative.
+type ItemRemoved struct {
+	Item string `json:"item"`
+}
+
+// InitiativeCompleted records an initiative finished.
+type InitiativeCompleted struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// InitiativeCancelled records an initiative abandoned.
+type InitiativeCancelled struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// IDAllocated is appended to an ID counter stream; the version the store
+// gives it is the number of the new ID. Kind is "workitem" or "initiative".
+type IDAllocated struct {
+	Kind string `json:"kind"`
+}
+
+// Event type names. They are stored: never change one.
+const (
+	EvItemCreated         = "workitem.created"
+	EvStatusChanged       = "workitem.status_changed"
+	EvReopened            = "workitem.reopened"
+	EvItemEdited          = "workitem.edited"
+	EvAssigned            = "workitem.assigned"
+	EvClaimed             = "workitem.claimed"
+	EvReleased            = "workitem.released"
+	EvCommented           = "workitem.commented"
+	EvInitiativeChanged   = "workitem.initiative_changed"
+	EvBlockerAdded        = "workitem.blocker_added"
+	EvBlockerRemoved      = "workitem.blocker_removed"
+	EvInitiativeCreated   = "initiative.created"
+	EvItemAdded           = "initiative.item_added"
+	EvItemRemoved         = "initiative.item_removed"
+	EvInitiativeCompleted = "initiative.completed"
+	EvInitiativeCancelled = "initiative.cancelled"
+	EvIDAllocated         = "id.allocated"
+)
+
+// Register adds every event type of Jerry's domain, and the snapshot schemas
+// of its aggregates, to reg. Call it once per registry.
+func Register(reg *es.Registry) {
+	es.Register[ItemCreated](reg, EvItemCreated, 1)
+	es.Register[StatusChanged](reg, EvStatusChanged, 1)
+	es.Register[Reopened](reg, EvReopened, 1)
+	es.Register[ItemEdited](reg, EvItemEdited, 1)
+	es.Register[Assigned](reg, EvAssigned, 1)
+	es.Register[Claimed](reg, EvClaimed, 1)
+	es.Register[Released](reg, EvReleased, 1)
+	es.Register[Commented](reg, EvCommented, 1)
+	es.Register[InitiativeChanged](reg, EvInitiativeChanged, 1)
+	es.Register[BlockerAdded](reg, EvBlockerAdded, 1)
+	es.Register[BlockerRemoved](reg, EvBlockerRemoved, 1)
+	es.Register[InitiativeCreated](reg, EvInitiativeCreated, 1)
+	es.Register[ItemAdded](reg, EvItemAdded, 1)
+	es.Register[ItemRemoved](reg, EvItemRemoved, 1)
+	es.Register[InitiativeCompleted](reg, EvInitiativeCompleted, 1)
+	es.Register[InitiativeCancelled](reg, EvInitiativeCancelled, 1)
+	es.Register[IDAllocated](reg, EvIDAllocated, 1)
+	reg.RegisterSnapshot(WorkItemType, WorkItemSnapshotSchema)
+	reg.RegisterSnapshot(InitiativeType, InitiativeSnapshotSchema)
+}
+
+// Describe says in a few words what an event's data changed, for a history:
+// "status backlog -> in_progress (picked up)".
+func Describe(data any) string {
+	switch d := data.(type) {
+	case ItemCreated:
+		s := fmt.Sprintf("created %q (%s, %s)", d.Title, d.Type, d.Priority)
+		if d.Initiative != "" {
+			s += " in " + d.Initiative
+		}
+		return s
+	case StatusChanged:
+		return withReason(fmt.Sprintf("status %s -> %s", d.From, d.To), d.Reason)
+	case Reopened:
+		return withReason(fmt.Sprintf("reopened %s -> %s", d.From, Backlog), d.Reason)
+	case ItemEdited:
+		parts := make([]string, len(d.Changes))
+		for i, c := range d.Changes {
+			parts[i] = fmt.Sprintf("%s %s -> %s", c.Field, quoteShort(c.From), quoteShort(c.To))
+		}
+		return "edited " + strings.Join(parts, ", ")
+	case Assigned:
+		switch {
+		case d.Assignee == "":
+			return "unassigned " + d.Previous
+		case d.Previous != "":
+			return fmt.Sprintf("assigned %s -> %s", d.Previous, d.Assignee)
+		}
+		return "assigned to " + d.Assignee
+	case Claimed:
+		return "claimed by " + d.Assignee
+	case Released:
+		return "released by " + d.Previous
+	case Commented:
+		return "comment: " + quoteShort(d.Text)
+	case InitiativeChanged:
+		switch {
+		case d.Initiative == "":
+			return "left initiative " + d.Previous
+		case d.Previous != "":
+			return fmt.Sprintf("initiative %s -> %s", d.Previous, d.Initiative)
+		}
+		return "joined initiative " + d.Initiative
+	case BlockerAdded:
+		return "blocked by " + d.Blocker
+	case BlockerRemoved:
+		return "no longer blocked by " + d.Blocker
+	case InitiativeCreated:
+		return fmt.Sprintf("created %q", d.Title)
+	case ItemAdded:
+		return "added " + d.Item
+	case ItemRemoved:
+		return "removed " + d.Item
+	case InitiativeCompleted:
+		return withReason("completed", d.Reason)
+	case InitiativeCancelled:
+		return withReason("cancelled", d.Reason)
+	case IDAllocated:
+		return "allocated a " + d.Kind + " ID"
+	}
+	return fmt.Sprintf("%T", data)
+}
+
+func withReason(s, reason string) string {
+	if reason == "" {
+		return s
+	}
+	return s + " (" + reason + ")"
+}
+
+// quoteShort quotes s, cut to a readable length on one line.
+func quoteShort(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:57]) + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -1,0 +1,306 @@
+package tracker
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/jerry-es/jerry/es"
+)
+
+var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+
+// givenItem returns work item J-1 after the given events.
+func givenItem(events ...any) *WorkItem {
+	w := NewWorkItem()
+	w.SetID("J-1")
+	for i, d := range events {
+		w.Apply(es.Envelope{Version: int64(i + 1), Time: t0.Add(time.Duration(i) * time.Minute), Data: d})
+	}
+	return w
+}
+
+func pendingData(r *es.Root) []any {
+	var out []any
+	for _, e := range r.Pending() {
+		out = append(out, e.Data)
+	}
+	return out
+}
+
+var created = ItemCreated{Title: "Fix login", Type: Task, Priority: Medium}
+
+func status(from, to Status) StatusChanged { return StatusChanged{From: from, To: to} }
+
+func ptr[T any](v T) *T { return &v }
+
+func TestWorkItemRules(t *testing.T) {
+	blockerStatus := map[string]Status{"J-2": Done, "J-3": InProgress}
+	lookup := func(id string) (Status, bool) { s, ok := blockerStatus[id]; return s, ok }
+
+	tests := []struct {
+		name    string
+		given   []any
+		command func(w *WorkItem) error
+		then    []any
+		err     error
+	}{
+		// Create.
+		{"create with defaults", nil,
+			func(w *WorkItem) error { return w.Create(NewItem{Title: " Fix login "}) },
+			[]any{created}, nil},
+		{"create with fields", nil,
+			func(w *WorkItem) error {
+				return w.Create(NewItem{Title: "Crash", Description: "d", Type: Bug, Priority: High, Initiative: "I-1"})
+			},
+			[]any{ItemCreated{Title: "Crash", Description: "d", Type: Bug, Priority: High, Initiative: "I-1"}}, nil},
+		{"create empty title", nil,
+			func(w *WorkItem) error { return w.Create(NewItem{Title: "  "}) }, nil, ErrEmptyTitle},
+		{"create unknown type", nil,
+			func(w *WorkItem) error { return w.Create(NewItem{Title: "x", Type: "epic"}) }, nil, ErrInvalidType},
+		{"create unknown priority", nil,
+			func(w *WorkItem) error { return w.Create(NewItem{Title: "x", Priority: "urgent"}) }, nil, ErrInvalidPriority},
+		{"create twice", []any{created},
+			func(w *WorkItem) error { return w.Create(NewItem{Title: "x"}) }, nil, ErrInvalidTransition},
+
+		// Status.
+		{"backlog to in_progress", []any{created},
+			func(w *WorkItem) error { return w.ChangeStatus(InProgress, "picked up", nil) },
+			[]any{StatusChanged{From: Backlog, To: InProgress, Reason: "picked up"}}, nil},
+		{"same status records nothing", []any{created},
+			func(w *WorkItem) error { return w.ChangeStatus(Backlog, "", nil) }, nil, nil},
+		{"same closed status records nothing", []any{created, status(Backlog, Done)},
+			func(w *WorkItem) error { return w.ChangeStatus(Done, "", nil) }, nil, nil},
+		{"unknown status", []any{created},
+			func(w *WorkItem) error { return w.ChangeStatus("doing", "", nil) }, nil, ErrInvalidStatus},
+		{"unknown status is invalid input", []any{created},
+			func(w *WorkItem) error { return w.ChangeStatus("DONE", "", nil) }, nil, ErrInvalidInput},
+		{"blocked to done", []any{created, status(Backlog, Blocked)},
+			func(w *WorkItem) error { return w.ChangeStatus(Done, "", nil) },
+			[]any{status(Blocked, Done)}, nil},
+		{"in_progress to cancelled", []any{created, status(Backlog, InProgress)},
+			func(w *WorkItem) error { return w.ChangeStatus(Cancelled, "dup", nil) },
+			[]any{StatusChanged{From: InProgress, To: Cancelled, Reason: "dup"}}, nil},
+		{"done is left only by reopen", []any{created, status(Backlog, Done)},
+			func(w *WorkItem) error { return w.ChangeStatus(InProgress, "", nil) }, nil, ErrInvalidTransition},
+		{"cancelled is left only by reopen", []any{created, status(Backlog, Cancelled)},
+			func(w *WorkItem) error { return w.ChangeStatus(Ready, "", nil) }, nil, ErrInvalidTransition},
+		{"start with blocker done", []any{created, BlockerAdded{"J-2"}},
+			func(w *WorkItem) error { return w.ChangeStatus(InProgress, "", lookup) },
+			[]any{status(Backlog, InProgress)}, nil},
+		{"start with blocker open", []any{created, BlockerAdded{"J-2"}, BlockerAdded{"J-3"}},
+			func(w *WorkItem) error { return w.ChangeStatus(InProgress, "", lookup) }, nil, ErrBlocked},
+		{"start with unknown blocker", []any{created, BlockerAdded{"J-9"}},
+			func(w *WorkItem) error { return w.ChangeStatus(InProgress, "", lookup) }, nil, ErrBlocked},
+		{"blockers do not stop other moves", []any{created, BlockerAdded{"J-3"}},
+			func(w *WorkItem) error { return w.ChangeStatus(Ready, "", lookup) },
+			[]any{status(Backlog, Ready)}, nil},
+		{"start after unblock", []any{created, BlockerAdded{"J-3"}, BlockerRemoved{"J-3"}},
+			func(w *WorkItem) error { return w.ChangeStatus(InProgress, "", lookup) },
+			[]any{status(Backlog, InProgress)}, nil},
+
+		// Reopen.
+		{"reopen done", []any{created, status(Backlog, Done)},
+			func(w *WorkItem) error { return w.Reopen("regressed") },
+			[]any{Reopened{From: Done, Reason: "regressed"}}, nil},
+		{"reopen cancelled", []any{created, status(Backlog, Cancelled)},
+			func(w *WorkItem) error { return w.Reopen("") }, []any{Reopened{From: Cancelled}}, nil},
+		{"reopen open item", []any{created, status(Backlog, InProgress)},
+			func(w *WorkItem) error { return w.Reopen("") }, nil, ErrInvalidTransition},
+		{"status after reopen", []any{created, status(Backlog, Done), Reopened{From: Done}},
+			func(w *WorkItem) error { return w.ChangeStatus(Ready, "", nil) },
+			[]any{status(Backlog, Ready)}, nil},
+
+		// Edit.
+		{"edit fields", []any{created},
+			func(w *WorkItem) error {
+				return w.Edit(Edit{Title: ptr("Fix logout"), Priority: ptr(Priority("0")), Type: ptr(Bug), Description: ptr("d")})
+			},
+			[]any{ItemEdited{Changes: []FieldChange{
+				{"title", "Fix login", "Fix logout"}, {"description", "", "d"},
+				{"type", "task", "bug"}, {"priority", "medium", "critical"}}}}, nil},
+		{"edit to same values records nothing", []any{created},
+			func(w *WorkItem) error { return w.Edit(Edit{Title: ptr("Fix login"), Type: ptr(Task)}) }, nil, nil},
+		{"edit nothing records nothing", []any{created},
+			func(w *WorkItem) error { return w.Edit(Edit{}) }, nil, nil},
+		{"edit empty title", []any{created},
+			func(w *WorkItem) error { return w.Edit(Edit{Title: ptr(" ")}) }, nil, ErrEmptyTitle},
+		{"edit bad type", []any{created},
+			func(w *WorkItem) error { return w.Edit(Edit{Type: ptr(ItemType("epic"))}) }, nil, ErrInvalidType},
+		{"edit bad priority", []any{created},
+			func(w *WorkItem) error { return w.Edit(Edit{Priority: ptr(Priority("9"))}) }, nil, ErrInvalidPriority},
+
+		// Comments.
+		{"comment", []any{created},
+			func(w *WorkItem) error { return w.Comment("ann", "looks good") },
+			[]any{Commented{Author: "ann", Text: "looks good"}}, nil},
+		{"comment on done item", []any{created, status(Backlog, Done)},
+			func(w *WorkItem) error { return w.Comment("ann", "late note") },
+			[]any{Commented{Author: "ann", Text: "late note"}}, nil},
+		{"empty comment", []any{created},
+			func(w *WorkItem) error { return w.Comment("ann", " \n") }, nil, ErrEmptyComment},
+
+		// Assign, claim, release.
+		{"assign", []any{created},
+			func(w *WorkItem) error { return w.Assign("bob") }, []any{Assigned{Assignee: "bob"}}, nil},
+		{"reassign over a claim", []any{created, Claimed{"ann"}},
+			func(w *WorkItem) error { return w.Assign("bob") }, []any{Assigned{Assignee: "bob", Previous: "ann"}}, nil},
+		{"assign to same agent records nothing", []any{created, Assigned{Assignee: "bob"}},
+			func(w *WorkItem) error { return w.Assign("bob") }, nil, nil},
+		{"unassign", []any{created, Assigned{Assignee: "bob"}},
+			func(w *WorkItem) error { return w.Assign("") }, []any{Assigned{Previous: "bob"}}, nil},
+		{"claim free item", []any{created},
+			func(w *WorkItem) error { return w.Claim("ann") }, []any{Claimed{"ann"}}, nil},
+		{"claim own item records nothing", []any{created, Claimed{"ann"}},
+			func(w *WorkItem) error { return w.Claim("ann") }, nil, nil},
+		{"claim item another holds", []any{created, Claimed{"ann"}},
+			func(w *WorkItem) error { return w.Claim("bob") }, nil, ErrClaimed},
+		{"claim item assigned to another", []any{created, Assigned{Assignee: "ann"}},
+			func(w *WorkItem) error { return w.Claim("bob") }, nil, ErrClaimed},
+		{"claim after release", []any{created, Claimed{"ann"}, Released{"ann"}},
+			func(w *WorkItem) error { return w.Claim("bob") }, []any{Claimed{"bob"}}, nil},
+		{"claim done item", []any{created, status(Backlog, Done)},
+			func(w *WorkItem) error { return w.Claim("bob") }, nil, ErrInvalidTransition},
+		{"claim without actor", []any{created},
+			func(w *WorkItem) error { return w.Claim(" ") }, nil, ErrInvalidInput},
+		{"release own claim", []any{created, Claimed{"ann"}},
+			func(w *WorkItem) error { return w.Release("ann", false) }, []any{Released{"ann"}}, nil},
+		{"release unassigned records nothing", []any{created},
+			func(w *WorkItem) error { return w.Release("ann", false) }, nil, nil},
+		{"release another's claim", []any{created, Claimed{"ann"}},
+			func(w *WorkItem) error { return w.Release("bob", false) }, nil, ErrClaimed},
+		{"force release another's claim", []any{created, Claimed{"ann"}},
+			func(w *WorkItem) error { return w.Release("bob", true) }, []any{Released{"ann"}}, nil},
+
+		// Initiative membership, item side.
+		{"join initiative", []any{created},
+			func(w *WorkItem) error { return w.SetInitiative("I-1") }, []any{InitiativeChanged{Initiative: "I-1"}}, nil},
+		{"move initiative", []any{created, InitiativeChanged{Initiative: "I-1"}},
+			func(w *WorkItem) error { return w.SetInitiative("I-2") },
+			[]any{InitiativeChanged{Initiative: "I-2", Previous: "I-1"}}, nil},
+		{"same initiative records nothing", []any{ItemCreated{Title: "x", Type: Task, Priority: Low, Initiative: "I-1"}},
+			func(w *WorkItem) error { return w.SetInitiative("I-1") }, nil, nil},
+
+		// Dependencies.
+		{"add blocker", []any{created},
+			func(w *WorkItem) error { return w.AddBlocker("J-2") }, []any{BlockerAdded{"J-2"}}, nil},
+		{"add blocker twice records nothing", []any{created, BlockerAdded{"J-2"}},
+			func(w *WorkItem) error { return w.AddBlocker("J-2") }, nil, nil},
+		{"block self", []any{created},
+			func(w *WorkItem) error { return w.AddBlocker("J-1") }, nil, ErrSelfBlock},
+		{"remove blocker", []any{created, BlockerAdded{"J-2"}},
+			func(w *WorkItem) error { return w.RemoveBlocker("J-2") }, []any{BlockerRemoved{"J-2"}}, nil},
+		{"remove absent blocker", []any{created},
+			func(w *WorkItem) error { return w.RemoveBlocker("J-2") }, nil, ErrNotBlocker},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := givenItem(tt.given...)
+			err := tt.command(w)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("error = %v, want %v", err, tt.err)
+				}
+				if n := len(w.Pending()); n != 0 {
+					t.Fatalf("failed command raised %d events", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error = %v", err)
+			}
+			if got := pendingData(&w.Root); !reflect.DeepEqual(got, tt.then) {
+				t.Fatalf("events = %#v\nwant     %#v", got, tt.then)
+			}
+		})
+	}
+}
+
+func TestItemFold(t *testing.T) {
+	w := givenItem(created, Claimed{"ann"}, status(Backlog, InProgress), Commented{"ann", "on it"},
+		ItemEdited{Changes: []FieldChange{{"priority", "medium", "high"}}}, BlockerAdded{"J-5"},
+		Released{"ann"}, InitiativeChanged{Initiative: "I-2"})
+	it := w.item
+	want := Item{Title: "Fix login", Type: Task, Status: InProgress, Priority: High, Initiative: "I-2",
+		Comments: []Comment{{Author: "ann", Time: t0.Add(3 * time.Minute), Text: "on it"}},
+		Blockers: []string{"J-5"}, Version: 8, CreatedAt: t0, UpdatedAt: t0.Add(7 * time.Minute)}
+	if !reflect.DeepEqual(it, want) {
+		t.Fatalf("item = %+v\nwant   %+v", it, want)
+	}
+	// A snapshot restores the same state.
+	b, err := w.MarshalSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2 := NewWorkItem()
+	if err := w2.UnmarshalSnapshot(b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(w2.item, it) {
+		t.Fatalf("restored %+v\nwant     %+v", w2.item, it)
+	}
+}
+
+func TestParse(t *testing.T) {
+	for in, want := range map[string]Status{"backlog": Backlog, "In-Progress": InProgress, "canceled": Cancelled, "DONE": Done} {
+		if got, err := ParseStatus(in); err != nil || got != want {
+			t.Errorf("ParseStatus(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseStatus("doing"); !errors.Is(err, ErrInvalidStatus) || !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("ParseStatus(doing) error = %v", err)
+	}
+	for in, want := range map[string]Priority{"0": Critical, "p1": High, "Medium": Medium, "3": Low} {
+		if got, err := ParsePriority(in); err != nil || got != want {
+			t.Errorf("ParsePriority(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"4", "-1", "urgent", ""} {
+		if _, err := ParsePriority(in); !errors.Is(err, ErrInvalidPriority) {
+			t.Errorf("ParsePriority(%q) error = %v", in, err)
+		}
+	}
+	if _, err := ParseType("Epic"); !errors.Is(err, ErrInvalidType) {
+		t.Errorf("ParseType(Epic) error = %v", err)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	tests := map[string]any{
+		`status backlog -> in_progress (picked up)`: StatusChanged{From: Backlog, To: InProgress, Reason: "picked up"},
+		`created "Fix login" (task, medium)`:        created,
+		`reopened done -> backlog`:                  Reopened{From: Done},
+		`edited title "a" -> "b", priority "medium" -> "high"`: ItemEdited{Changes: []FieldChange{
+			{"title", "a", "b"}, {"priority", "medium", "high"}}},
+		`claimed by ann`:           Claimed{"ann"},
+		`assigned ann -> bob`:      Assigned{Assignee: "bob", Previous: "ann"},
+		`blocked by J-2`:           BlockerAdded{"J-2"},
+		`comment: "multi line"`:    Commented{Author: "a", Text: "multi\n  line"},
+		`joined initiative I-1`:    InitiativeChanged{Initiative: "I-1"},
+		`no longer blocked by J-2`: BlockerRemoved{"J-2"},
+	}
+	for want, d := range tests {
+		if got := Describe(d); got != want {
+			t.Errorf("Describe(%#v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestRegister(t *testing.T) {
+	reg := es.NewRegistry()
+	Register(reg)
+	// Every event round-trips through the registry under its own name.
+	for _, d := range []any{created, status(Backlog, Done), Reopened{From: Done}, ItemEdited{}, Assigned{},
+		Claimed{}, Released{}, Commented{}, InitiativeChanged{}, BlockerAdded{}, BlockerRemoved{},
+		InitiativeCreated{}, ItemAdded{}, ItemRemoved{}, InitiativeCompleted{}, InitiativeCancelled{}, IDAllocated{}} {
+		ev, err := reg.Encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := reg.Decode(es.Record{Type: ev.Type, Schema: ev.Schema, Data: ev.Data})
+		if err != nil || !reflect.DeepEqual(got, d) {
+			t.Errorf("%s: decoded %#v, %v; want %#v", ev.Type, got, err, d)
+		}
+	}
+}
