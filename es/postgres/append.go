@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -45,11 +43,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	}
 	if s.closed() {
 		return nil, es.ErrClosed
-	}
-	for i, r := range recs {
-		if err := checkMetadata(i, r.Metadata); err != nil {
-			return nil, err
-		}
 	}
 	kind, want := expectKind(expected)
 	for race := 0; ; race++ {
@@ -184,23 +177,6 @@ func (s *Store) resolve(ctx context.Context, stream string, expected es.Expected
 		return nil, fmt.Errorf("postgres: append to stream %q lost %d races in a row", stream, maxRaces)
 	}
 	return nil, &es.ConcurrencyError{Stream: stream, Expected: expected, Actual: current}
-}
-
-// checkMetadata rejects metadata that PostgreSQL cannot keep exactly: text
-// columns hold no NUL byte, and both they and the JSON of Extra hold only
-// valid UTF-8.
-func checkMetadata(i int, m es.Metadata) error {
-	for _, f := range []struct{ name, v string }{{"actor", m.Actor}, {"correlation ID", m.CorrelationID}, {"causation ID", m.CausationID}} {
-		if strings.IndexByte(f.v, 0) >= 0 || !utf8.ValidString(f.v) {
-			return fmt.Errorf("%w: event %d: metadata %s %q holds a NUL byte or invalid UTF-8", es.ErrInvalidInput, i, f.name, f.v)
-		}
-	}
-	for k, v := range m.Extra {
-		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return fmt.Errorf("%w: event %d: metadata key %q or its value is not valid UTF-8", es.ErrInvalidInput, i, k)
-		}
-	}
-	return nil
 }
 
 func encodeExtra(m map[string]string) ([]byte, error) {

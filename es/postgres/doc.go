@@ -103,8 +103,8 @@
 // Everything an append stores comes back exactly: data as the bytes given
 // (bytea; query it with convert_from(data, 'UTF8')::jsonb), event IDs,
 // versions, positions, and times (microseconds, UTC). PostgreSQL text cannot
-// hold a NUL byte or invalid UTF-8, so an append whose metadata has either
-// fails with an error matching es.ErrInvalidInput. One append is also bound
+// hold a NUL byte or invalid UTF-8; es.Prepare rejects such metadata for
+// every adapter (es.ErrInvalidMetadata). One append is also bound
 // by PostgreSQL's 1 GB limit on a message.
 //
 // # Errors

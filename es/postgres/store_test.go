@@ -98,7 +98,7 @@ func TestAppendRead(t *testing.T) {
 	for _, m := range []es.Metadata{{Actor: "a\x00"}, {CausationID: "\xff"}, {Extra: map[string]string{"k": "\xfe"}}} {
 		e := ev("x", `1`)
 		e.Metadata = m
-		if _, err := s.Append(ctx, "a", es.Exact(3), []es.Event{e}); !errors.Is(err, es.ErrInvalidInput) {
+		if _, err := s.Append(ctx, "a", es.Exact(3), []es.Event{e}); !errors.Is(err, es.ErrInvalidMetadata) {
 			t.Fatalf("metadata %+v: %v", m, err)
 		}
 	}
