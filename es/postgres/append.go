@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -46,11 +44,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	if s.closed() {
 		return nil, es.ErrClosed
 	}
-	for i, r := range recs {
-		if err := checkMetadata(i, r.Metadata); err != nil {
-			return nil, err
-		}
-	}
 	kind, want := expectKind(expected)
 	for race := 0; ; race++ {
 		current, first, err := s.appendGrouped(ctx, stream, kind, want, recs)
@@ -75,7 +68,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 		case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_id":
 			return s.resolve(ctx, stream, expected, recs, -1, errDuplicateID)
 		default:
-			return nil, s.wrap("append", err)
+			return nil, s.wrap(ctx, "append", err)
 		}
 	}
 }
@@ -186,23 +179,6 @@ func (s *Store) resolve(ctx context.Context, stream string, expected es.Expected
 	return nil, &es.ConcurrencyError{Stream: stream, Expected: expected, Actual: current}
 }
 
-// checkMetadata rejects metadata that PostgreSQL cannot keep exactly: text
-// columns hold no NUL byte, and both they and the JSON of Extra hold only
-// valid UTF-8.
-func checkMetadata(i int, m es.Metadata) error {
-	for _, f := range []struct{ name, v string }{{"actor", m.Actor}, {"correlation ID", m.CorrelationID}, {"causation ID", m.CausationID}} {
-		if strings.IndexByte(f.v, 0) >= 0 || !utf8.ValidString(f.v) {
-			return fmt.Errorf("%w: event %d: metadata %s %q holds a NUL byte or invalid UTF-8", es.ErrInvalidInput, i, f.name, f.v)
-		}
-	}
-	for k, v := range m.Extra {
-		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return fmt.Errorf("%w: event %d: metadata key %q or its value is not valid UTF-8", es.ErrInvalidInput, i, k)
-		}
-	}
-	return nil
-}
-
 func encodeExtra(m map[string]string) ([]byte, error) {
 	if len(m) == 0 {
 		return nil, nil
@@ -215,11 +191,14 @@ func encodeExtra(m map[string]string) ([]byte, error) {
 }
 
 // wrap turns a failure of the database into the store's error: es.ErrClosed
-// once the store is closed, the context's error if it ended, else the error
-// with what failed.
-func (s *Store) wrap(op string, err error) error {
+// once the store is closed, the context's error if the failure came from its
+// end, else the error with what failed.
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if s.closed() {
 		return es.ErrClosed
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return ctxErr
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -119,11 +118,36 @@ func (s *Store) runGroup(batch []*appendReq) {
 		r.current, r.first, r.err = s.tryAppend(r.ctx, r.stream, r.kind, r.want, r.recs)
 		return
 	}
-	// The group runs on a context of its own: one caller's cancellation
-	// must not fail the others' appends.
+	// A member whose context has ended before the group starts leaves it.
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	batch = live
+	// The group runs on a context of its own, ended only when every
+	// member's context has ended: one caller's cancellation must not fail
+	// the others' appends.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var left atomic.Int64
+	left.Store(int64(len(batch)))
+	for _, r := range batch {
+		stop := context.AfterFunc(r.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+		defer stop()
+	}
 	statGroups.Add(1)
 	statGrouped.Add(int64(len(batch)))
-	ctx := context.WithoutCancel(batch[0].ctx)
 	b := &pgx.Batch{}
 	b.Queue(s.sql.lockHead)
 	for _, r := range batch {
@@ -157,8 +181,8 @@ func (s *Store) runGroup(batch []*appendReq) {
 	}()
 	if err != nil {
 		for _, r := range batch {
-			if r.err == nil || !errors.Is(r.err, es.ErrInvalidInput) {
-				r.alone, r.err = true, nil
+			if r.err == nil {
+				r.alone = true
 			}
 		}
 	}

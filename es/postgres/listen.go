@@ -7,6 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// listenerName is the application_name of LISTEN connections, which tells
+// them apart in pg_stat_activity.
+const listenerName = "jerry-listen"
+
 // listen holds a connection of its own that LISTENs on the schema's channel
 // and wakes subscriptions on every notification, until ctx ends (Close). If
 // the connection fails it reconnects with backoff; as notifications may have
@@ -31,7 +35,9 @@ func (s *Store) listen(ctx context.Context) {
 // listenOnce connects, listens and waits for notifications until the
 // connection fails or ctx ends. It reports whether it got to listening.
 func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened bool) {
-	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
+	cfg = cfg.Copy()
+	cfg.RuntimeParams["application_name"] = listenerName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false
 	}

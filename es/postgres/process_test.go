@@ -208,3 +208,53 @@ func checkSame(t *testing.T, what string, a, b []es.Record) {
 		}
 	}
 }
+
+// TestListenerReconnects kills the store's LISTEN connection on the server
+// and checks that a subscription with polling off still gets an event
+// appended afterwards by another store (as another process would): the store
+// reconnects, and wakes its subscriptions on reconnecting in case it missed
+// a notification meanwhile.
+func TestListenerReconnects(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := newStore(t, postgres.WithPollInterval(0))
+	other, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(s.Schema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+
+	got := make(chan es.Record)
+	go func() {
+		for r, err := range s.Subscribe(ctx, 1) {
+			if err != nil {
+				return
+			}
+			got <- r
+		}
+	}()
+	if _, err := other.Append(ctx, "a", es.NoStream, []es.Event{ev("x", `1`)}); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r.Position != 1 {
+		t.Fatalf("first event at position %d", r.Position)
+	}
+	// Terminate the LISTEN backends of this schema (ours and other's).
+	var killed int
+	err = other.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'jerry-listen' AND query LIKE '%' || $1 || '%'`, postgres.ChannelName(s.Schema())).Scan(&killed)
+	if err != nil || killed == 0 {
+		t.Fatalf("terminated %d listeners: %v", killed, err)
+	}
+	if _, err := other.Append(ctx, "a", es.Exact(1), []es.Event{ev("x", `2`)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		if r.Position != 2 {
+			t.Fatalf("second event at position %d", r.Position)
+		}
+	case <-ctx.Done():
+		t.Fatal("subscription never saw the event appended after its LISTEN connection was killed")
+	}
+}

@@ -22,7 +22,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap es.Snapshot) error {
 	_, err := s.pool.Exec(ctx, s.sql.saveSnapshot, snap.Stream, snap.Version, snap.Type,
 		int32(snap.Schema), []byte(snap.State), es.Timestamp(snap.Time))
 	if err != nil {
-		return s.readErr(ctx, "save snapshot", err)
+		return s.wrap(ctx, "save snapshot", err)
 	}
 	return nil
 }
@@ -49,7 +49,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, maxVersion int6
 		return es.Snapshot{}, fmt.Errorf("%w: no snapshot of stream %q at or below version %d", es.ErrNotFound, stream, maxVersion)
 	}
 	if err != nil {
-		return es.Snapshot{}, s.readErr(ctx, "load snapshot", err)
+		return es.Snapshot{}, s.wrap(ctx, "load snapshot", err)
 	}
 	snap.Schema = int(schema)
 	snap.State = state

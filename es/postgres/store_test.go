@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/postgres"
@@ -97,7 +98,7 @@ func TestAppendRead(t *testing.T) {
 	for _, m := range []es.Metadata{{Actor: "a\x00"}, {CausationID: "\xff"}, {Extra: map[string]string{"k": "\xfe"}}} {
 		e := ev("x", `1`)
 		e.Metadata = m
-		if _, err := s.Append(ctx, "a", es.Exact(3), []es.Event{e}); !errors.Is(err, es.ErrInvalidInput) {
+		if _, err := s.Append(ctx, "a", es.Exact(3), []es.Event{e}); !errors.Is(err, es.ErrInvalidMetadata) {
 			t.Fatalf("metadata %+v: %v", m, err)
 		}
 	}
@@ -224,5 +225,86 @@ func TestSchemaFromSearchPath(t *testing.T) {
 	}
 	if _, err := s.Append(ctx, "a", es.NoStream, []es.Event{ev("x", `1`)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCorruptMetadata damages a stored row behind the store's back: reads
+// report it as es.ErrCorrupt naming the row, rather than panicking or
+// skipping it.
+func TestCorruptMetadata(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	e := ev("x", `1`)
+	e.Metadata.Extra = map[string]string{"k": "v"}
+	if _, err := s.Append(ctx, "a", es.NoStream, []es.Event{e, e2()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, fmt.Sprintf(`UPDATE %q.events SET extra = '\x7b7b' WHERE position = 1`, s.Schema())); err != nil {
+		t.Fatal(err)
+	}
+	for name, seq := range map[string]func() ([]es.Record, error){
+		"stream": func() ([]es.Record, error) { return es.Collect(s.ReadStream(ctx, "a", 1, 0)) },
+		"log":    func() ([]es.Record, error) { return es.Collect(s.ReadLog(ctx, 1)) },
+	} {
+		_, err := seq()
+		var ce *es.CorruptError
+		if !errors.Is(err, es.ErrCorrupt) || !errors.As(err, &ce) || ce.Offset != 1 {
+			t.Fatalf("%s read of a damaged row: %v", name, err)
+		}
+	}
+}
+
+func e2() es.Event { return ev("y", `2`) }
+
+// TestOrdinaryOwner opens a store as a role that owns its schema and has no
+// other privilege: no superuser, no CREATE on the database. (It needs a test
+// user that may create roles, and skips otherwise.)
+func TestOrdinaryOwner(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	schema := newSchema(t)
+	role := schema + "_owner"
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN"); err != nil {
+		t.Skipf("cannot create a role to test with: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := pgx.Connect(ctx, testDSN(t))
+		if err != nil {
+			return
+		}
+		defer admin.Close(ctx)
+		admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		admin.Exec(ctx, "DROP ROLE "+pgx.Identifier{role}.Sanitize())
+	})
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE SCHEMA %s AUTHORIZATION %s",
+		pgx.Identifier{schema}.Sanitize(), pgx.Identifier{role}.Sanitize())); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", role, cfg.Host, cfg.Port, cfg.Database)
+	if cfg.Password != "" {
+		t.Skip("the test server needs a password; the owner role has none")
+	}
+	s, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatalf("open as the schema's owner: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Append(ctx, "a", es.NoStream, []es.Event{ev("x", `1`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSnapshot(ctx, es.Snapshot{Stream: "a", Version: 1, Type: "t", Schema: 1, State: json.RawMessage(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := es.Collect(s.ReadLog(ctx, 1))
+	if err != nil || len(log) != 1 {
+		t.Fatalf("log: %v %d", err, len(log))
 	}
 }
