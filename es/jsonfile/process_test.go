@@ -1,3 +1,5 @@
+//go:build unix
+
 package jsonfile_test
 
 import (
@@ -24,6 +26,10 @@ import (
 // Child processes: the test binary re-executed with JSONFILE_CHILD set runs
 // one of these instead of the tests.
 const childEnv = "JSONFILE_CHILD"
+
+// cleanups run after the tests: benchmarks build large stores once per
+// process and leave them for this to remove.
+var cleanups []func()
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {

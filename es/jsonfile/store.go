@@ -74,6 +74,7 @@ type Recovery struct {
 	Reason string
 }
 
+// String describes r on one line.
 func (r Recovery) String() string {
 	if r.Cut > 0 {
 		return fmt.Sprintf("%s: cut %d bytes at offset %d: %s", r.Path, r.Cut, r.Offset, r.Reason)
