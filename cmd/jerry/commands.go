@@ -446,6 +446,7 @@ func (c *cli) listCmd() *cobra.Command {
 			f.Type = t
 		}
 		f.Assignee, f.Initiative = assignee, init
+		f.NoComments = !c.jsonOut // the table does not show them
 		t, err := parseAsOf(cmd, asOf)
 		if err != nil {
 			return err

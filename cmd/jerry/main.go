@@ -195,7 +195,13 @@ func (c *cli) service(ctx context.Context) (*app.Service, error) {
 		return nil, err
 	}
 	c.st = st
-	c.svc = app.New(st, st, st, app.WithStrategy(strategy))
+	opts := []app.Option{app.WithStrategy(strategy)}
+	if ms, err := readModelStore(ctx, st); err != nil {
+		return nil, err
+	} else if ms != nil {
+		opts = append(opts, app.WithReadModel(ms, func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))
+	}
+	c.svc = app.New(st, st, st, opts...)
 	return c.svc, nil
 }
 
