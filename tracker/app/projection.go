@@ -262,12 +262,11 @@ func (p *Projection) Counts() (items, initiatives int) { return len(p.items), le
 // last position when the fold started.
 type Progress func(done, total int64)
 
-// ReadModel folds the global log into a new projection. With a non-zero
-// asOf it skips records recorded after asOf, giving the state as of then.
-// progress, if not nil, is called now and then and at the end.
-//
-// This is the one place the read model is built; it is where a persisted,
-// checkpointed projection plugs in.
+// ReadModel folds the whole global log into a new projection. With a
+// non-zero asOf it skips records recorded after asOf, giving the state as of
+// then (list --as-of). progress, if not nil, is called now and then and at
+// the end. For the state now, [Service.Current] reads the persisted model
+// instead when the service has one.
 func (s *Service) ReadModel(ctx context.Context, asOf time.Time, progress Progress) (*Projection, error) {
 	if s.log == nil {
 		return nil, errors.New("the store has no global log")
