@@ -380,3 +380,68 @@ func BenchmarkReindex(b *testing.B) {
 	}
 	perSecond(b, b.N*100_000)
 }
+
+// BenchmarkAppendVsRaw alternates, in one loop, a durable append to the store
+// with the machine's baseline (one write of the same bytes plus fdatasync, to
+// a file in the same directory), so that both see the same moment of a noisy
+// machine. It reports each one's rate (from its mean latency) and the ratio
+// store/raw of rates, for 1 and for 100 events per call.
+func BenchmarkAppendVsRaw(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1, 100} {
+		b.Run(fmt.Sprintf("events-%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			s := open(b, dir)
+			buf := make([]byte, n*lineSize(b))
+			for i := range buf {
+				buf[i] = 'x'
+			}
+			f, err := os.OpenFile(filepath.Join(dir, "raw"), os.O_RDWR|os.O_CREATE, 0o644)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			evs := events(n)
+			var off int64
+			var rawT, storeT time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				raw := func() {
+					t0 := time.Now()
+					if _, err := f.WriteAt(buf, off); err != nil {
+						b.Fatal(err)
+					}
+					off += int64(len(buf))
+					if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+						b.Fatal(err)
+					}
+					rawT += time.Since(t0)
+				}
+				store := func() {
+					t0 := time.Now()
+					if _, err := s.Append(ctx, "item-1", es.Exact(int64(i*n)), evs); err != nil {
+						b.Fatal(err)
+					}
+					storeT += time.Since(t0)
+				}
+				if i%2 == 0 {
+					raw()
+					store()
+				} else {
+					store()
+					raw()
+				}
+			}
+			rawRate := float64(b.N*n) / rawT.Seconds()
+			storeRate := float64(b.N*n) / storeT.Seconds()
+			b.ReportMetric(rawRate, "raw-events/s")
+			b.ReportMetric(storeRate, "store-events/s")
+			b.ReportMetric(storeRate/rawRate, "store/raw")
+			st := s.Stats()
+			b.ReportMetric(float64(rawT.Microseconds())/float64(b.N), "raw-us")
+			b.ReportMetric(float64(storeT.Microseconds())/float64(b.N), "store-us")
+			b.ReportMetric(float64(st.CommitTime.Microseconds())/float64(st.Commits), "commit-us")
+			b.ReportMetric(float64(st.SyncTime.Microseconds())/float64(st.Commits), "fsync-us")
+		})
+	}
+}

@@ -214,9 +214,15 @@ func (r *streamReader) lineOff(ents []byte, i int) int64 {
 	return off
 }
 
+// maxGap is the most bytes of other streams' lines that one read of a
+// stream's lines spans between two of them: beyond it, two reads are
+// cheaper than copying what lies between.
+const maxGap = 4096
+
 // line returns the log line of entry i of ents, without its newline. On a
 // miss it reads, in one call, the span of the log that covers this entry's
-// line and as many of the following entries' lines as fit in the buffer.
+// line and as many of the following entries' lines as fit in the buffer,
+// as long as no more than maxGap bytes separate one from the next.
 func (r *streamReader) line(ents []byte, i int, idxPath string, eoff int64) ([]byte, error) {
 	off, n, ok := getEntry(ents[i*entrySize:])
 	if !ok {
@@ -227,7 +233,7 @@ func (r *streamReader) line(ents []byte, i int, idxPath string, eoff int64) ([]b
 		span := int64(n)
 		for j := i + 1; j*entrySize < len(ents); j++ {
 			o, m, ok := getEntry(ents[j*entrySize:])
-			if !ok || o < off || o+int64(m)-off > int64(len(buf)) {
+			if !ok || o < off+span || o-(off+span) > maxGap || o+int64(m)-off > int64(len(buf)) {
 				break
 			}
 			span = o + int64(m) - off
