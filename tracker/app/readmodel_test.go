@@ -205,3 +205,32 @@ func TestRebuild(t *testing.T) {
 		t.Fatal("a rebuild that could not save succeeded")
 	}
 }
+
+// An event the fold cannot decode stops a rebuild and a catch-up with an
+// error naming it; nothing past it is saved.
+func TestReadModelFoldError(t *testing.T) {
+	st := memstore.New()
+	mf := app.NewModelFile(filepath.Join(t.TempDir(), "m"))
+	s, _ := withModel(st, mf)
+	if err := s.Seed(as("seed"), 10, 5000, 1, nil); err != nil { // several batches
+		t.Fatal(err)
+	}
+	recs, err := st.Append(context.Background(), "workitem-J-3", es.Any,
+		[]es.Event{{Type: tracker.EvStatusChanged, Data: []byte(`{"to":5}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create(t, app.New(st, st, st), "after the bad event")
+	bad := recs[0].Position
+	_, _, err = s.Rebuild(context.Background(), nil)
+	var pe *projection.Error
+	if !errors.As(err, &pe) || pe.Position != bad {
+		t.Fatalf("rebuild: %v, want a *projection.Error at %d", err, bad)
+	}
+	if b, _ := mf.LoadModel(context.Background()); b != nil {
+		t.Fatal("a failed rebuild saved a model")
+	}
+	if _, err := s.Current(context.Background()); !errors.As(err, &pe) || pe.Position != bad {
+		t.Fatalf("catch-up: %v, want a *projection.Error at %d", err, bad)
+	}
+}
