@@ -47,6 +47,8 @@ func (s *Service) Current(ctx context.Context) (*Projection, error) {
 		return nil, err
 	}
 	m := &persisted{p: p, ms: s.models}
+	m.startFolder()
+	defer m.stopFolder()
 	r, err := projection.New(ReadModelName, s.log, m, runnerOptions(m, nil))
 	if err != nil {
 		return nil, err
@@ -156,7 +158,7 @@ func (s *Service) loadModel(ctx context.Context) (*Projection, error) {
 // checkpoint store: saving the checkpoint saves the state with it, in one
 // write, so the two never disagree.
 //
-// For a rebuild it can fold in a goroutine of its own (startFolder), so that
+// For a long catch-up it can fold in a goroutine of its own (startFolder), so that
 // folding one batch overlaps with reading and decoding the next: the log's
 // decoding and the fold each take about half of a rebuild's CPU time. Apply
 // then hands over a copy of the batch; SaveCheckpoint and Reset wait until
