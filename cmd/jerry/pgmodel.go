@@ -37,7 +37,7 @@ func newPGModel(_ context.Context, st *postgres.Store) (*pgModel, error) {
 
 // LoadModel implements app.ModelStore.
 func (m *pgModel) LoadModel(ctx context.Context) ([]byte, error) {
-	var state []byte
+	var state []byte // pgx scans bytea into a new slice: ours to keep
 	err := m.pool.QueryRow(ctx, "SELECT state FROM "+m.table+" WHERE name = $1", pgModelName).Scan(&state)
 	var pe *pgconn.PgError
 	switch {

@@ -25,6 +25,8 @@ import (
 type ModelStore interface {
 	// LoadModel returns the saved model, or nil and no error if none has
 	// been saved. Damaged stored data is an error matching es.ErrCorrupt.
+	// The caller owns the slice: the model decoded from it points into it,
+	// so the store must not reuse it.
 	LoadModel(ctx context.Context) ([]byte, error)
 
 	// SaveModel replaces the saved model with data, which reflects the log

@@ -22,7 +22,8 @@ import (
 //
 // Its state is plain data keyed by ID, and Position says how far into the
 // log it has read: persisting both is enough to resume it later. A
-// Projection is not safe for concurrent use.
+// Projection is not safe for concurrent use, reads included (they decode
+// comments and sort items lazily).
 type Projection struct {
 	reg    *es.Registry
 	pos    int64
