@@ -275,3 +275,20 @@ func TestRebuildOutput(t *testing.T) {
 	}
 	e.sameAsFold("after rebuild")
 }
+
+// list --as-of still folds the log up to then: the read model is now.
+func TestListAsOfBesideReadModel(t *testing.T) {
+	e := newEnv(t)
+	id := e.create("travels")
+	e.ok("list") // a model at this point
+	time.Sleep(20 * time.Millisecond)
+	mid := time.Now().UTC().Format(time.RFC3339Nano)
+	time.Sleep(20 * time.Millisecond)
+	e.ok("status", id, "in_progress")
+	var now, then []item
+	e.okJSON(&now, "list")
+	e.okJSON(&then, "list", "--as-of", mid)
+	if len(now) != 1 || now[0].Status != "in_progress" || len(then) != 1 || then[0].Status != "backlog" {
+		t.Fatalf("now %+v, as of %s %+v", now, mid, then)
+	}
+}

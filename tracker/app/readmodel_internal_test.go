@@ -281,6 +281,30 @@ func TestModelFileProcesses(t *testing.T) {
 		os.Exit(0)
 	}
 	path := filepath.Join(t.TempDir(), "m")
+	// First, savers killed (kill -9) in the middle of their saves: the file
+	// is still a whole model afterwards.
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestModelFileProcesses$")
+		cmd.Env = append(os.Environ(), env+"="+path+"|"+strconv.Itoa(100+round))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill it while it saves: once its first model is there, after a
+		// few more saves.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if _, err := os.Stat(path); err == nil {
+				break
+			}
+		}
+		time.Sleep(time.Duration(1+3*round) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		b, err := NewModelFile(path).LoadModel(context.Background())
+		if err != nil || !strings.HasPrefix(string(b), "position ") || len(b) != len(modelFor(0)) {
+			t.Fatalf("after kill -9: %v, %d bytes", err, len(b))
+		}
+	}
+	os.Remove(path) // the race below starts from no model
 	var cmds []*exec.Cmd
 	for i := range 4 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestModelFileProcesses$")
