@@ -19,10 +19,17 @@ import (
 	"github.com/jerry-es/jerry/es/jsonfile"
 )
 
-// Benchmarks. Run them with the raw baseline in the same run and compare
-// ratios, not absolute figures (see the package README for the commands):
+// Benchmarks. Each append benchmark has the machine's raw baseline beside it
+// in the same run; compare ratios of medians, not absolute figures:
 //
-//	go test -run '^$' -bench . -benchtime 2000x -count 5 ./es/jsonfile/
+//	go test -run '^$' -bench 'AppendVsRaw|BenchmarkAppend$' -benchtime 1000x -count 5 ./es/jsonfile/
+//	go test -run '^$' -bench 'AppendLatency' -benchtime 500x -count 5 ./es/jsonfile/
+//	go test -run '^$' -bench 'OpenReadAppend' -benchtime 200x -count 5 ./es/jsonfile/
+//	go test -run '^$' -bench 'BenchmarkRead$|PeakHeap|Reindex' -benchtime 5x -count 5 ./es/jsonfile/
+//	go test -run '^$' -bench 'DecodeLine|EncodeLine' -benchtime 1000000x -count 5 ./es/jsonfile/
+//
+// JSONFILE_BENCH_NOSYNC=1 runs the append benchmarks without fsync, to
+// measure the CPU side alone.
 
 var benchEvent = es.Event{
 	Type:     "WorkItemStatusChanged",

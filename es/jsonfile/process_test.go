@@ -313,3 +313,58 @@ func TestCrashKill(t *testing.T) {
 	}
 	t.Logf("%d kills, %d acknowledged events kept, %d repairs on reopen", kills, len(acks), recovered)
 }
+
+// TestCrashKillAmongWriters runs three appending children at once and
+// SIGKILLs one at random, then starts another in its place, again and again:
+// a writer killed while holding the lock must not block the others, and no
+// append any of them acknowledged may be lost.
+func TestCrashKillAmongWriters(t *testing.T) {
+	kills := 30
+	if testing.Short() {
+		kills = 6
+	}
+	dir := t.TempDir()
+	s, err := jsonfile.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+	type running struct {
+		cmd  *exec.Cmd
+		acks chan []ack
+	}
+	start := func() running {
+		cmd, out := child(t, "crash", dir)
+		if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("child did not start: %q %v", line, err)
+		}
+		r := running{cmd: cmd, acks: make(chan []ack, 1)}
+		go func() { r.acks <- readAcks(t, out) }()
+		return r
+	}
+	stop := func(r running) []ack {
+		r.cmd.Process.Signal(syscall.SIGKILL)
+		a := <-r.acks
+		r.cmd.Wait()
+		return a
+	}
+	kids := []running{start(), start(), start()}
+	var acks []ack
+	for range kills {
+		time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
+		i := rng.IntN(len(kids))
+		acks = append(acks, stop(kids[i])...)
+		kids[i] = start()
+	}
+	for _, k := range kids {
+		acks = append(acks, stop(k)...)
+	}
+	st, _ := checkStore(t, dir, acks)
+	t.Logf("%d kills among 3 writers, %d acknowledged events kept, repairs on the last open: %v", kills, len(acks), st.Recovered())
+	if len(acks) == 0 {
+		t.Fatal("no append was acknowledged")
+	}
+}

@@ -25,12 +25,18 @@ import (
 //     means the unsynced derived files cannot be trusted: they are rebuilt
 //     from the log (rebuild).
 func (s *Store) syncLocked() error {
-	h, herr := readHeadFile(s.headFile)
 	fi, err := s.log.Stat()
 	if err != nil {
 		return err
 	}
 	logSize := fi.Size()
+	if s.synced && logSize == s.size {
+		// Nobody wrote since this process last held the lock: the log
+		// only grows, and is cut only back to a committed size, which
+		// is never below what this process knows. Saves reading the head.
+		return nil
+	}
+	h, herr := readHeadFile(s.headFile)
 	if herr != nil || h.size != s.size || logSize != s.size {
 		// Another process wrote since this one last held the lock: the
 		// stream versions it remembers may be stale.
@@ -63,6 +69,7 @@ func (s *Store) syncLocked() error {
 		s.forgetCounts() // repaired or rebuilt just now
 	}
 	s.size, s.last = h.size, h.last
+	s.synced = true
 	return nil
 }
 

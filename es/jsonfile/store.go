@@ -103,6 +103,7 @@ type Store struct {
 	// would not exclude each other.
 	flockMu sync.Mutex
 	// Owned by whoever holds flockMu.
+	synced  bool  // size and last have been read from the files once
 	size    int64 // committed size of the log, as of the last sync
 	last    int64 // last committed position, as of the last sync
 	idx     map[string]*idxFile
