@@ -27,7 +27,8 @@ Store URLs: file:PATH (the JSON file store), postgres://... (PostgreSQL).
 Environment: JERRY_STORE (store URL), JERRY_ACTOR (who acts),
 JERRY_SNAPSHOT_EVERY (snapshot after this many events, default 50, 0 never),
 JERRY_SNAPSHOT_AFTER (and after this long with 10 or more new events,
-default 24h, 0 never).
+default 24h, 0 never), JERRY_READ_MODEL (off: list and ready fold the
+whole log instead of reading the saved read model; for comparison).
 
 Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 3 conflict (another agent got there first), 4 not found.`,
@@ -446,6 +447,7 @@ func (c *cli) listCmd() *cobra.Command {
 			f.Type = t
 		}
 		f.Assignee, f.Initiative = assignee, init
+		f.NoComments = !c.jsonOut // the table does not show them
 		t, err := parseAsOf(cmd, asOf)
 		if err != nil {
 			return err

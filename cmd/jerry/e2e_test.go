@@ -405,7 +405,7 @@ func TestJSONOutputs(t *testing.T) {
 	check(historyFields, "initiative", "history", "I-1")
 	check(itemFields, "ready", "--claim")
 	check([]string{"events", "ok", "problems", "repairs", "store_checked", "streams"}, "verify")
-	check([]string{"events", "initiatives", "items"}, "rebuild")
+	check([]string{"events", "events_per_second", "initiatives", "items", "seconds"}, "rebuild")
 	export := filepath.Join(e.dir, "export.jsonl")
 	check([]string{"events", "file"}, "export", export)
 

@@ -11,6 +11,13 @@
 // file store, postgres://... PostgreSQL. The actor recorded on every event
 // is --actor, else $JERRY_ACTOR, else the OS user. openStore is the one
 // place that picks an adapter.
+//
+// list, ready and initiative list answer from a persisted read model (see
+// readModelStore: DIR/readmodels/jerry.model in a file store, a row of
+// jerry_read_models in PostgreSQL), brought up to date from its position
+// before each answer; list --as-of folds the log as before. rebuild
+// recreates the model from the first event. log --follow streams new
+// events until SIGINT or SIGTERM.
 package main
 
 import (
@@ -195,7 +202,13 @@ func (c *cli) service(ctx context.Context) (*app.Service, error) {
 		return nil, err
 	}
 	c.st = st
-	c.svc = app.New(st, st, st, app.WithStrategy(strategy))
+	opts := []app.Option{app.WithStrategy(strategy)}
+	if ms, err := readModelStore(ctx, st); err != nil {
+		return nil, err
+	} else if ms != nil {
+		opts = append(opts, app.WithReadModel(ms, func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))
+	}
+	c.svc = app.New(st, st, st, opts...)
 	return c.svc, nil
 }
 

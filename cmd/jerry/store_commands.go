@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/es/projection"
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
 	"github.com/spf13/cobra"
@@ -243,8 +248,10 @@ commit, until interrupted.`,
 		}
 		seq := s.Log(ctx, from)
 		if follow {
-			// Other processes commit too: poll as well as wait.
-			seq = s.Registry().Upcasted(es.Follow(ctx, c.st, from, new(es.Signal), 200*time.Millisecond))
+			// The store's own subscription (woken by its commits, and for
+			// the file store by other processes' too), or polling. It
+			// ends, without an error, when SIGINT or SIGTERM cancel ctx.
+			seq = projection.Subscribe(ctx, c.st, from, s.Registry(), 200*time.Millisecond)
 		}
 		n := 0
 		for rec, err := range seq {
@@ -406,44 +413,93 @@ first: invalid input, or a store that has events, writes nothing.`,
 	return cmd
 }
 
-// isTerminal reports whether f is a terminal.
+// isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (c *cli) rebuildCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rebuild",
 		Short: "Recreate the read models from the events",
-		Args:  args(0, 0, "no arguments"),
+		Long: `Recreate jerry's read model (what list, ready and initiative list answer
+from) from the first event, and save it. On a terminal a progress bar shows
+on stderr; the summary goes to stdout (with --json, one JSON document).`,
+		Args: args(0, 0, "no arguments"),
 	}
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		var progress app.Progress
-		if !c.jsonOut && isTerminal(c.errOut) {
-			progress = func(done, total int64) {
-				fmt.Fprintf(c.errOut, "\rrebuilding: %d / %d events", done, total)
-			}
+		var bar *progressBar
+		if isTerminal(c.errOut) {
+			bar = &progressBar{w: c.errOut, label: "rebuilding"}
 		}
-		start := time.Now()
-		p, err := s.ReadModel(ctx, time.Time{}, progress)
-		if progress != nil {
-			fmt.Fprintln(c.errOut)
+		var progress func(projection.Progress)
+		if bar != nil {
+			progress = bar.update
 		}
+		p, last, err := s.Rebuild(ctx, progress)
+		bar.finish()
 		if err != nil {
 			return err
 		}
 		items, inits := p.Counts()
 		if c.jsonOut {
-			return writeJSON(c.out, map[string]any{"events": p.Position(), "items": items, "initiatives": inits})
+			return writeJSON(c.out, map[string]any{"events": p.Position(), "items": items, "initiatives": inits,
+				"seconds": last.Elapsed.Seconds(), "events_per_second": math.Round(last.Rate)})
 		}
-		fmt.Fprintf(c.out, "rebuilt from %d events in %v: %d work items, %d initiatives\n",
-			p.Position(), time.Since(start).Round(time.Millisecond), items, inits)
+		fmt.Fprintf(c.out, "rebuilt the read model from %d events in %v (%s events/s): %d work items, %d initiatives\n",
+			p.Position(), last.Elapsed.Round(time.Millisecond), thousands(int64(last.Rate)), items, inits)
 		return nil
 	})
 	return cmd
+}
+
+// progressBar draws one updating line: a bar, percent, rate and time left.
+type progressBar struct {
+	w     io.Writer
+	label string
+	drawn bool
+}
+
+func (b *progressBar) update(p projection.Progress) {
+	if b == nil {
+		return
+	}
+	const width = 30
+	f := p.Fraction()
+	full := int(f * width)
+	eta := "--"
+	if p.Rate > 0 && p.Last > p.Position {
+		eta = (time.Duration(float64(p.Last-p.Position) / p.Rate * float64(time.Second))).Round(time.Second).String()
+	}
+	// \r returns to the start of the line, \x1b[K clears what is left of the
+	// last, longer, line.
+	fmt.Fprintf(b.w, "\r%s [%s%s] %3.0f%%  %s / %s events  %s events/s  ETA %s\x1b[K", b.label,
+		strings.Repeat("=", full), strings.Repeat(" ", width-full), 100*f,
+		thousands(p.Position), thousands(p.Last), thousands(int64(p.Rate)), eta)
+	b.drawn = true
+}
+
+func (b *progressBar) finish() {
+	if b != nil && b.drawn {
+		fmt.Fprintln(b.w)
+	}
+}
+
+// thousands writes n with commas: 1,234,567.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -39,6 +40,31 @@ func BenchmarkReadModel(b *testing.B) {
 	b.Run("read-model", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := s.ReadModel(ctx, time.Time{}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
+	// The persisted model, up to date: what list pays instead of the fold
+	// (load and decode the file, check it against the log, catch up nothing).
+	mf := app.NewModelFile(filepath.Join(b.TempDir(), "m"))
+	pm := app.New(st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
+	if _, _, err := pm.Rebuild(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("persisted-up-to-date", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := pm.Current(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
+	// Rebuild through the projection runner, saving at the end (no fsync
+	// under NoSync for the store; the model file is synced).
+	b.Run("rebuild", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := pm.Rebuild(ctx, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -23,6 +23,18 @@
 //     next add or remove repairs).
 //   - Read models: [Projection] folds the global log into every item's and
 //     initiative's current state, for list, ready and initiative list.
+//     With [WithReadModel] it is persisted in a [ModelStore] ([ModelFile]
+//     for a file) and [Service.Current] brings it up to date through the
+//     es/projection runner: it loads the model, applies only the events
+//     after its position, and saves it back if any were applied. State and
+//     position are saved in one atomic write, so they never disagree; a
+//     save never replaces a model of a later position, so processes saving
+//     at once only move it forward; a model that is damaged, of another
+//     format version, or built from another store (the event at its
+//     position is not the one it last applied) is ignored, noted, and
+//     rebuilt from zero, never trusted. A model that cannot be saved (a
+//     read-only store) still answers, caught up in memory.
+//     [Service.Rebuild] recreates it from the first event.
 //   - Export and import of every event as JSON lines, and verification.
 //
 // # Errors

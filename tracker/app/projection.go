@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
 )
@@ -20,17 +22,51 @@ import (
 //
 // Its state is plain data keyed by ID, and Position says how far into the
 // log it has read: persisting both is enough to resume it later. A
-// Projection is not safe for concurrent use.
+// Projection is not safe for concurrent use, reads included (they decode
+// comments and sort items lazily).
 type Projection struct {
-	reg   *es.Registry
-	pos   int64
-	items map[string]*tracker.Item
-	inits map[string]*tracker.InitiativeState
+	reg    *es.Registry
+	pos    int64
+	lastID uuid.UUID // of the record at pos, to check a saved model against its store
+	items  map[string]*itemEntry
+	// order holds every item once: by ID number if sorted, else in the
+	// order they appeared. New items mostly come in ID order, so it stays
+	// sorted, and listing all items needs no sort.
+	order  []*itemEntry
+	sorted bool
+	inits  map[string]*tracker.InitiativeState
+}
+
+// itemEntry is a work item in the projection. A model loaded from its
+// persisted form leaves each item's comments encoded in raw until they are
+// needed: most listings never show them, and they are most of the model.
+type itemEntry struct {
+	tracker.Item
+	raw string // encoded comments not yet in Item.Comments (see decodeComments)
+}
+
+// materialize decodes the entry's comments into Item.Comments.
+func (e *itemEntry) materialize() {
+	if e.raw != "" {
+		e.Comments = decodeComments(e.raw)
+		e.raw = ""
+	}
+}
+
+// item returns a copy of the item, with its comments unless noComments.
+func (e *itemEntry) item(noComments bool) tracker.Item {
+	if noComments {
+		it := e.Item
+		it.Comments = nil
+		return it
+	}
+	e.materialize()
+	return e.Item
 }
 
 // NewProjection returns an empty projection that decodes with reg.
 func NewProjection(reg *es.Registry) *Projection {
-	return &Projection{reg: reg, items: make(map[string]*tracker.Item), inits: make(map[string]*tracker.InitiativeState)}
+	return &Projection{reg: reg, items: make(map[string]*itemEntry), sorted: true, inits: make(map[string]*tracker.InitiativeState)}
 }
 
 var (
@@ -41,17 +77,22 @@ var (
 // Apply folds one record of the global log into the projection. Records
 // must come in log order; records of other streams are skipped.
 func (p *Projection) Apply(rec es.Record) error {
-	p.pos = rec.Position
+	p.pos, p.lastID = rec.Position, rec.ID
 	var fold func(es.Envelope)
 	switch {
 	case strings.HasPrefix(rec.Stream, itemStreamPrefix):
 		id := rec.Stream[len(itemStreamPrefix):]
-		it := p.items[id]
-		if it == nil {
-			it = &tracker.Item{ID: id}
-			p.items[id] = it
+		e := p.items[id]
+		if e == nil {
+			e = &itemEntry{Item: tracker.Item{ID: id}}
+			p.items[id] = e
+			if n := len(p.order); n > 0 && p.sorted && compareIDs(p.order[n-1].ID, id) >= 0 {
+				p.sorted = false
+			}
+			p.order = append(p.order, e)
 		}
-		fold = it.Apply
+		e.materialize() // a comment is appended after the others
+		fold = e.Apply
 	case strings.HasPrefix(rec.Stream, initiativeStreamPrefix):
 		id := rec.Stream[len(initiativeStreamPrefix):]
 		in := p.inits[id]
@@ -77,16 +118,24 @@ func (p *Projection) Apply(rec es.Record) error {
 	return nil
 }
 
+// reset empties the projection.
+func (p *Projection) reset() {
+	p.pos, p.lastID = 0, uuid.UUID{}
+	p.items = make(map[string]*itemEntry)
+	p.order, p.sorted = nil, true
+	p.inits = make(map[string]*tracker.InitiativeState)
+}
+
 // Position returns the log position of the last record applied.
 func (p *Projection) Position() int64 { return p.pos }
 
 // Item returns the state of work item id.
 func (p *Projection) Item(id string) (tracker.Item, bool) {
-	it, ok := p.items[id]
-	if !ok || it.Status == "" {
+	e, ok := p.items[id]
+	if !ok || e.Status == "" {
 		return tracker.Item{}, false
 	}
-	return *it, true
+	return e.item(false), true
 }
 
 // Filter selects work items; empty fields match everything.
@@ -95,6 +144,9 @@ type Filter struct {
 	Assignee   string
 	Type       tracker.ItemType
 	Initiative string
+	// NoComments leaves the items' Comments empty, for listings that do
+	// not show them: it saves decoding them.
+	NoComments bool
 }
 
 func (f Filter) match(it *tracker.Item) bool {
@@ -107,34 +159,72 @@ func (f Filter) match(it *tracker.Item) bool {
 
 // Items returns the work items that match f, by ID number.
 func (p *Projection) Items(f Filter) []tracker.Item {
-	out := make([]tracker.Item, 0, len(p.items))
-	for _, it := range p.items {
-		if f.match(it) {
-			out = append(out, *it)
+	p.sortOrder()
+	var out []tracker.Item
+	if f == (Filter{NoComments: f.NoComments}) {
+		out = make([]tracker.Item, 0, len(p.order))
+	}
+	for _, e := range p.order {
+		if f.match(&e.Item) {
+			out = append(out, e.item(f.NoComments))
 		}
 	}
-	slices.SortFunc(out, func(a, b tracker.Item) int { return compareIDs(a.ID, b.ID) })
 	return out
+}
+
+// sortOrder sorts p.order by ID if it is not sorted.
+func (p *Projection) sortOrder() {
+	if !p.sorted {
+		sortByID(p.order, func(e *itemEntry) string { return e.ID })
+		p.sorted = true
+	}
 }
 
 func compareIDs(a, b string) int {
 	return cmp.Or(cmp.Compare(idNumber(a), idNumber(b)), strings.Compare(a, b))
 }
 
+// sortByID sorts s by the IDs of its elements as compareIDs does, reading
+// each ID's number once rather than at every comparison.
+func sortByID[T any](s []T, id func(T) string) {
+	type keyed struct {
+		n  int64
+		id string
+		v  T
+	}
+	ks := make([]keyed, len(s))
+	for i, v := range s {
+		ks[i] = keyed{idNumber(id(v)), id(v), v}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if a.n != b.n {
+			return cmp.Compare(a.n, b.n)
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	for i := range ks {
+		s[i] = ks[i].v
+	}
+}
+
 // Ready returns the work items an agent may take next: unassigned, in
 // backlog or ready, with every blocker done; highest priority first, oldest
 // first within a priority.
 func (p *Projection) Ready() []tracker.Item {
-	var out []tracker.Item
-	for _, it := range p.items {
-		if p.isReady(it) {
-			out = append(out, *it)
+	var sel []*itemEntry
+	for _, e := range p.order {
+		if p.isReady(&e.Item) {
+			sel = append(sel, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b tracker.Item) int {
+	slices.SortFunc(sel, func(a, b *itemEntry) int {
 		return cmp.Or(cmp.Compare(a.Priority.Rank(), b.Priority.Rank()),
 			a.CreatedAt.Compare(b.CreatedAt), compareIDs(a.ID, b.ID))
 	})
+	out := make([]tracker.Item, len(sel))
+	for i, e := range sel {
+		out[i] = e.item(false)
+	}
 	return out
 }
 
@@ -152,13 +242,17 @@ func (p *Projection) isReady(it *tracker.Item) bool {
 
 // Initiatives returns every initiative, by ID number.
 func (p *Projection) Initiatives() []tracker.InitiativeState {
-	out := make([]tracker.InitiativeState, 0, len(p.inits))
+	var sel []*tracker.InitiativeState
 	for _, in := range p.inits {
 		if in.Status != "" {
-			out = append(out, *in)
+			sel = append(sel, in)
 		}
 	}
-	slices.SortFunc(out, func(a, b tracker.InitiativeState) int { return compareIDs(a.ID, b.ID) })
+	sortByID(sel, func(in *tracker.InitiativeState) string { return in.ID })
+	out := make([]tracker.InitiativeState, len(sel))
+	for i, in := range sel {
+		out[i] = *in
+	}
 	return out
 }
 
@@ -169,12 +263,11 @@ func (p *Projection) Counts() (items, initiatives int) { return len(p.items), le
 // last position when the fold started.
 type Progress func(done, total int64)
 
-// ReadModel folds the global log into a new projection. With a non-zero
-// asOf it skips records recorded after asOf, giving the state as of then.
-// progress, if not nil, is called now and then and at the end.
-//
-// This is the one place the read model is built; it is where a persisted,
-// checkpointed projection plugs in.
+// ReadModel folds the whole global log into a new projection. With a
+// non-zero asOf it skips records recorded after asOf, giving the state as of
+// then (list --as-of). progress, if not nil, is called now and then and at
+// the end. For the state now, [Service.Current] reads the persisted model
+// instead when the service has one.
 func (s *Service) ReadModel(ctx context.Context, asOf time.Time, progress Progress) (*Projection, error) {
 	if s.log == nil {
 		return nil, errors.New("the store has no global log")
@@ -216,7 +309,14 @@ func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]tracker
 	if f.Initiative != "" {
 		f.Initiative = InitiativeID(f.Initiative)
 	}
-	p, err := s.ReadModel(ctx, asOf, nil)
+	var p *Projection
+	var err error
+	if asOf.IsZero() {
+		p, err = s.Current(ctx)
+	} else {
+		// The read model is now: the past needs a fold of the log.
+		p, err = s.ReadModel(ctx, asOf, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +326,7 @@ func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]tracker
 // Ready returns up to limit (0: all) work items ready to be taken, most
 // urgent first.
 func (s *Service) Ready(ctx context.Context, limit int) ([]tracker.Item, error) {
-	p, err := s.ReadModel(ctx, time.Time{}, nil)
+	p, err := s.Current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +344,7 @@ func (s *Service) Ready(ctx context.Context, limit int) ([]tracker.Item, error) 
 // *NotFoundError when no item is ready.
 func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) {
 	who := actor(ctx)
-	p, err := s.ReadModel(ctx, time.Time{}, nil)
+	p, err := s.Current(ctx)
 	if err != nil {
 		return Result[tracker.Item]{}, err
 	}
@@ -279,7 +379,7 @@ func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) 
 
 // Initiatives returns every initiative.
 func (s *Service) Initiatives(ctx context.Context) ([]tracker.InitiativeState, error) {
-	p, err := s.ReadModel(ctx, time.Time{}, nil)
+	p, err := s.Current(ctx)
 	if err != nil {
 		return nil, err
 	}

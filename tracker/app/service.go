@@ -55,6 +55,8 @@ type Service struct {
 	reg    *es.Registry
 	items  *es.Repository[*tracker.WorkItem]
 	inits  *es.Repository[*tracker.Initiative]
+	models ModelStore
+	notes  func(string)
 }
 
 // Option configures a [Service].
@@ -63,6 +65,8 @@ type Option func(*options)
 type options struct {
 	strategy es.Strategy
 	onSnap   func(string, error)
+	models   ModelStore
+	notes    func(string)
 }
 
 // DefaultStrategy is when Jerry snapshots an aggregate: every 50 events (the
@@ -97,8 +101,9 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 	}
 	return &Service{
 		events: events, log: log, reg: reg,
-		items: es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
-		inits: es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
+		items:  es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
+		inits:  es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
+		models: o.models, notes: o.notes,
 	}
 }
 
