@@ -431,6 +431,11 @@ func (s *Store) commit(batch []*request) {
 
 func (s *Store) commitLocked(batch []*request) error {
 	streams := make(map[string]*pendingStream)
+	defer func() {
+		for _, ps := range streams {
+			ps.ix.pinned = false
+		}
+	}()
 	buf := s.wbuf[:0]
 	posEntries := s.entries[:0]
 	base, last := s.size, s.last
@@ -443,6 +448,7 @@ func (s *Store) commitLocked(batch []*request) error {
 				req.err = err
 				continue
 			}
+			ix.pinned = true
 			ps = &pendingStream{base: ix.count, ix: ix}
 			streams[req.stream] = ps
 		}
@@ -598,10 +604,11 @@ func (s *Store) writeHead(h head) error {
 
 // idxFile is a stream's index file as the committing process knows it.
 type idxFile struct {
-	f     *os.File
-	size  int64
-	count int64 // the stream's version
-	known bool  // size and count are current; see syncLocked
+	f      *os.File
+	size   int64
+	count  int64 // the stream's version
+	known  bool  // size and count are current; see syncLocked
+	pinned bool  // held by the commit in progress: not to be evicted
 }
 
 // streamIndex returns the index file of stream, kept open in a small cache,
@@ -625,7 +632,7 @@ func (s *Store) streamIndex(stream string, create bool) (*idxFile, error) {
 			return nil, err
 		}
 		if len(s.idx) >= 256 {
-			s.closeIdx()
+			s.evictIdx()
 		}
 		ix = &idxFile{f: f}
 		s.idx[stream] = ix
@@ -649,6 +656,18 @@ func (s *Store) streamIndex(stream string, create bool) (*idxFile, error) {
 	}
 	ix.known = true
 	return ix, nil
+}
+
+// evictIdx closes the cached index files that no commit in progress holds.
+// A commit keeps its streams' idxFiles until it has written their entries:
+// closing one under it would fail the write.
+func (s *Store) evictIdx() {
+	for k, ix := range s.idx {
+		if !ix.pinned {
+			ix.f.Close()
+			delete(s.idx, k)
+		}
+	}
 }
 
 // forgetCounts marks every cached stream count stale: another process may
