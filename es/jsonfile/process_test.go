@@ -32,6 +32,9 @@ const childEnv = "JSONFILE_CHILD"
 var cleanups []func()
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(readOnlyEnv); dir != "" {
+		os.Exit(readOnlyChild(dir))
+	}
 	if mode := os.Getenv(childEnv); mode != "" {
 		if err := runChild(mode, os.Args[len(os.Args)-1]); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)

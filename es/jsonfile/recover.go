@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,9 +46,24 @@ func (s *Store) syncLocked() error {
 	switch {
 	case errors.Is(herr, errNoHead) && logSize == 0:
 		h = head{}
+		if s.readOnly {
+			break
+		}
 		if err := s.writeHead(h); err != nil {
 			return err
 		}
+	case s.readOnly && herr == nil && h.boot == s.boot && h.size <= logSize:
+		// The indexes are current up to the head. A log longer than the
+		// head holds appends of a writer that died before indexing them,
+		// which it therefore never acknowledged: read up to the head, and
+		// leave the repair to the next writer.
+	case s.readOnly:
+		reason := "the head is damaged or missing"
+		if herr == nil {
+			reason = "the indexes were written before the last reboot or do not match the log"
+		}
+		return fmt.Errorf("jsonfile: store %s needs its indexes rebuilt (%s), which needs write access: open it once as a user who may write it: %w",
+			s.dir, reason, fs.ErrPermission)
 	case herr != nil:
 		if !errors.Is(herr, errNoHead) {
 			s.report(Recovery{Path: s.path(headName), Reason: "head damaged (" + herr.Error() + "): indexes rebuilt from the log"})
@@ -355,6 +371,9 @@ func (s *Store) dropSnapshotsBeyond(versions map[string]int64) error {
 func (s *Store) Reindex() error {
 	if s.isClosed() {
 		return es.ErrClosed
+	}
+	if s.readOnly {
+		return s.errReadOnly("reindex")
 	}
 	s.flockMu.Lock()
 	defer s.flockMu.Unlock()
