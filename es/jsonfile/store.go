@@ -463,7 +463,16 @@ func (s *Store) commit(batch []*request) {
 			}
 		}
 	}
-	err := s.withLock(lockEx, func() error {
+	// Appends queued while an earlier commit failed are refused too: the
+	// failure left this process's view of the files untrustworthy.
+	s.mu.Lock()
+	err := s.failed
+	s.mu.Unlock()
+	if err != nil {
+		failAll(err)
+		return
+	}
+	err = s.withLock(lockEx, func() error {
 		t0 := time.Now()
 		defer func() { s.stats.CommitTime += time.Since(t0) }()
 		if err := s.syncLocked(); err != nil {
