@@ -58,3 +58,22 @@ func TestLoadAsOfSameWithAndWithoutSnapshots(t *testing.T) {
 		t.Fatalf("updated at %s, before created at %s", a.UpdatedAt(), a.CreatedAt())
 	}
 }
+
+// TestLoadAsOfZeroTime loads an aggregate as of the zero time, before any
+// event could have been recorded. The zero time also meant "no time limit"
+// inside the repository, so it returned the current state.
+func TestLoadAsOfZeroTime(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	repo := es.NewRepository(store, tallyRegistry(), "tally", newTally, es.WithSnapshots(store, es.EveryN(1)))
+	seedTally(t, repo, "a", 3)
+	for _, at := range []time.Time{{}, time.Time{}.Add(time.Nanosecond), time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if a, err := repo.LoadAsOf(ctx, "a", at); !errors.Is(err, es.ErrNotFound) {
+			got := "<nil>"
+			if err == nil {
+				got = a.state()
+			}
+			t.Errorf("LoadAsOf(%s) = %s, %v; want ErrNotFound", at, got, err)
+		}
+	}
+}
