@@ -86,6 +86,14 @@ func runChild(mode, dir string) error {
 			i++
 		}
 		return nil
+	case "reindex":
+		// Rebuild the derived files over and over until killed.
+		fmt.Fprintln(os.Stdout, "reindexing")
+		for {
+			if err := s.Reindex(); err != nil {
+				return err
+			}
+		}
 	case "crash":
 		// Append until killed: four goroutines, single and multi-event
 		// appends, exact and any expected versions.

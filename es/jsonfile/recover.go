@@ -70,6 +70,9 @@ func (s *Store) syncLocked() error {
 		}
 		h, err = s.rebuild(logSize, false)
 	case h.boot != s.boot:
+		if h.boot == rebuildingBoot {
+			s.report(Recovery{Path: s.path(headName), Reason: "a rebuild of the indexes was cut short: indexes rebuilt from the log"})
+		}
 		h, err = s.rebuild(logSize, false)
 	case h.size > logSize:
 		s.report(Recovery{Path: s.path(logName), Offset: logSize,
@@ -272,6 +275,16 @@ func (s *Store) repair(h head, logSize int64) (head, error) {
 // that are gone, and new events will take their versions.
 func (s *Store) rebuild(logSize int64, lost bool) (head, error) {
 	s.closeIdx()
+	// Until this rebuild ends the derived files are half rewritten: mark
+	// the head as written by no boot, so that if this process dies midway
+	// the next one to take the lock rebuilds them again. Readers keep the
+	// head's size and position, which stay true of the log.
+	if h, err := readHeadFile(s.headFile); err == nil {
+		h.boot = rebuildingBoot
+		if _, err := s.headFile.WriteAt(h.encode(), 0); err != nil {
+			return head{}, err
+		}
+	}
 	if err := s.pos.Truncate(0); err != nil {
 		return head{}, err
 	}
@@ -337,6 +350,10 @@ func (s *Store) rebuild(logSize int64, lost bool) (head, error) {
 	h := head{size: end, last: last}
 	return h, s.writeHead(h)
 }
+
+// rebuildingBoot stands for the boot ID in a head while a rebuild is under
+// way; no boot has it.
+const rebuildingBoot = "rebuilding"
 
 // dropSnapshotsBeyond removes snapshots of versions their stream does not
 // have, given stream versions by file name.
