@@ -39,7 +39,8 @@
 // zeros: they grow in chunks (4 KiB for a stream, 64 KiB for positions), so
 // that a commit rarely changes their size, which would make the log's fsync
 // journal more. A stream's version is the number of entries before the
-// first zero one, found within the file's last 4 KiB. The head holds the log
+// first zero one, found within the file's last 4 KiB (or, while a large
+// append is being indexed, the chunks before it). The head holds the log
 // size and last position the indexes cover, with the boot ID of the machine
 // that wrote them. NAME is an injective, filesystem-safe encoding of the stream ID:
 // bytes in [a-z0-9-] stand for themselves, every other byte is '_' and two
