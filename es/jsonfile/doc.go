@@ -67,6 +67,9 @@
 //
 // NoSync skips the fsync; see it for what that risks.
 //
+// A directory the process may read but not write is opened read-only (see
+// Open): reads work, writes fail with an error matching fs.ErrPermission.
+//
 // Several processes may open one directory at once. The lock is flock(2),
 // which the kernel releases when its holder dies, so a process killed while
 // holding it never blocks the others. A process that takes the lock first
