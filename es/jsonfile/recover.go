@@ -384,7 +384,11 @@ func (s *Store) dropSnapshotsBeyond(versions map[string]int64) error {
 // Reindex rebuilds every derived file (the positions index, the stream
 // indexes and the head) from the log. Open does this by itself when the
 // derived files cannot be trusted; call Reindex when Verify reports damage in
-// them.
+// them. It holds the directory lock, so appends wait for it, but reads take
+// no lock: reads running meanwhile, in this process or another, may fail
+// with an error matching es.ErrCorrupt or see streams as empty until it
+// returns. If it is cut short, the next process to take the lock rebuilds
+// the files again.
 func (s *Store) Reindex() error {
 	if s.isClosed() {
 		return es.ErrClosed
