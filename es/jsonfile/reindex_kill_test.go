@@ -15,14 +15,14 @@ import (
 )
 
 // TestReindexKilled kills -9 a process in the middle of Reindex, at a random
-// moment, several times. Reindex rewrites the derived files in place, while
+// moment, four times. Reindex rewrites the derived files in place, while
 // the head still says they are current: a Reindex cut short used to leave a
 // positions index truncated or half rewritten (the global log then failed
 // with "no entry for position") or a stream index emptied (its next append
 // would reuse versions), and nothing made the next Open rebuild them.
 func TestReindexKilled(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a store of 20,000 events")
+		t.Skip("builds a store of 10,000 events")
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -30,7 +30,7 @@ func TestReindexKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const streams, events = 200, 20000
+	const streams, events = 100, 10000
 	pad := strings.Repeat("x", 400)
 	for i := 0; i < events; i += 100 {
 		batch := make([]es.Event, 100)
@@ -42,7 +42,7 @@ func TestReindexKilled(t *testing.T) {
 		}
 	}
 	s.Close()
-	for round := range 5 {
+	for round := range 4 {
 		cmd, out := child(t, "reindex", dir)
 		for {
 			line, err := out.ReadString('\n')
