@@ -100,9 +100,19 @@ func (r *Root) Pending() []Envelope { return r.pending }
 // Raise records a new event on a: it gives the event the next version, a new
 // ID and the current time, applies it, and adds it to the pending events that
 // the next save stores. data must be a value of a registered event type.
+//
+// If the clock reads earlier than the aggregate's last event (a clock
+// stepped back, or an earlier event written by an agent whose clock runs
+// ahead), the event takes the last event's time instead, so that times never
+// decrease along a stream: a temporal load then means the same with or
+// without snapshots.
 func Raise(a Aggregate, data any) {
 	r := a.root()
-	e := Envelope{ID: NewEventID(), Version: r.version + 1, Time: Now(), Data: data}
+	t := Now()
+	if t.Before(r.modified) {
+		t = r.modified
+	}
+	e := Envelope{ID: NewEventID(), Version: r.version + 1, Time: t, Data: data}
 	// Apply runs before the event joins the pending list, so that an Apply
 	// that panics leaves no event behind to be saved.
 	apply(a, e)

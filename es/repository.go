@@ -115,7 +115,7 @@ func (r *Repository[A]) New(id string) A {
 // Load returns the aggregate's current state. It returns an error matching
 // [ErrNotFound] if the aggregate has no events.
 func (r *Repository[A]) Load(ctx context.Context, id string) (A, error) {
-	return r.load(ctx, id, 0, time.Time{})
+	return r.load(ctx, id, 0, nil)
 }
 
 // LoadAt returns the aggregate's state after exactly version events. It
@@ -126,21 +126,24 @@ func (r *Repository[A]) LoadAt(ctx context.Context, id string, version int64) (A
 		var zero A
 		return zero, invalidf(ErrInvalidVersion, "version %d", version)
 	}
-	return r.load(ctx, id, version, time.Time{})
+	return r.load(ctx, id, version, nil)
 }
 
 // LoadAsOf returns the aggregate's state as of time t: after its events up
 // to the first one recorded after t. It returns an error matching
 // [ErrNotFound] if the aggregate had no events by then.
 func (r *Repository[A]) LoadAsOf(ctx context.Context, id string, t time.Time) (A, error) {
-	return r.load(ctx, id, 0, Timestamp(t))
+	t = Timestamp(t)
+	return r.load(ctx, id, 0, &t)
 }
 
 // maxSnapshotProbes bounds how many older snapshots a temporal load tries
 // before it falls back to full replay.
 const maxSnapshotProbes = 8
 
-func (r *Repository[A]) load(ctx context.Context, id string, maxVersion int64, asOf time.Time) (A, error) {
+// load loads the aggregate after at most maxVersion events (0: no limit) and
+// with no event recorded after *asOf (nil: no limit).
+func (r *Repository[A]) load(ctx context.Context, id string, maxVersion int64, asOf *time.Time) (A, error) {
 	stream := r.Stream(id)
 	a := r.New(id)
 	from := int64(1)
@@ -158,7 +161,7 @@ func (r *Repository[A]) load(ctx context.Context, id string, maxVersion int64, a
 				var zero A
 				return zero, err
 			}
-			if !asOf.IsZero() && rec.Time.After(asOf) {
+			if asOf != nil && rec.Time.After(*asOf) {
 				break
 			}
 			data, err := r.reg.Decode(rec)
@@ -175,7 +178,7 @@ func (r *Repository[A]) load(ctx context.Context, id string, maxVersion int64, a
 		switch {
 		case maxVersion > 0:
 			return zero, fmt.Errorf("%w: %s has no version %d", ErrNotFound, stream, maxVersion)
-		case !asOf.IsZero():
+		case asOf != nil:
 			return zero, fmt.Errorf("%w: %s had no events by %s", ErrNotFound, stream, asOf.Format(time.RFC3339Nano))
 		}
 		return zero, fmt.Errorf("%w: %s", ErrNotFound, stream)
@@ -187,7 +190,7 @@ func (r *Repository[A]) load(ctx context.Context, id string, maxVersion int64, a
 // loadSnapshot finds the latest usable snapshot for a load: at or before
 // maxVersion, taken no later than asOf, of this aggregate type and of a
 // schema that is current or can be upcast to it.
-func (r *Repository[A]) loadSnapshot(ctx context.Context, stream string, maxVersion int64, asOf time.Time) (Snapshot, bool) {
+func (r *Repository[A]) loadSnapshot(ctx context.Context, stream string, maxVersion int64, asOf *time.Time) (Snapshot, bool) {
 	if r.snaps == nil {
 		return Snapshot{}, false
 	}
@@ -199,7 +202,7 @@ func (r *Repository[A]) loadSnapshot(ctx context.Context, stream string, maxVers
 			}
 			return Snapshot{}, false
 		}
-		if asOf.IsZero() || !s.Time.After(asOf) {
+		if asOf == nil || !s.Time.After(*asOf) {
 			if s.Type != r.typ {
 				return Snapshot{}, false
 			}

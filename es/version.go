@@ -24,10 +24,16 @@ type ExpectedVersion struct {
 var (
 	// NoStream requires that the stream does not exist yet (version 0).
 	NoStream = ExpectedVersion{kind: expectNoStream}
-	// StreamExists requires that the stream has at least one event.
+	// StreamExists requires that the stream has at least one event. Its
+	// retries are recognised as [Any]'s are.
 	StreamExists = ExpectedVersion{kind: expectStreamExists}
 	// Any appends whatever the stream's version. It still gives idempotent
-	// retries: see [ResolveConflict].
+	// retries while the retried events are the stream's last (see
+	// [ConflictWindow] and [ResolveConflict]); once other events have been
+	// appended after them, a retry with Any is no longer recognised: it is
+	// stored again, or refused with [ErrPartialDuplicate] by an adapter that
+	// keeps event IDs unique (postgres). Retry with [Exact] to be safe
+	// whatever was appended in between.
 	Any = ExpectedVersion{kind: expectAny}
 )
 

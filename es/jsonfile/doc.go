@@ -39,7 +39,8 @@
 // zeros: they grow in chunks (4 KiB for a stream, 64 KiB for positions), so
 // that a commit rarely changes their size, which would make the log's fsync
 // journal more. A stream's version is the number of entries before the
-// first zero one, found within the file's last 4 KiB. The head holds the log
+// first zero one, found within the file's last 4 KiB (or, while a large
+// append is being indexed, the chunks before it). The head holds the log
 // size and last position the indexes cover, with the boot ID of the machine
 // that wrote them. NAME is an injective, filesystem-safe encoding of the stream ID:
 // bytes in [a-z0-9-] stand for themselves, every other byte is '_' and two
@@ -65,6 +66,9 @@
 // share syncs; one writer's append rate is bounded by the disk's sync rate.
 //
 // NoSync skips the fsync; see it for what that risks.
+//
+// A directory the process may read but not write is opened read-only (see
+// Open): reads work, writes fail with an error matching fs.ErrPermission.
 //
 // Several processes may open one directory at once. The lock is flock(2),
 // which the kernel releases when its holder dies, so a process killed while

@@ -204,8 +204,9 @@ func (sc *scanner) discard() {
 // fsync of the log, and one size change per chunk instead of one per commit
 // keeps that fsync as cheap as a plain one. Entries are a prefix of the file,
 // so the first all-zero entry marks the end (a real entry is never all zero:
-// its length is at least 2). A stream index's end always lies within its
-// last idxChunk bytes; positions.idx's end is given by the head.
+// its length is at least 2). A stream index's end lies within its last
+// idxChunk bytes, except while a writer that has grown the file for a large
+// append writes its entries; positions.idx's end is given by the head.
 const (
 	idxChunk = 4096
 	posChunk = 64 << 10
@@ -227,25 +228,34 @@ func indexCount(f *os.File, size int64) (n int64, lastOK bool, err error) {
 	if size < entrySize {
 		return 0, true, nil
 	}
-	start := max(0, size-idxChunk) &^ (entrySize - 1)
 	var buf [idxChunk + entrySize]byte
-	got, err := f.ReadAt(buf[:size-start], start)
-	if err != nil && err != io.EOF {
-		return 0, false, err
-	}
-	got -= got % entrySize
-	i := 0
-	for ; i < got; i += entrySize {
-		if isZeroEntry(buf[i:]) {
-			break
+	end := size
+	for {
+		start := max(0, end-idxChunk) &^ (entrySize - 1)
+		got, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && err != io.EOF {
+			return 0, false, err
 		}
+		got -= got % entrySize
+		i := 0
+		for ; i < got; i += entrySize {
+			if isZeroEntry(buf[i:]) {
+				break
+			}
+		}
+		if i == 0 && start > 0 {
+			// The end lies before this chunk: a writer has grown the
+			// file for a large append and not yet written its entries.
+			end = start
+			continue
+		}
+		n = (start + int64(i)) / entrySize
+		if i == 0 {
+			return n, true, nil
+		}
+		_, _, lastOK = getEntry(buf[i-entrySize:])
+		return n, lastOK, nil
 	}
-	n = (start + int64(i)) / entrySize
-	if i == 0 {
-		return n, true, nil
-	}
-	_, _, lastOK = getEntry(buf[i-entrySize:])
-	return n, lastOK, nil
 }
 
 // writeEntries writes entries at byte offset at of f, whose size is *size,

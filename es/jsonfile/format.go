@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -326,10 +327,11 @@ func (p *parser) int() (int64, bool) {
 	start := p.i
 	var v int64
 	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-		if p.i-start >= 18 {
+		d := int64(p.b[p.i] - '0')
+		if v > (math.MaxInt64-d)/10 {
 			return 0, false
 		}
-		v = v*10 + int64(p.b[p.i]-'0')
+		v = v*10 + d
 		p.i++
 	}
 	return v, p.i > start

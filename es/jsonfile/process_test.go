@@ -32,6 +32,9 @@ const childEnv = "JSONFILE_CHILD"
 var cleanups []func()
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(readOnlyEnv); dir != "" {
+		os.Exit(readOnlyChild(dir))
+	}
 	if mode := os.Getenv(childEnv); mode != "" {
 		if err := runChild(mode, os.Args[len(os.Args)-1]); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
@@ -83,6 +86,14 @@ func runChild(mode, dir string) error {
 			i++
 		}
 		return nil
+	case "reindex":
+		// Rebuild the derived files over and over until killed.
+		fmt.Fprintln(os.Stdout, "reindexing")
+		for {
+			if err := s.Reindex(); err != nil {
+				return err
+			}
+		}
 	case "crash":
 		// Append until killed: four goroutines, single and multi-event
 		// appends, exact and any expected versions.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,15 +46,33 @@ func (s *Store) syncLocked() error {
 	switch {
 	case errors.Is(herr, errNoHead) && logSize == 0:
 		h = head{}
+		if s.readOnly {
+			break
+		}
 		if err := s.writeHead(h); err != nil {
 			return err
 		}
+	case s.readOnly && herr == nil && h.boot == s.boot && h.size <= logSize:
+		// The indexes are current up to the head. A log longer than the
+		// head holds appends of a writer that died before indexing them,
+		// which it therefore never acknowledged: read up to the head, and
+		// leave the repair to the next writer.
+	case s.readOnly:
+		reason := "the head is damaged or missing"
+		if herr == nil {
+			reason = "the indexes were written before the last reboot or do not match the log"
+		}
+		return fmt.Errorf("jsonfile: store %s needs its indexes rebuilt (%s), which needs write access: open it once as a user who may write it: %w",
+			s.dir, reason, fs.ErrPermission)
 	case herr != nil:
 		if !errors.Is(herr, errNoHead) {
 			s.report(Recovery{Path: s.path(headName), Reason: "head damaged (" + herr.Error() + "): indexes rebuilt from the log"})
 		}
 		h, err = s.rebuild(logSize, false)
 	case h.boot != s.boot:
+		if h.boot == rebuildingBoot {
+			s.report(Recovery{Path: s.path(headName), Reason: "a rebuild of the indexes was cut short: indexes rebuilt from the log"})
+		}
 		h, err = s.rebuild(logSize, false)
 	case h.size > logSize:
 		s.report(Recovery{Path: s.path(logName), Offset: logSize,
@@ -256,6 +275,16 @@ func (s *Store) repair(h head, logSize int64) (head, error) {
 // that are gone, and new events will take their versions.
 func (s *Store) rebuild(logSize int64, lost bool) (head, error) {
 	s.closeIdx()
+	// Until this rebuild ends the derived files are half rewritten: mark
+	// the head as written by no boot, so that if this process dies midway
+	// the next one to take the lock rebuilds them again. Readers keep the
+	// head's size and position, which stay true of the log.
+	if h, err := readHeadFile(s.headFile); err == nil {
+		h.boot = rebuildingBoot
+		if _, err := s.headFile.WriteAt(h.encode(), 0); err != nil {
+			return head{}, err
+		}
+	}
 	if err := s.pos.Truncate(0); err != nil {
 		return head{}, err
 	}
@@ -322,6 +351,10 @@ func (s *Store) rebuild(logSize int64, lost bool) (head, error) {
 	return h, s.writeHead(h)
 }
 
+// rebuildingBoot stands for the boot ID in a head while a rebuild is under
+// way; no boot has it.
+const rebuildingBoot = "rebuilding"
+
 // dropSnapshotsBeyond removes snapshots of versions their stream does not
 // have, given stream versions by file name.
 func (s *Store) dropSnapshotsBeyond(versions map[string]int64) error {
@@ -351,10 +384,17 @@ func (s *Store) dropSnapshotsBeyond(versions map[string]int64) error {
 // Reindex rebuilds every derived file (the positions index, the stream
 // indexes and the head) from the log. Open does this by itself when the
 // derived files cannot be trusted; call Reindex when Verify reports damage in
-// them.
+// them. It holds the directory lock, so appends wait for it, but reads take
+// no lock: reads running meanwhile, in this process or another, may fail
+// with an error matching es.ErrCorrupt or see streams as empty until it
+// returns. If it is cut short, the next process to take the lock rebuilds
+// the files again.
 func (s *Store) Reindex() error {
 	if s.isClosed() {
 		return es.ErrClosed
+	}
+	if s.readOnly {
+		return s.errReadOnly("reindex")
 	}
 	s.flockMu.Lock()
 	defer s.flockMu.Unlock()

@@ -108,6 +108,9 @@ func (s *Store) SaveSnapshot(ctx context.Context, sn es.Snapshot) error {
 	if s.isClosed() {
 		return es.ErrClosed
 	}
+	if s.readOnly {
+		return s.errReadOnly("save snapshot")
+	}
 	sn.Time = es.Timestamp(sn.Time)
 	if y := sn.Time.Year(); y < 1 || y > 9999 {
 		return fmt.Errorf("%w: snapshot time %s outside years 1 to 9999", es.ErrInvalidInput, sn.Time)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
@@ -90,6 +91,9 @@ type Store struct {
 	dir  string
 	opts options
 	boot string
+	// readOnly is set when the directory can be read but not written:
+	// reads work, appends, snapshots and repairs fail (see Open).
+	readOnly bool
 
 	lockFile *os.File // flock target
 	log      *os.File // the log, read and written with ReadAt/WriteAt
@@ -142,6 +146,13 @@ type request struct {
 // rebooted since the indexes were written, they are rebuilt from the log.
 // Damage in committed data makes Open fail with an error matching
 // es.ErrCorrupt.
+//
+// A store whose files the process may read but not write (a directory
+// shared read-only, a read-only mount) is opened read-only: reads work, and
+// Append, SaveSnapshot and Reindex fail with an error matching
+// fs.ErrPermission. Such an Open fails, also with fs.ErrPermission, if the
+// derived files need rebuilding (the first open after a reboot, or a damaged
+// head): a process with write access must open the store first.
 func Open(dir string, opts ...Option) (*Store, error) {
 	s := &Store{dir: dir, boot: bootID(), idx: make(map[string]*idxFile), posSize: -1, dec: newDecoder()}
 	s.opts.poll = DefaultPollInterval
@@ -154,8 +165,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		s.closeFiles()
 		return nil, err
 	}
+	how := lockEx
+	if s.readOnly {
+		how = lockSh
+	}
 	s.flockMu.Lock()
-	err := s.withLock(lockEx, s.syncLocked)
+	err := s.withLock(how, s.syncLocked)
 	s.flockMu.Unlock()
 	if err != nil {
 		s.closeFiles()
@@ -169,12 +184,40 @@ func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
 func (s *Store) openFiles() error {
 	_, statErr := os.Stat(s.dir)
 	created := errors.Is(statErr, fs.ErrNotExist)
+	err := s.openFilesRW(created)
+	if err != nil && !created && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+		// No write access: fall back to reading.
+		s.closeFiles()
+		s.readOnly = true
+		open := func(name string) *os.File {
+			if err != nil {
+				return nil
+			}
+			var f *os.File
+			f, err = os.Open(s.path(name))
+			return f
+		}
+		err = nil
+		s.lockFile = open(lockName)
+		s.log = open(logName)
+		s.headFile = open(headName)
+		s.pos = open(positionsName)
+	}
+	return err
+}
+
+// errReadOnly says why a read-only store refuses a write.
+func (s *Store) errReadOnly(what string) error {
+	return fmt.Errorf("jsonfile: %s: store %s is open read-only: %w", what, s.dir, fs.ErrPermission)
+}
+
+func (s *Store) openFilesRW(created bool) error {
 	for _, d := range []string{s.dir, s.path(streamsDir), s.path(snapshotsDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	_, statErr = os.Stat(s.path(logName))
+	_, statErr := os.Stat(s.path(logName))
 	newLog := errors.Is(statErr, fs.ErrNotExist)
 	var err error
 	open := func(name string) *os.File {
@@ -222,6 +265,7 @@ func (s *Store) closeFiles() {
 			f.Close()
 		}
 	}
+	s.log, s.headFile, s.pos, s.lockFile = nil, nil, nil, nil
 	s.closeIdx()
 }
 
@@ -326,6 +370,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if s.readOnly {
+		return nil, s.errReadOnly("append")
+	}
 	req := &request{stream: stream, expected: expected, recs: recs, done: make(chan struct{})}
 	s.mu.Lock()
 	switch {
@@ -416,7 +463,16 @@ func (s *Store) commit(batch []*request) {
 			}
 		}
 	}
-	err := s.withLock(lockEx, func() error {
+	// Appends queued while an earlier commit failed are refused too: the
+	// failure left this process's view of the files untrustworthy.
+	s.mu.Lock()
+	err := s.failed
+	s.mu.Unlock()
+	if err != nil {
+		failAll(err)
+		return
+	}
+	err = s.withLock(lockEx, func() error {
 		t0 := time.Now()
 		defer func() { s.stats.CommitTime += time.Since(t0) }()
 		if err := s.syncLocked(); err != nil {
@@ -431,6 +487,11 @@ func (s *Store) commit(batch []*request) {
 
 func (s *Store) commitLocked(batch []*request) error {
 	streams := make(map[string]*pendingStream)
+	defer func() {
+		for _, ps := range streams {
+			ps.ix.pinned = false
+		}
+	}()
 	buf := s.wbuf[:0]
 	posEntries := s.entries[:0]
 	base, last := s.size, s.last
@@ -443,6 +504,7 @@ func (s *Store) commitLocked(batch []*request) error {
 				req.err = err
 				continue
 			}
+			ix.pinned = true
 			ps = &pendingStream{base: ix.count, ix: ix}
 			streams[req.stream] = ps
 		}
@@ -598,10 +660,11 @@ func (s *Store) writeHead(h head) error {
 
 // idxFile is a stream's index file as the committing process knows it.
 type idxFile struct {
-	f     *os.File
-	size  int64
-	count int64 // the stream's version
-	known bool  // size and count are current; see syncLocked
+	f      *os.File
+	size   int64
+	count  int64 // the stream's version
+	known  bool  // size and count are current; see syncLocked
+	pinned bool  // held by the commit in progress: not to be evicted
 }
 
 // streamIndex returns the index file of stream, kept open in a small cache,
@@ -625,7 +688,7 @@ func (s *Store) streamIndex(stream string, create bool) (*idxFile, error) {
 			return nil, err
 		}
 		if len(s.idx) >= 256 {
-			s.closeIdx()
+			s.evictIdx()
 		}
 		ix = &idxFile{f: f}
 		s.idx[stream] = ix
@@ -649,6 +712,18 @@ func (s *Store) streamIndex(stream string, create bool) (*idxFile, error) {
 	}
 	ix.known = true
 	return ix, nil
+}
+
+// evictIdx closes the cached index files that no commit in progress holds.
+// A commit keeps its streams' idxFiles until it has written their entries:
+// closing one under it would fail the write.
+func (s *Store) evictIdx() {
+	for k, ix := range s.idx {
+		if !ix.pinned {
+			ix.f.Close()
+			delete(s.idx, k)
+		}
+	}
 }
 
 // forgetCounts marks every cached stream count stale: another process may

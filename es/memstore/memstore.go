@@ -255,8 +255,12 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, maxVersion int6
 	s.mu.RUnlock()
 	i := len(list)
 	if maxVersion > 0 {
-		i, _ = slices.BinarySearchFunc(list, maxVersion+1, func(x es.Snapshot, v int64) int {
-			return cmp.Compare(x.Version, v)
+		// The first snapshot above maxVersion (maxVersion+1 could overflow).
+		i, _ = slices.BinarySearchFunc(list, maxVersion, func(x es.Snapshot, v int64) int {
+			if x.Version <= v {
+				return -1
+			}
+			return 1
 		})
 	}
 	if i == 0 {

@@ -21,7 +21,10 @@
 // # Guarantees
 //
 //   - Order: a projection sees events in log position order, each position
-//     at most once per run, none skipped.
+//     at most once per run, none skipped. A checkpoint beyond the end of the
+//     log (a replaced store, or one that lost events) is refused with
+//     [ErrCheckpointBeyondLog], rather than skipping the events that will
+//     take those positions.
 //   - At-least-once across runs: the checkpoint is saved after the batch is
 //     applied, so a crash (or an error saving the checkpoint) between the two
 //     makes the next run apply those events again. Make handlers idempotent,

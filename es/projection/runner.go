@@ -15,6 +15,13 @@ import (
 // running on it.
 var ErrRunning = errors.New("projection: runner already running")
 
+// ErrCheckpointBeyondLog means a projection's checkpoint is beyond the
+// store's last position: the store is not the one the read model was built
+// from (replaced, or restored from an older copy) or it lost events. The
+// events that will take the positions up to the checkpoint have never been
+// applied, so the runner refuses to go on; [Runner.Rebuild] starts over.
+var ErrCheckpointBeyondLog = errors.New("projection: checkpoint beyond the end of the log")
+
 // Defaults for zero [Options] fields.
 const (
 	DefaultBatchSize        = 1000
@@ -299,6 +306,9 @@ func (st *state) readErr(ctx context.Context, rec es.Record, err error) error {
 // catchUp applies events up to position target (and any read with them),
 // saves the checkpoint and reports progress.
 func (st *state) catchUp(ctx context.Context, target int64) error {
+	if target < st.pos {
+		return fmt.Errorf("%w: projection %q is at position %d, the log ends at %d", ErrCheckpointBeyondLog, st.r.name, st.pos, target)
+	}
 	st.start, st.startPos, st.target, st.handled = time.Now(), st.pos, target, 0
 	st.lastReport, st.catching = st.start, true
 	defer func() { st.catching = false }()
