@@ -44,6 +44,9 @@ var (
 	ErrInvalidMetadata = invalid("invalid event metadata")
 	// ErrEventTooLarge means an event is over MaxEventSize.
 	ErrEventTooLarge = invalid("event too large")
+	// ErrAppendTooLarge means an append's events together are over
+	// MaxAppendSize.
+	ErrAppendTooLarge = invalid("append too large")
 	// ErrNoEvents means an append was given no events.
 	ErrNoEvents = invalid("no events to append")
 	// ErrTooManyEvents means an append was given more than MaxAppendEvents.

@@ -50,7 +50,10 @@ func (m Metadata) IsZero() bool {
 // Event is an event to append. Zero fields are filled in by [Prepare]: a new
 // UUIDv7 for ID, the current time for Time, and 1 for Schema.
 type Event struct {
-	// ID identifies the event. Supply it to make a retried append idempotent.
+	// ID identifies the event. Supply it to make a retried append
+	// idempotent. IDs must be unique in a store: an adapter may refuse an
+	// ID it already holds elsewhere with ErrPartialDuplicate (es/postgres
+	// does), or may not look (es/memstore and es/jsonfile do not).
 	ID uuid.UUID
 	// Type is the event's stable type name. Required.
 	Type string

@@ -21,6 +21,9 @@ const (
 	MaxEventSize = 1 << 20
 	// MaxAppendEvents is the most events one append may carry.
 	MaxAppendEvents = 10000
+	// MaxAppendSize is the most bytes one append may carry, all its events
+	// together, so that one call cannot make a store buffer gigabytes.
+	MaxAppendSize = 64 << 20
 )
 
 // ValidateStreamID returns an error matching [ErrInvalidStreamID] unless id is a
@@ -68,6 +71,7 @@ func Prepare(stream string, expected ExpectedVersion, events []Event) ([]Record,
 	}
 	now := Now()
 	recs := make([]Record, len(events))
+	total := 0
 	for i, e := range events {
 		if err := validateName(ErrInvalidEventType, "event type", e.Type, MaxEventTypeLen); err != nil {
 			return nil, err
@@ -81,8 +85,12 @@ func Prepare(stream string, expected ExpectedVersion, events []Event) ([]Record,
 		if err := validateMetadata(e.Metadata); err != nil {
 			return nil, invalidf(ErrInvalidMetadata, "event %d (%s): %v", i, e.Type, err)
 		}
-		if size := eventSize(e); size > MaxEventSize {
+		size := eventSize(e)
+		if size > MaxEventSize {
 			return nil, invalidf(ErrEventTooLarge, "event %d (%s) is %d bytes, over the limit of %d", i, e.Type, size, MaxEventSize)
+		}
+		if total += size; total > MaxAppendSize {
+			return nil, invalidf(ErrAppendTooLarge, "events 1 to %d are %d bytes, over the limit of %d for one append", i+1, total, MaxAppendSize)
 		}
 		r := Record{
 			Stream:   stream,

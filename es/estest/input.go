@@ -157,6 +157,13 @@ func (s *suite) testBadInput(t *testing.T) {
 	withType := func(typ string) es.Event { e := good(); e.Type = typ; return e }
 	tooBig := `"` + strings.Repeat("x", es.MaxEventSize) + `"`
 	tooMany := events("E", 0, es.MaxAppendEvents+1)
+	// Events that share one buffer of just under MaxEventSize: together
+	// over MaxAppendSize, yet cheap to build.
+	big := json.RawMessage(`"` + strings.Repeat("x", es.MaxEventSize-64) + `"`)
+	tooBigTogether := make([]es.Event, es.MaxAppendSize/len(big)+1)
+	for i := range tooBigTogether {
+		tooBigTogether[i] = es.Event{Type: "E", Data: big}
+	}
 	negSchema := good()
 	negSchema.Schema = -1
 	bigMeta := good()
@@ -188,6 +195,7 @@ func (s *suite) testBadInput(t *testing.T) {
 		{name: "NoEventsNil", op: appendOp("seed", es.Any), want: es.ErrNoEvents},
 		{name: "NoEventsEmpty", op: appendOp("seed", es.Any, []es.Event{}...), want: es.ErrNoEvents},
 		{name: "TooManyEvents", op: appendOp("seed", es.Any, tooMany...), want: es.ErrTooManyEvents},
+		{name: "AppendTooLarge", op: appendOp("seed", es.Any, tooBigTogether...), want: es.ErrAppendTooLarge},
 		{name: "ZeroExpectedVersion", op: appendOp("seed", es.ExpectedVersion{}, good()), want: es.ErrInvalidExpectedVersion},
 		{name: "NegativeExpectedVersion", op: appendOp("seed", es.Exact(-1), good()), want: es.ErrInvalidExpectedVersion},
 		{name: "NegativeExpectedVersionNewStream", op: appendOp("new", es.Exact(-5), good()), want: es.ErrInvalidExpectedVersion},
