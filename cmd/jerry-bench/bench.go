@@ -166,7 +166,7 @@ func bench(ctx context.Context, opts options) (*Report, error) {
 
 	rep := &Report{
 		Started: time.Now().UTC(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUs: runtime.NumCPU(), Benchtime: opts.benchtime, Count: opts.count, Dir: root,
+		CPUs: runtime.NumCPU(), Benchtime: opts.benchtime, Count: opts.count, Dir: opts.dir,
 	}
 	var jobs []*job
 	for _, l := range limits {

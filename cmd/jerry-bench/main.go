@@ -25,6 +25,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		adapters  = fs.String("adapters", "", "comma-separated adapters to measure: memstore, jsonfile, postgres (default: memstore,jsonfile, and postgres when a DSN is given)")
-		workloads = fs.String("workloads", "", "regular expression selecting workloads by name, e.g. 'Append|Replay' (default: all)")
+		workloads = fs.String("workloads", "", "regular expression selecting workloads by name, e.g. 'Append|Replay' (default: all; the machine's limits are always measured)")
 		benchtime = fs.String("benchtime", "1s", "time (or Nx iterations) per measurement, as go test -benchtime")
 		count     = fs.Int("count", 3, "runs per cell; the table shows their median")
 		asJSON    = fs.Bool("json", false, "write the report as JSON, with every run, instead of the table")
@@ -102,6 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep, err := bench(ctx, opts)
 	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("interrupted; temporary files and schemas removed")
+		}
 		fmt.Fprintf(stderr, "jerry-bench: %v\n", err)
 		return 1
 	}
