@@ -37,18 +37,69 @@ import (
 //   - Concurrent8: 8 goroutines appending one event at a time to one stream,
 //     each expecting the version it read and retrying on conflict.
 //
-// Each reports events/s and allocs/event; compare adapters, and the rehydrate
-// cases with their decode baselines, by ratios of medians from one run.
+// Each reports events/s and allocs/event; the appends, Concurrent8 and the
+// aggregate loads also report the 50th and 99th percentiles of one
+// operation's latency (p50-ns, p99-ns: one call to Append, one retried
+// append, one Load). Compare adapters, and the rehydrate cases with their
+// decode baselines, by ratios of medians from one run.
+//
+// [Workloads] returns the same benchmarks one by one, for running outside
+// go test.
 func BenchmarkEventStore(b *testing.B, cfg Config) {
 	if cfg.New == nil {
 		b.Fatal("estest: Config.New is required")
 	}
-	b.Run("Append1", func(b *testing.B) { benchAppend(b, cfg, 1) })
-	b.Run("Append100", func(b *testing.B) { benchAppend(b, cfg, 100) })
-	b.Run("ReadStream10k", func(b *testing.B) { benchReadStream(b, cfg) })
-	b.Run("ReadLog10k", func(b *testing.B) { benchReadLog(b, cfg) })
-	b.Run("Rehydrate10k", func(b *testing.B) { benchRehydrate(b, cfg) })
-	b.Run("Concurrent8", func(b *testing.B) { benchConcurrent(b, cfg, 8) })
+	for _, w := range workloads(cfg, false) {
+		b.Run(w.Name, w.Run)
+	}
+}
+
+// Workload is one of the shared benchmarks of [BenchmarkEventStore], ready
+// to run on its own.
+type Workload struct {
+	// Name is the benchmark's name under BenchmarkEventStore, such as
+	// "Append1" or "Rehydrate10k/Replay".
+	Name string
+
+	// Run runs the benchmark. It starts no sub-benchmarks, so that
+	// testing.Benchmark, which reports only a whole function, can measure
+	// it. A workload the store cannot take (no global log, no snapshot
+	// store) calls b.Skip.
+	Run func(b *testing.B)
+}
+
+// Workloads returns the benchmarks of [BenchmarkEventStore] on the store
+// cfg.New returns, in the same order, each runnable with testing.Benchmark:
+// this is how cmd/jerry-bench measures every adapter alike outside go test.
+// The timed loops and metrics are BenchmarkEventStore's own; the one
+// difference is that each case of Rehydrate10k sets up its aggregates on
+// every call, where BenchmarkEventStore sets them up once for all its cases.
+func Workloads(cfg Config) []Workload { return workloads(cfg, true) }
+
+// workloads is the one list of the shared benchmarks. With flat set,
+// Rehydrate10k is one workload per case; otherwise it is a single workload
+// that sets up once and runs its cases as sub-benchmarks.
+func workloads(cfg Config, flat bool) []Workload {
+	ws := []Workload{
+		{"Append1", func(b *testing.B) { benchAppend(b, cfg, 1) }},
+		{"Append100", func(b *testing.B) { benchAppend(b, cfg, 100) }},
+		{"ReadStream10k", func(b *testing.B) { benchReadStream(b, cfg) }},
+		{"ReadLog10k", func(b *testing.B) { benchReadLog(b, cfg) }},
+	}
+	if flat {
+		for _, c := range rehydrateCases {
+			ws = append(ws, Workload{"Rehydrate10k/" + c.name, func(b *testing.B) {
+				fx := newRehydrate(b, cfg, c.snaps)
+				if c.snaps && fx.withSnaps == nil {
+					b.Skip("store has no snapshot store")
+				}
+				c.run(b, fx)
+			}})
+		}
+	} else {
+		ws = append(ws, Workload{"Rehydrate10k", func(b *testing.B) { benchRehydrate(b, cfg) }})
+	}
+	return append(ws, Workload{"Concurrent8", func(b *testing.B) { benchConcurrent(b, cfg, 8) }})
 }
 
 // meter measures the timed loop of a benchmark in events.
@@ -77,6 +128,22 @@ func (m *meter) stop(perOp int) {
 	m.b.ReportMetric(float64(m1.Mallocs-m.m0.Mallocs)/n, "allocs/event")
 }
 
+// opTimes holds how long each operation of a timed loop took. Make it, one
+// slot per operation, before startMeter, so that it allocates nothing in the
+// loop; report it after meter.stop.
+type opTimes []time.Duration
+
+// report sorts t and reports its 50th and 99th percentiles (nearest rank).
+func (t opTimes) report(b *testing.B) {
+	if len(t) == 0 {
+		return
+	}
+	slices.Sort(t)
+	rank := func(p int) time.Duration { return t[max(0, (len(t)*p+99)/100-1)] }
+	b.ReportMetric(float64(rank(50)), "p50-ns")
+	b.ReportMetric(float64(rank(99)), "p99-ns")
+}
+
 func benchAppend(b *testing.B, cfg Config, batch int) {
 	st := cfg.New(b)
 	ctx := context.Background()
@@ -84,9 +151,11 @@ func benchAppend(b *testing.B, cfg Config, batch int) {
 	for i := range evs {
 		evs[i] = benchEventJSON(i + 1)
 	}
+	lat := make(opTimes, b.N)
 	m := startMeter(b)
 	var version int64
-	for range b.N {
+	prev := time.Now()
+	for i := range b.N {
 		// Fresh IDs each time, as real appends have; the store's own
 		// generation of them is part of the cost.
 		recs, err := st.Append(ctx, "bench-append", es.Exact(version), evs)
@@ -94,8 +163,13 @@ func benchAppend(b *testing.B, cfg Config, batch int) {
 			b.Fatal(err)
 		}
 		version = recs[len(recs)-1].Version
+		// One clock read per call: each call's time runs from the end
+		// of the one before.
+		now := time.Now()
+		lat[i], prev = now.Sub(prev), now
 	}
 	m.stop(batch)
+	lat.report(b)
 }
 
 // fill appends n benchmark events to stream in batches of 100.
@@ -186,8 +260,25 @@ func saveTask(b *testing.B, repo *es.Repository[*benchTask], id string, n int) {
 	}
 }
 
-func benchRehydrate(b *testing.B, cfg Config) {
-	const n = 10000
+// rehydrateN is the length of the Rehydrate10k aggregates.
+const rehydrateN = 10000
+
+// rehydrate is what the Rehydrate10k cases share: a store holding the
+// aggregate "replay" of rehydrateN events (and its records, read back), and,
+// if the store has a snapshot store, the aggregates "snap" (rehydrateN
+// events) and "snap-tail" (rehydrateN-1) saved with a snapshot every 100
+// events.
+type rehydrate struct {
+	reg       *es.Registry
+	recs      []es.Record
+	plain     *es.Repository[*benchTask]
+	withSnaps *es.Repository[*benchTask] // nil without snapshots
+}
+
+// newRehydrate sets up the Rehydrate10k aggregates; the snapshotted ones
+// only if snapshots is set and the store has a snapshot store.
+func newRehydrate(b *testing.B, cfg Config, snapshots bool) *rehydrate {
+	const n = rehydrateN
 	st := cfg.New(b)
 	var snaps es.SnapshotStore
 	if cfg.Snapshots != nil {
@@ -195,131 +286,164 @@ func benchRehydrate(b *testing.B, cfg Config) {
 	} else if ss, ok := st.(es.SnapshotStore); ok {
 		snaps = ss
 	}
-	reg := benchRegistry()
+	fx := &rehydrate{reg: benchRegistry()}
 	ctx := context.Background()
-	plain := es.NewRepository(st, reg, "bench.Task", newBenchTask)
-	saveTask(b, plain, "replay", n)
-	recs, err := es.Collect(st.ReadStream(ctx, plain.Stream("replay"), 1, 0))
+	fx.plain = es.NewRepository(st, fx.reg, "bench.Task", newBenchTask)
+	saveTask(b, fx.plain, "replay", n)
+	recs, err := es.Collect(st.ReadStream(ctx, fx.plain.Stream("replay"), 1, 0))
 	if err != nil || len(recs) != n {
 		b.Fatalf("read back %d of %d events: %v", len(recs), n, err)
 	}
+	fx.recs = recs
+	if !snapshots || snaps == nil {
+		return fx
+	}
+	fx.withSnaps = es.NewRepository(st, fx.reg, "bench.Task", newBenchTask, es.WithSnapshots(snaps, es.EveryN(100)),
+		es.WithSnapshotErrors(func(stream string, err error) { b.Errorf("snapshot of %s: %v", stream, err) }))
+	saveTask(b, fx.withSnaps, "snap", n)
+	saveTask(b, fx.withSnaps, "snap-tail", n-1)
+	for _, c := range []struct {
+		id   string
+		snap int64
+	}{{"snap", n}, {"snap-tail", n - 100}} {
+		s, err := snaps.LoadSnapshot(ctx, fx.withSnaps.Stream(c.id), 0)
+		if err != nil || s.Version != c.snap {
+			b.Fatalf("latest snapshot of %s: v%d, %v; want v%d", c.id, s.Version, err, c.snap)
+		}
+	}
+	return fx
+}
 
-	b.Run("DecodeRegistry", func(b *testing.B) {
+func benchRehydrate(b *testing.B, cfg Config) {
+	fx := newRehydrate(b, cfg, true)
+	for _, c := range rehydrateCases {
+		if c.snaps && fx.withSnaps == nil {
+			b.Logf("store has no snapshot store: %s skipped", c.name)
+			continue
+		}
+		b.Run(c.name, func(b *testing.B) { c.run(b, fx) })
+	}
+}
+
+// load measures loading the aggregate id, expected at version, through repo.
+func (fx *rehydrate) load(b *testing.B, repo *es.Repository[*benchTask], id string, version int64) {
+	ctx := context.Background()
+	lat := make(opTimes, b.N)
+	m := startMeter(b)
+	prev := time.Now()
+	for i := range b.N {
+		a, err := repo.Load(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if a.Version() != version {
+			b.Fatalf("loaded version %d, want %d", a.Version(), version)
+		}
+		now := time.Now()
+		lat[i], prev = now.Sub(prev), now
+	}
+	// Events/s counts the aggregate's events, however many were
+	// actually read: the rate a caller sees.
+	m.stop(int(version))
+	lat.report(b)
+}
+
+// rehydrateCases are the cases of Rehydrate10k, in order; those with snaps
+// set need a snapshot store.
+var rehydrateCases = []struct {
+	name  string
+	snaps bool
+	run   func(b *testing.B, fx *rehydrate)
+}{
+	{"DecodeRegistry", false, func(b *testing.B, fx *rehydrate) {
 		m := startMeter(b)
 		for range b.N {
-			for _, r := range recs {
-				if _, err := reg.Decode(r); err != nil {
+			for _, r := range fx.recs {
+				if _, err := fx.reg.Decode(r); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
-		m.stop(n)
-	})
-	b.Run("DecodeTyped", func(b *testing.B) {
+		m.stop(len(fx.recs))
+	}},
+	{"DecodeTyped", false, func(b *testing.B, fx *rehydrate) {
 		m := startMeter(b)
 		for range b.N {
-			for _, r := range recs {
+			for _, r := range fx.recs {
 				if err := decodeTyped(r); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
-		m.stop(n)
-	})
-	load := func(b *testing.B, repo *es.Repository[*benchTask], id string, version int64) {
-		m := startMeter(b)
-		for range b.N {
-			a, err := repo.Load(ctx, id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if a.Version() != version {
-				b.Fatalf("loaded version %d, want %d", a.Version(), version)
-			}
-		}
-		// Events/s counts the aggregate's events, however many were
-		// actually read: the rate a caller sees.
-		m.stop(int(version))
-	}
-	b.Run("Replay", func(b *testing.B) { load(b, plain, "replay", n) })
-	if snaps == nil {
-		b.Log("store has no snapshot store: snapshot cases skipped")
-		return
-	}
-	withSnaps := es.NewRepository(st, reg, "bench.Task", newBenchTask, es.WithSnapshots(snaps, es.EveryN(100)),
-		es.WithSnapshotErrors(func(stream string, err error) { b.Errorf("snapshot of %s: %v", stream, err) }))
-	saveTask(b, withSnaps, "snap", n)
-	saveTask(b, withSnaps, "snap-tail", n-1)
-	for _, c := range []struct {
-		id   string
-		snap int64
-	}{{"snap", n}, {"snap-tail", n - 100}} {
-		s, err := snaps.LoadSnapshot(ctx, withSnaps.Stream(c.id), 0)
-		if err != nil || s.Version != c.snap {
-			b.Fatalf("latest snapshot of %s: v%d, %v; want v%d", c.id, s.Version, err, c.snap)
-		}
-	}
-	b.Run("Snapshot100", func(b *testing.B) { load(b, withSnaps, "snap", n) })
-	b.Run("Snapshot100Tail99", func(b *testing.B) { load(b, withSnaps, "snap-tail", n-1) })
-	b.Run("Ratios", func(b *testing.B) {
-		// On a shared, noisy machine the separate cases above may run in
-		// quiet and busy moments. Here each operation takes the four
-		// measurements back to back, alternating their order so that
-		// neither pays the other's garbage collection more often, and the
-		// ratios are of each path's fastest time over the run: the time
-		// it takes when nothing else on the machine interferes.
-		fastest := make([]time.Duration, 4) // typed, registry, replay, snapshot
-		b.ReportAllocs()
-		for i := range b.N {
-			timed := func(k int, f func() error) func() {
-				return func() {
-					t0 := time.Now()
-					if err := f(); err != nil {
-						b.Fatal(err)
-					}
-					if d := time.Since(t0); i == 0 || d < fastest[k] {
-						fastest[k] = d
-					}
+		m.stop(len(fx.recs))
+	}},
+	{"Replay", false, func(b *testing.B, fx *rehydrate) { fx.load(b, fx.plain, "replay", rehydrateN) }},
+	{"Snapshot100", true, func(b *testing.B, fx *rehydrate) { fx.load(b, fx.withSnaps, "snap", rehydrateN) }},
+	{"Snapshot100Tail99", true, func(b *testing.B, fx *rehydrate) { fx.load(b, fx.withSnaps, "snap-tail", rehydrateN-1) }},
+	{"Ratios", true, benchRatios},
+}
+
+// benchRatios takes both decode baselines, the replay and the tail-99
+// snapshot load back to back in each operation.
+func benchRatios(b *testing.B, fx *rehydrate) {
+	// On a shared, noisy machine the separate cases above may run in
+	// quiet and busy moments. Here each operation takes the four
+	// measurements back to back, alternating their order so that
+	// neither pays the other's garbage collection more often, and the
+	// ratios are of each path's fastest time over the run: the time
+	// it takes when nothing else on the machine interferes.
+	ctx := context.Background()
+	fastest := make([]time.Duration, 4) // typed, registry, replay, snapshot
+	b.ReportAllocs()
+	for i := range b.N {
+		timed := func(k int, f func() error) func() {
+			return func() {
+				t0 := time.Now()
+				if err := f(); err != nil {
+					b.Fatal(err)
+				}
+				if d := time.Since(t0); i == 0 || d < fastest[k] {
+					fastest[k] = d
 				}
 			}
-			steps := []func(){
-				timed(0, func() error {
-					for _, r := range recs {
-						if err := decodeTyped(r); err != nil {
-							return err
-						}
-					}
-					return nil
-				}),
-				timed(1, func() error {
-					for _, r := range recs {
-						if _, err := reg.Decode(r); err != nil {
-							return err
-						}
-					}
-					return nil
-				}),
-				timed(2, func() error {
-					_, err := plain.Load(ctx, "replay")
-					return err
-				}),
-				timed(3, func() error {
-					_, err := withSnaps.Load(ctx, "snap-tail")
-					return err
-				}),
-			}
-			if i%2 == 1 {
-				slices.Reverse(steps)
-			}
-			for _, step := range steps {
-				step()
-			}
 		}
-		replay := float64(fastest[2])
-		b.ReportMetric(float64(fastest[1])/replay, "replay-rate/decode-rate")
-		b.ReportMetric(float64(fastest[0])/replay, "replay-rate/typed-decode-rate")
-		b.ReportMetric(float64(fastest[3])/replay, "snap99-cost/replay-cost")
-	})
+		steps := []func(){
+			timed(0, func() error {
+				for _, r := range fx.recs {
+					if err := decodeTyped(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			}),
+			timed(1, func() error {
+				for _, r := range fx.recs {
+					if _, err := fx.reg.Decode(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			}),
+			timed(2, func() error {
+				_, err := fx.plain.Load(ctx, "replay")
+				return err
+			}),
+			timed(3, func() error {
+				_, err := fx.withSnaps.Load(ctx, "snap-tail")
+				return err
+			}),
+		}
+		if i%2 == 1 {
+			slices.Reverse(steps)
+		}
+		for _, step := range steps {
+			step()
+		}
+	}
+	replay := float64(fastest[2])
+	b.ReportMetric(float64(fastest[1])/replay, "replay-rate/decode-rate")
+	b.ReportMetric(float64(fastest[0])/replay, "replay-rate/typed-decode-rate")
+	b.ReportMetric(float64(fastest[3])/replay, "snap99-cost/replay-cost")
 }
 
 // decodeTyped is the cheapest decoding of a benchmark record there is:
@@ -350,10 +474,18 @@ func benchConcurrent(b *testing.B, cfg Config, writers int) {
 		failed    atomic.Pointer[error]
 	)
 	left.Store(int64(b.N))
+	lat := make(opTimes, b.N)
 	m := startMeter(b)
 	for range writers {
 		wg.Go(func() {
-			for left.Add(-1) >= 0 {
+			for {
+				// Each operation's slot is its own: no two writers
+				// share one.
+				op := left.Add(-1)
+				if op < 0 {
+					return
+				}
+				t0 := time.Now()
 				for {
 					v, err := st.StreamVersion(ctx, "bench-race")
 					if err == nil {
@@ -368,6 +500,7 @@ func benchConcurrent(b *testing.B, cfg Config, writers int) {
 					}
 					conflicts.Add(1)
 				}
+				lat[op] = time.Since(t0)
 			}
 		})
 	}
@@ -376,6 +509,7 @@ func benchConcurrent(b *testing.B, cfg Config, writers int) {
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)
 	}
+	lat.report(b)
 	b.ReportMetric(float64(conflicts.Load())/float64(b.N), "conflicts/op")
 	if v, err := st.StreamVersion(ctx, "bench-race"); err != nil || v != int64(b.N) {
 		b.Fatalf("stream at version %d, %v; want %d", v, err, b.N)
