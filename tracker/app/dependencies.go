@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
@@ -141,17 +142,50 @@ func (p *Projection) dependencyPath(from, to string) []string {
 	return nil
 }
 
-// catchUp folds into p the events appended after its position.
-func (s *Service) catchUp(ctx context.Context, p *Projection) error {
+// catchUp folds into p the events appended after its position, and says
+// how many.
+func (s *Service) catchUp(ctx context.Context, p *Projection) (int, error) {
+	if s.log == nil {
+		return 0, errors.New("the store has no global log")
+	}
+	n := 0
 	for rec, err := range s.log.ReadLog(ctx, p.pos+1) {
 		if err != nil {
-			return fmt.Errorf("read the log: %w", err)
+			return n, fmt.Errorf("read the log: %w", err)
 		}
 		if err := p.Apply(rec); err != nil {
-			return err
+			return n, err
 		}
+		n++
 	}
-	return nil
+	return n, nil
+}
+
+// saveAfter is how many events block catches up before it saves the
+// read model it brought up to date: saving writes the whole model, which
+// for 10,000 items costs a few times more than catching up a few events.
+const saveAfter = 256
+
+// graphModel returns the read model up to date, for block's check: the
+// persisted one if the service has one, caught up in memory and saved
+// only if it was far behind; else a fold of the whole log.
+func (s *Service) graphModel(ctx context.Context) (*Projection, error) {
+	if s.models == nil {
+		return s.ReadModel(ctx, time.Time{}, nil)
+	}
+	p, err := s.loadModel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.catchUp(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if n >= saveAfter {
+		_, err := s.models.SaveModel(ctx, p.pos, encodeModel(p))
+		s.noteSaveError(err)
+	}
+	return p, nil
 }
 
 // maxBlockAttempts bounds how often block starts again because another
@@ -188,9 +222,9 @@ func (s *Service) Block(ctx context.Context, id, blocker string, expected es.Exp
 			}
 		}
 		if p == nil {
-			p, err = s.Current(ctx)
+			p, err = s.graphModel(ctx)
 		} else {
-			err = s.catchUp(ctx, p)
+			_, err = s.catchUp(ctx, p)
 		}
 		if err != nil {
 			return res, err
