@@ -127,6 +127,19 @@ type IDAllocated struct {
 	Kind string `json:"kind"`
 }
 
+// DependencyReserved is appended to the dependency graph stream before a
+// BlockerAdded is written to Item's stream: it says that Item, now at
+// ItemVersion, is about to wait on Blocker. The append is conditional on the
+// graph stream's version, so two blocks checked against the same graph
+// cannot both pass. Once Item's stream is past ItemVersion the reservation
+// is settled: the BlockerAdded was written (and shows in Item's state) or
+// can never be.
+type DependencyReserved struct {
+	Item        string `json:"item"`
+	Blocker     string `json:"blocker"`
+	ItemVersion int64  `json:"item_version"`
+}
+
 // Event type names. They are stored: never change one.
 const (
 	EvItemCreated         = "workitem.created"
@@ -146,6 +159,7 @@ const (
 	EvInitiativeCompleted = "initiative.completed"
 	EvInitiativeCancelled = "initiative.cancelled"
 	EvIDAllocated         = "id.allocated"
+	EvDependencyReserved  = "dependency.reserved"
 )
 
 // Register adds every event type of Jerry's domain, and the snapshot schemas
@@ -168,6 +182,7 @@ func Register(reg *es.Registry) {
 	es.Register[InitiativeCompleted](reg, EvInitiativeCompleted, 1)
 	es.Register[InitiativeCancelled](reg, EvInitiativeCancelled, 1)
 	es.Register[IDAllocated](reg, EvIDAllocated, 1)
+	es.Register[DependencyReserved](reg, EvDependencyReserved, 1)
 	reg.RegisterSnapshot(WorkItemType, WorkItemSnapshotSchema)
 	reg.RegisterSnapshot(InitiativeType, InitiativeSnapshotSchema)
 }
@@ -230,6 +245,8 @@ func Describe(data any) string {
 		return withReason("cancelled", d.Reason)
 	case IDAllocated:
 		return "allocated a " + d.Kind + " ID"
+	case DependencyReserved:
+		return fmt.Sprintf("%s (at version %d) to wait on %s", d.Item, d.ItemVersion, d.Blocker)
 	}
 	return fmt.Sprintf("%T", data)
 }

@@ -21,7 +21,10 @@ is kept: show an item now, at a version or as of a time, read its history,
 and let many agents work on one store at once without losing an update.
 
 The store is --store, else $JERRY_STORE, else the nearest .jerry directory
-from here upward (jerry init makes one), else ./.jerry.
+from here upward (jerry init makes one), else ./.jerry. The first write
+creates a file store that is not there; reads (show, list, ready without
+--claim, history, log without --follow, verify, export, initiative show,
+list and history) create nothing and find an empty store.
 Store URLs: file:PATH (the JSON file store), postgres://... (PostgreSQL).
 
 Environment: JERRY_STORE (store URL), JERRY_ACTOR (who acts),
@@ -46,16 +49,17 @@ Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 		&cobra.Group{ID: "store", Title: "The store:"})
 	for _, cmd := range []*cobra.Command{
 		c.createCmd(), c.statusCmd(), c.reopenCmd(), c.editCmd(), c.assignCmd(), c.claimCmd(), c.releaseCmd(),
-		c.commentCmd(), c.showCmd(), c.historyCmd(), c.listCmd(),
+		c.commentCmd(), readOnly(c.showCmd(), ""), readOnly(c.historyCmd(), ""), readOnly(c.listCmd(), ""),
 	} {
 		cmd.GroupID = "items"
 		root.AddCommand(cmd)
 	}
-	for _, cmd := range []*cobra.Command{c.blockCmd(), c.unblockCmd(), c.readyCmd(), c.initiativeCmd()} {
+	for _, cmd := range []*cobra.Command{c.blockCmd(), c.unblockCmd(), readOnly(c.readyCmd(), "claim"), c.initiativeCmd()} {
 		cmd.GroupID = "plan"
 		root.AddCommand(cmd)
 	}
-	for _, cmd := range []*cobra.Command{c.initCmd(), c.logCmd(), c.verifyCmd(), c.exportCmd(), c.importCmd(), c.rebuildCmd()} {
+	for _, cmd := range []*cobra.Command{c.initCmd(), readOnly(c.logCmd(), "follow"), readOnly(c.verifyCmd(), ""),
+		readOnly(c.exportCmd(), ""), c.importCmd(), c.rebuildCmd()} {
 		cmd.GroupID = "store"
 		root.AddCommand(cmd)
 	}
@@ -89,7 +93,7 @@ func commandName(cmd *cobra.Command) string {
 // context and marks errors as the command's own.
 func (c *cli) do(fn func(ctx context.Context, s *app.Service, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, a []string) error {
-		s, err := c.service(cmd.Context())
+		s, err := c.service(cmd.Context(), isReadOnly(cmd))
 		if err != nil {
 			return runError{err}
 		}
@@ -98,6 +102,27 @@ func (c *cli) do(fn func(ctx context.Context, s *app.Service, cmd *cobra.Command
 		}
 		return nil
 	}
+}
+
+// readOnlyKey marks, in a command's annotations, a command that only
+// reads: it does not create a store that is not there, but answers from an
+// empty one. The value names a flag that makes it write (ready --claim),
+// or is empty.
+const readOnlyKey = "jerry-read-only"
+
+// readOnly marks cmd as a read, unless writeFlag (if not "") is given.
+func readOnly(cmd *cobra.Command, writeFlag string) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[readOnlyKey] = writeFlag
+	return cmd
+}
+
+// isReadOnly reports whether cmd, with the flags it was given, only reads.
+func isReadOnly(cmd *cobra.Command) bool {
+	flag, ok := cmd.Annotations[readOnlyKey]
+	return ok && (flag == "" || !cmd.Flags().Changed(flag))
 }
 
 func addExpect(cmd *cobra.Command) {

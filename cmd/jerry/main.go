@@ -10,7 +10,9 @@
 // from the current one upward, else ./.jerry: file:PATH selects the JSON
 // file store, postgres://... PostgreSQL. The actor recorded on every event
 // is --actor, else $JERRY_ACTOR, else the OS user. openStore is the one
-// place that picks an adapter.
+// place that picks an adapter. A write creates a file store that is not
+// there; a read (marked with readOnly) answers from an empty store in
+// memory instead of creating one.
 //
 // list, ready and initiative list answer from a persisted read model (see
 // readModelStore: DIR/readmodels/jerry.model in a file store, a row of
@@ -35,6 +37,7 @@ import (
 	"time"
 
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/es/memstore"
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
 )
@@ -184,8 +187,10 @@ func (c *cli) printError(kind string, err error) {
 	fmt.Fprintln(c.errOut, "jerry: "+msg)
 }
 
-// service opens the store (once) and returns the service over it.
-func (c *cli) service(ctx context.Context) (*app.Service, error) {
+// service opens the store (once) and returns the service over it. For a
+// command that only reads (readOnly), a file store that does not exist is
+// not created: the command answers from an empty store in memory.
+func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) {
 	if c.svc != nil {
 		return c.svc, nil
 	}
@@ -197,8 +202,10 @@ func (c *cli) service(ctx context.Context) (*app.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, url)
-	if err != nil {
+	var st store
+	if readOnly && missingFileStore(url) {
+		st = emptyStore{memstore.New()} // nothing to read: nothing is created
+	} else if st, err = openStore(ctx, url); err != nil {
 		return nil, err
 	}
 	c.st = st

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
+	"github.com/jerry-es/jerry/es/memstore"
 	"github.com/jerry-es/jerry/es/postgres"
 	"github.com/jerry-es/jerry/tracker/app"
 )
@@ -78,6 +79,28 @@ func openStore(ctx context.Context, url string) (store, error) {
 	}
 	return nil, usagef("invalid store URL %q: unknown scheme %q (want file:PATH or postgres://...)", redact(url), scheme)
 }
+
+// missingFileStore reports whether url names a file store whose directory
+// does not exist.
+func missingFileStore(url string) bool {
+	scheme, rest, ok := strings.Cut(url, ":")
+	if !ok || !strings.EqualFold(scheme, "file") {
+		return false
+	}
+	path := strings.TrimPrefix(rest, "//")
+	if path == "" {
+		return false // openStore says what is wrong
+	}
+	_, err := os.Stat(path)
+	return errors.Is(err, os.ErrNotExist)
+}
+
+// emptyStore is the store a read answers from when there is none: empty,
+// in memory, gone when the command ends.
+type emptyStore struct{ *memstore.Store }
+
+// Close implements store.
+func (emptyStore) Close() error { return nil }
 
 // redact hides a password in a URL.
 func redact(url string) string {

@@ -156,7 +156,7 @@ func (c *cli) initiativeCmd() *cobra.Command {
 		printHistory(c.out, h)
 		return nil
 	})
-	cmd.AddCommand(create, add, remove, complete, cancel, show, list, history)
+	cmd.AddCommand(create, add, remove, complete, cancel, readOnly(show, ""), readOnly(list, ""), readOnly(history, ""))
 	return cmd
 }
 

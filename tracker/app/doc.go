@@ -16,8 +16,12 @@
 //     if the aggregate is at another version, and do not retry.
 //   - Rules that span aggregates: an item starts only when its blockers are
 //     done (their statuses are loaded for the domain to check); a blocker
-//     that would close a cycle is refused (a walk of the dependency graph);
-//     an item's initiative field and the initiative's members are written
+//     that would close a cycle is refused, even when agents race to close
+//     one: the check walks the graph in one cut of the read model, and the
+//     block then appends a reservation to the [DependencyStream] expecting
+//     the version that cut saw, so of two blocks checked against the same
+//     graph only one goes on, and the other checks again (the reasoning,
+//     crashes included, is in dependencies.go); an item's initiative field and the initiative's members are written
 //     together (initiative first, then item: a crash between the two leaves
 //     the initiative listing a member whose item does not name it, which the
 //     next add or remove repairs).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
@@ -127,68 +126,8 @@ func (s *Service) Comment(ctx context.Context, id, text string, expected es.Expe
 	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Comment(who, text) })
 }
 
-// Block records that work item id cannot start until blocker is done. A
-// blocker that does not exist, or that (through its own blockers) waits on
-// id, is refused: the latter with tracker.ErrCycle.
-//
-// The cycle check reads the graph before the write; two agents adding the
-// two halves of a cycle at the same moment can both pass it.
-func (s *Service) Block(ctx context.Context, id, blocker string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
-	id, blocker = ItemID(id), ItemID(blocker)
-	if id == blocker {
-		return Result[tracker.Item]{}, fmt.Errorf("%w: %s", tracker.ErrSelfBlock, id)
-	}
-	if _, err := s.loadItem(ctx, id); err != nil {
-		return Result[tracker.Item]{}, err
-	}
-	if _, err := s.loadItem(ctx, blocker); err != nil {
-		return Result[tracker.Item]{}, err
-	}
-	if path, err := s.dependencyPath(ctx, blocker, id); err != nil {
-		return Result[tracker.Item]{}, err
-	} else if path != nil {
-		return Result[tracker.Item]{}, fmt.Errorf("%w: %s already waits on %s (%s), so %s cannot wait on %s",
-			tracker.ErrCycle, blocker, id, strings.Join(path, " -> "), id, blocker)
-	}
-	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.AddBlocker(blocker) })
-}
-
-// dependencyPath returns a chain of blockers leading from item from to item
-// to (from, b1, ..., to), or nil if to is not among from's transitive
-// blockers. It walks the graph depth first, loading each item once.
-func (s *Service) dependencyPath(ctx context.Context, from, to string) ([]string, error) {
-	seen := map[string]bool{}
-	var walk func(id string) ([]string, error)
-	walk = func(id string) ([]string, error) {
-		if id == to {
-			return []string{id}, nil
-		}
-		if seen[id] {
-			return nil, nil
-		}
-		seen[id] = true
-		w, err := s.items.Load(ctx, id)
-		if errors.Is(err, es.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, b := range w.Blockers() {
-			p, err := walk(b)
-			if err != nil || p != nil {
-				if p != nil {
-					p = append([]string{id}, p...)
-				}
-				return p, err
-			}
-		}
-		return nil, nil
-	}
-	return walk(from)
-}
-
-// Unblock removes blocker from work item id's blockers.
+// Unblock removes blocker from work item id's blockers. It writes only the
+// item: removing an edge cannot close a cycle (see dependencies.go).
 func (s *Service) Unblock(ctx context.Context, id, blocker string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
 	blocker = ItemID(blocker)
 	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.RemoveBlocker(blocker) })

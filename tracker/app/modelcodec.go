@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -24,7 +26,9 @@ import (
 //	position of the last record   int64
 //	ID of the last record         16 bytes (checked against the log on load)
 //	length of the body            uint64
-//	body                          items then initiatives, see encodeBody
+//	body                          items, initiatives, then the dependency
+//	                              graph's version and unsettled
+//	                              reservations; see encodeBody
 //	crc32c of all of the above    uint32
 //
 // A model of another version, or one that fails any check, is an error
@@ -32,7 +36,7 @@ import (
 
 const (
 	modelMagic      = "JRYPROJ\x00"
-	modelVersion    = 1
+	modelVersion    = 2 // 2: the dependency graph section
 	modelHeaderSize = 8 + 4 + 8 + 16 + 8
 )
 
@@ -80,6 +84,13 @@ func bodySizeBound(p *Projection) int {
 		size += len(key) + len(in.ID) + len(in.Title) + len(in.Description) + len(in.Status) + 9*n
 		for _, m := range in.Members {
 			size += len(m) + n
+		}
+	}
+	size += 2 * n
+	for id, rs := range p.pending {
+		size += n
+		for _, r := range rs {
+			size += len(id) + len(r.blocker) + 2*n
 		}
 	}
 	return size
@@ -159,6 +170,20 @@ func encodeBody(b []byte, p *Projection) []byte {
 		b = binary.AppendVarint(b, in.Version)
 		b = appendTime(b, in.CreatedAt)
 		b = appendTime(b, in.UpdatedAt)
+	}
+	b = binary.AppendVarint(b, p.graphVersion)
+	var nPending int
+	for _, rs := range p.pending {
+		nPending += len(rs)
+	}
+	b = binary.AppendUvarint(b, uint64(nPending))
+	// In ID order, so that the same state always encodes the same.
+	for _, id := range slices.Sorted(maps.Keys(p.pending)) {
+		for _, r := range p.pending[id] {
+			b = appendString(b, id)
+			b = appendString(b, r.blocker)
+			b = binary.AppendVarint(b, r.itemVersion)
+		}
 	}
 	return b
 }
@@ -379,6 +404,17 @@ func (d *decoder) body(p *Projection) error {
 			return d.err
 		}
 		p.inits[key] = in
+	}
+	p.graphVersion = d.varint()
+	if p.graphVersion < 0 {
+		d.fail("dependency graph version")
+	}
+	for range d.count(3) {
+		id, blocker, v := d.str(), d.str(), d.varint()
+		if d.err != nil {
+			return d.err
+		}
+		p.pending[id] = append(p.pending[id], pendingEdge{blocker: blocker, itemVersion: v})
 	}
 	if d.err == nil && (d.i != len(d.s) || len(p.items) != nItems || len(p.inits) != nInits) {
 		d.fail("end of model")

@@ -35,6 +35,11 @@ type Projection struct {
 	order  []*itemEntry
 	sorted bool
 	inits  map[string]*tracker.InitiativeState
+	// graphVersion is the version of the dependency graph stream, and
+	// pending holds its reservations not yet settled, by item (see
+	// dependencies.go).
+	graphVersion int64
+	pending      map[string][]pendingEdge
 }
 
 // itemEntry is a work item in the projection. A model loaded from its
@@ -66,7 +71,8 @@ func (e *itemEntry) item(noComments bool) tracker.Item {
 
 // NewProjection returns an empty projection that decodes with reg.
 func NewProjection(reg *es.Registry) *Projection {
-	return &Projection{reg: reg, items: make(map[string]*itemEntry), sorted: true, inits: make(map[string]*tracker.InitiativeState)}
+	return &Projection{reg: reg, items: make(map[string]*itemEntry), sorted: true,
+		inits: make(map[string]*tracker.InitiativeState), pending: make(map[string][]pendingEdge)}
 }
 
 var (
@@ -93,6 +99,7 @@ func (p *Projection) Apply(rec es.Record) error {
 		}
 		e.materialize() // a comment is appended after the others
 		fold = e.Apply
+		p.settle(id, rec.Version)
 	case strings.HasPrefix(rec.Stream, initiativeStreamPrefix):
 		id := rec.Stream[len(initiativeStreamPrefix):]
 		in := p.inits[id]
@@ -101,6 +108,8 @@ func (p *Projection) Apply(rec es.Record) error {
 			p.inits[id] = in
 		}
 		fold = in.Apply
+	case rec.Stream == DependencyStream:
+		fold = p.applyGraph
 	default:
 		return nil
 	}
@@ -124,6 +133,7 @@ func (p *Projection) reset() {
 	p.items = make(map[string]*itemEntry)
 	p.order, p.sorted = nil, true
 	p.inits = make(map[string]*tracker.InitiativeState)
+	p.graphVersion, p.pending = 0, make(map[string][]pendingEdge)
 }
 
 // Position returns the log position of the last record applied.

@@ -39,7 +39,37 @@ func seeded(t testing.TB, items, events int, opts ...Option) (*Service, *memstor
 			t.Fatal(err)
 		}
 	}
+	// The dependency graph stream: a settled reservation, and one left
+	// unsettled as by a crash between it and the item's write.
+	if items >= 6 {
+		x, err := s.Create(tester, tracker.NewItem{Title: "waits"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Block(tester, x.State.ID, "J-4", es.Any); err != nil {
+			t.Fatal(err)
+		}
+		reserveCrashed(t, s, "J-5", "J-6")
+	}
 	return s, st
+}
+
+// reserveCrashed appends a reservation for item waiting on blocker, at the
+// item's version now, and does not write the item: what a block that
+// crashed between its two writes leaves.
+func reserveCrashed(t testing.TB, s *Service, item, blocker string) {
+	t.Helper()
+	w, err := s.items.Load(tester, item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := s.reg.Encode(tracker.DependencyReserved{Item: item, Blocker: blocker, ItemVersion: w.Version()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.events.Append(tester, DependencyStream, es.Any, []es.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // dump renders everything a projection holds, internal entries included, in
@@ -52,8 +82,16 @@ func dump(t testing.TB, p *Projection) string {
 		LastID string
 		Items  map[string]tracker.Item
 		Inits  map[string]*tracker.InitiativeState
+		Graph  int64
+		Held   map[string][]string
 	}
-	s := state{Pos: p.pos, LastID: p.lastID.String(), Items: map[string]tracker.Item{}, Inits: p.inits}
+	s := state{Pos: p.pos, LastID: p.lastID.String(), Items: map[string]tracker.Item{}, Inits: p.inits,
+		Graph: p.graphVersion, Held: map[string][]string{}}
+	for id, rs := range p.pending {
+		for _, r := range rs {
+			s.Held[id] = append(s.Held[id], fmt.Sprintf("%s@%d", r.blocker, r.itemVersion))
+		}
+	}
 	for k, e := range p.items {
 		s.Items[k] = e.item(false)
 	}
@@ -76,6 +114,9 @@ func TestModelRoundTrip(t *testing.T) {
 	p, err := s.ReadModel(tester, time.Time{}, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p.graphVersion != 2 || len(p.pending) != 1 {
+		t.Fatalf("graph stream at %d with %d unsettled reservations, want 2 and 1", p.graphVersion, len(p.pending))
 	}
 	b := encodeModel(p)
 	q, err := decodeModel(append([]byte(nil), b...), s.reg)
