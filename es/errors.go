@@ -80,6 +80,7 @@ type ConcurrencyError struct {
 	Actual   int64
 }
 
+// Error describes the conflict: stream, expected and actual versions.
 func (e *ConcurrencyError) Error() string {
 	return fmt.Sprintf("es: concurrency conflict on stream %q: expected version %s, actual %d",
 		e.Stream, e.Expected, e.Actual)
@@ -99,6 +100,7 @@ type CorruptError struct {
 	Err error
 }
 
+// Error says where the damage is and what is wrong.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("es: corrupt data in %s at offset %d: %v", e.Path, e.Offset, e.Err)
 }
