@@ -246,7 +246,7 @@ func Describe(data any) string {
 	case IDAllocated:
 		return "allocated a " + d.Kind + " ID"
 	case DependencyReserved:
-		return fmt.Sprintf("%s (at version %d) to wait on %s", d.Item, d.ItemVersion, d.Blocker)
+		return fmt.Sprintf("reserved: %s to wait on %s (from its version %d)", d.Item, d.Blocker, d.ItemVersion)
 	}
 	return fmt.Sprintf("%T", data)
 }

@@ -219,6 +219,9 @@ func shortStream(s string) string {
 	if rest, ok := strings.CutPrefix(s, "jerry-ids-"); ok {
 		return "ids:" + rest
 	}
+	if s == app.DependencyStream {
+		return "dependencies"
+	}
 	for _, p := range []string{tracker.WorkItemType + "-", tracker.InitiativeType + "-"} {
 		if rest, ok := strings.CutPrefix(s, p); ok {
 			return rest
