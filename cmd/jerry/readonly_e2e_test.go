@@ -73,3 +73,26 @@ func TestReadsCreateNoStore(t *testing.T) {
 		t.Fatalf("list after create: exit %d, %q %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// An import that is refused, for invalid input or an input file that is
+// not there, writes nothing: not even an empty store.
+func TestRefusedImportCreatesNoStore(t *testing.T) {
+	e := newEnv(t)
+	path := strings.TrimPrefix(e.store, "file:")
+	for _, c := range []struct {
+		name  string
+		stdin string
+		args  []string
+	}{
+		{"invalid input", "not json\n", []string{"import"}},
+		{"truncated last line", `{"position":1,"stream":"workitem-J-1"`, []string{"import"}},
+		{"missing file", "", []string{"import", filepath.Join(e.dir, "no-such-export.jsonl")}},
+	} {
+		if r := e.runIn([]byte(c.stdin), c.args...); r.code != exitUsage {
+			t.Errorf("%s: exit %d, want %d: %s", c.name, r.code, exitUsage, r.stderr)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s: a refused import created the store %s (%v)", c.name, path, err)
+		}
+	}
+}

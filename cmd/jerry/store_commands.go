@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -387,19 +388,8 @@ stream IDs, versions, event IDs, times and order. The whole input is checked
 first: invalid input, or a store that has events, writes nothing.`,
 		Args: args(0, 1, "[FILE]"),
 	}
-	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		var r io.Reader = c.stdin
-		if len(a) == 1 && a[0] != "-" {
-			f, err := os.Open(a[0])
-			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return usageError{err}
-				}
-				return err
-			}
-			defer f.Close()
-			r = f
-		}
+	run := func(ctx context.Context, s *app.Service, input []byte) error {
+		r := bytes.NewReader(input)
 		n, err := s.Import(ctx, r)
 		if err != nil {
 			if n > 0 {
@@ -412,8 +402,34 @@ first: invalid input, or a store that has events, writes nothing.`,
 		}
 		fmt.Fprintf(c.out, "imported %d events\n", n)
 		return nil
-	})
+	}
+	cmd.RunE = func(cmd *cobra.Command, a []string) error {
+		// Read and check the whole input before the store is opened: a
+		// refused import creates no store.
+		input, err := readInput(c.stdin, a)
+		if err == nil {
+			_, err = app.CheckExport(bytes.NewReader(input))
+		}
+		if err != nil {
+			return runError{err}
+		}
+		return c.do(func(ctx context.Context, s *app.Service, _ *cobra.Command, _ []string) error {
+			return run(ctx, s, input)
+		})(cmd, a)
+	}
 	return cmd
+}
+
+// readInput reads FILE (a[0]), or stdin if there is none or it is "-".
+func readInput(stdin io.Reader, a []string) ([]byte, error) {
+	if len(a) == 0 || a[0] == "-" {
+		return io.ReadAll(stdin)
+	}
+	b, err := os.ReadFile(a[0])
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, usageError{err}
+	}
+	return b, err
 }
 
 // isTerminal reports whether w is a terminal.

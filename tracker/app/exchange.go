@@ -122,6 +122,15 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (int64, error) {
 	return n, nil
 }
 
+// CheckExport reads a whole export from r and checks it as [Service.Import]
+// does, without a store, so that a caller can refuse invalid input before
+// it opens (and so creates) one. It returns how many events the export
+// holds; invalid input is an *ImportError.
+func CheckExport(r io.Reader) (int64, error) {
+	lines, err := New(nil, nil, nil).readExport(r)
+	return int64(len(lines)), err
+}
+
 // readExport reads and validates a whole export.
 func (s *Service) readExport(r io.Reader) ([]Line, error) {
 	sc := bufio.NewScanner(r)
