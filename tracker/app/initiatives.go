@@ -111,10 +111,24 @@ func (s *Service) setItemInitiative(ctx context.Context, item, init, hint string
 }
 
 // RemoveFromInitiative takes work item item out of initiative init.
-// expected applies to the initiative.
+// expected applies to the initiative. If init no longer holds item but the
+// item still names init (a remove cut short between its two writes), it
+// finishes the job.
 func (s *Service) RemoveFromInitiative(ctx context.Context, init, item string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
 	init, item = InitiativeID(init), ItemID(item)
 	res, err := s.updateInitiative(ctx, init, expected, func(in *tracker.Initiative) error { return in.RemoveItem(item) })
+	if errors.Is(err, tracker.ErrNotMember) {
+		// A remove cut short between its two writes left the item naming
+		// init: running it again finishes it.
+		if w, lerr := s.loadItem(ctx, item); lerr != nil || w.Initiative() != init {
+			return res, err
+		}
+		in, lerr := s.loadInitiative(ctx, init)
+		if lerr != nil {
+			return res, lerr
+		}
+		res, err = Result[tracker.InitiativeState]{State: in.State()}, nil
+	}
 	if err != nil {
 		return res, err
 	}

@@ -1,0 +1,92 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/es/memstore"
+	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/app"
+)
+
+// hookStore is a memstore whose next append to stream first runs hook:
+// hook can fail the append (a process that dies between two writes) or
+// run another agent's command in between.
+type hookStore struct {
+	*memstore.Store
+	stream string
+	hook   func() error
+}
+
+func (h *hookStore) Append(ctx context.Context, stream string, expected es.ExpectedVersion, events []es.Event) ([]es.Record, error) {
+	if h.hook != nil && stream == h.stream {
+		hook := h.hook
+		h.hook = nil
+		if err := hook(); err != nil {
+			return nil, err
+		}
+	}
+	return h.Store.Append(ctx, stream, expected, events)
+}
+
+// membership returns initiative init's members and item's initiative, from
+// the aggregates and from the read model.
+func membership(t *testing.T, s *app.Service, init, item string) (members []string, itemInit string, listed []string) {
+	t.Helper()
+	ctx := as("ann")
+	in, err := s.Initiative(ctx, init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := s.Item(ctx, item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.List(ctx, app.Filter{Initiative: init}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.Members, it.Initiative, ids(l)
+}
+
+// agree fails unless initiative init and item agree on whether item is a
+// member, and says which.
+func agree(t *testing.T, s *app.Service, init, item string) bool {
+	t.Helper()
+	members, itemInit, listed := membership(t, s, init, item)
+	in := slices.Contains(members, item)
+	if in != (itemInit == init) || in != slices.Contains(listed, item) {
+		t.Fatalf("%s's members %v, but %s says it is in %q, and list --initiative %s gives %v", init, members, item, itemInit, init, listed)
+	}
+	return in
+}
+
+func TestRemoveFromInitiativeAfterCrash(t *testing.T) {
+	st := &hookStore{Store: memstore.New()}
+	s := app.New(st, st, st)
+	ctx := as("ann")
+	if _, err := s.CreateInitiative(ctx, "Login", ""); err != nil {
+		t.Fatal(err)
+	}
+	a := create(t, s, "a", tracker.NewItem{Initiative: "I-1"})
+	// The process dies after the initiative's write, before the item's.
+	crash := errors.New("killed")
+	st.stream, st.hook = "workitem-"+a.ID, func() error { return crash }
+	if _, err := s.RemoveFromInitiative(ctx, "I-1", a.ID, es.Any); !errors.Is(err, crash) {
+		t.Fatalf("remove: %v", err)
+	}
+	// Running the command again finishes the job.
+	if _, err := s.RemoveFromInitiative(ctx, "I-1", a.ID, es.Any); err != nil {
+		t.Fatalf("remove again: %v", err)
+	}
+	if agree(t, s, "I-1", a.ID) {
+		t.Fatal("still a member")
+	}
+	if _, err := s.RemoveFromInitiative(ctx, "I-1", a.ID, es.Any); !errors.Is(err, tracker.ErrNotMember) {
+		t.Fatalf("remove a third time: %v", err)
+	}
+}
