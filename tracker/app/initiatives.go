@@ -65,7 +65,9 @@ func (s *Service) InitiativeAsOf(ctx context.Context, id string, t time.Time) (t
 
 // AddToInitiative makes work item item a member of initiative init, and
 // takes it out of the initiative it was in before. expected applies to the
-// initiative.
+// initiative. If another agent removes the item from init between the
+// initiative's write and the item's, the remove wins and the item's side is
+// taken back, so that the two agree.
 func (s *Service) AddToInitiative(ctx context.Context, init, item string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
 	init, item = InitiativeID(init), ItemID(item)
 	w, err := s.loadItem(ctx, item)
@@ -78,6 +80,26 @@ func (s *Service) AddToInitiative(ctx context.Context, init, item string, expect
 	}
 	if err := s.setItemInitiative(ctx, item, init, w.Initiative()); err != nil {
 		return res, err
+	}
+	// Another agent may have removed the item between the two writes: its
+	// remove saw the item not yet in init and left the item alone. The
+	// remove came later, so it wins: take the item's side back.
+	in, err := s.loadInitiative(ctx, init)
+	if err != nil || in.Has(item) {
+		return res, err
+	}
+	res.State = in.State()
+	_, err = s.updateItem(ctx, item, es.Any, func(w *tracker.WorkItem) error {
+		if w.Initiative() != init {
+			return nil
+		}
+		if in, err := s.loadInitiative(ctx, init); err != nil || in.Has(item) {
+			return err // added again meanwhile
+		}
+		return w.SetInitiative("")
+	})
+	if err != nil {
+		return res, fmt.Errorf("update %s's initiative: %w", item, err)
 	}
 	return res, nil
 }

@@ -90,3 +90,20 @@ func TestRemoveFromInitiativeAfterCrash(t *testing.T) {
 		t.Fatalf("remove a third time: %v", err)
 	}
 }
+
+func TestAddRacesRemove(t *testing.T) {
+	st := &hookStore{Store: memstore.New()}
+	s := app.New(st, st, st)
+	ctx := as("ann")
+	if _, err := s.CreateInitiative(ctx, "Login", ""); err != nil {
+		t.Fatal(err)
+	}
+	a := create(t, s, "a")
+	// Between add's two writes, another agent removes the item again.
+	st.stream, st.hook = "workitem-"+a.ID, func() error {
+		_, err := s.RemoveFromInitiative(as("bob"), "I-1", a.ID, es.Any)
+		return err
+	}
+	s.AddToInitiative(ctx, "I-1", a.ID, es.Any)
+	agree(t, s, "I-1", a.ID)
+}
