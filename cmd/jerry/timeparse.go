@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -95,6 +96,9 @@ func parseAgo(s string) (time.Duration, bool) {
 		unit = 7 * 24 * time.Hour
 	default:
 		return 0, false
+	}
+	if int64(n) > math.MaxInt64/int64(unit) {
+		return 0, false // about 292 years: more would overflow into the future
 	}
 	return time.Duration(n) * unit, true
 }

@@ -45,4 +45,11 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("parseTime(%q) = %v, want an error", bad, got)
 		}
 	}
+	// So far back that the duration overflows: never a time after now
+	// (which showed the current state as that of 500 years ago).
+	for _, far := range []string{"200000d ago", "9223372036854775807s ago", "20000 weeks ago"} {
+		if got, err := parseTime(far, now); err == nil && !got.Before(now) {
+			t.Errorf("parseTime(%q) = %v, after now", far, got)
+		}
+	}
 }
