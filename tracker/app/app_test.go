@@ -408,6 +408,7 @@ func TestExportImport(t *testing.T) {
 		// An event this version cannot read would make every later fold
 		// of the log (list, ready, show) fail.
 		"unknown type": strings.Replace(export, `"type":"workitem.commented"`, `"type":"workitem.frobbed"`, 1),
+		"huge line":    export + `{"data":"` + strings.Repeat("x", 4*es.MaxEventSize) + `"}` + "\n",
 	}
 	for name, in := range bad {
 		s3, st3 := newService(t)

@@ -134,11 +134,13 @@ func CheckExport(r io.Reader) (int64, error) {
 // readExport reads and validates a whole export.
 func (s *Service) readExport(r io.Reader) ([]Line, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), 4*es.MaxEventSize)
+	const maxLine = 4 * es.MaxEventSize
+	sc.Buffer(make([]byte, 0, 1<<16), maxLine)
 	var lines []Line
 	versions := make(map[string]int64)
 	ids := make(map[uuid.UUID]int)
-	for no := 1; sc.Scan(); no++ {
+	no := 1
+	for ; sc.Scan(); no++ {
 		raw := sc.Bytes()
 		if len(raw) == 0 {
 			return nil, &ImportError{no, errors.New("empty line")}
@@ -154,7 +156,10 @@ func (s *Service) readExport(r io.Reader) ([]Line, error) {
 		}
 		lines = append(lines, l)
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		// No event of a valid export is this long: invalid input.
+		return nil, &ImportError{no, fmt.Errorf("longer than %d bytes: not an exported event", maxLine)}
+	} else if err != nil {
 		return nil, fmt.Errorf("read the input: %w", err)
 	}
 	return lines, nil
