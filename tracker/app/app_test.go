@@ -474,3 +474,35 @@ func TestSeedAndProjectionAgree(t *testing.T) {
 		t.Fatalf("seed made too uniform a store: %v", statuses)
 	}
 }
+
+// list --as-of and show --as-of agree when times go back along a stream
+// (as they may in an import, or a store written by other tools): both
+// stop at the stream's first event after the time.
+func TestListAsOfStopsAtFirstLaterEvent(t *testing.T) {
+	s, _ := newService(t)
+	ctx := as("ann")
+	line := func(pos int64, stream string, v int64, typ, data, at string) string {
+		return fmt.Sprintf(`{"position":%d,"stream":%q,"version":%d,"type":%q,"schema":1,"time":%q,"id":"01a21c35-81bf-7000-8000-%012d","data":%s,"metadata":{"actor":"a"}}`+"\n",
+			pos, stream, v, typ, at, pos, data)
+	}
+	export := line(1, "jerry-ids-workitem", 1, "id.allocated", `{"kind":"workitem"}`, "2026-11-20T10:00:00Z") +
+		line(2, "workitem-J-1", 1, "workitem.created", `{"title":"a","type":"task","priority":"medium"}`, "2026-11-20T10:00:00Z") +
+		line(3, "workitem-J-1", 2, "workitem.status_changed", `{"from":"backlog","to":"ready"}`, "2026-11-20T10:05:00Z") +
+		line(4, "workitem-J-1", 3, "workitem.status_changed", `{"from":"ready","to":"in_progress"}`, "2026-11-20T10:03:00Z")
+	if _, err := s.Import(ctx, strings.NewReader(export)); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 20, 10, 4, 0, 0, time.UTC)
+	shown, err := s.ItemAsOf(ctx, "J-1", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, err := s.List(ctx, app.Filter{}, at)
+	if err != nil || len(listed) != 1 {
+		t.Fatal(listed, err)
+	}
+	if listed[0].Status != shown.Status || listed[0].Version != shown.Version {
+		t.Fatalf("as of %v: show says %s at version %d, list says %s at version %d",
+			at, shown.Status, shown.Version, listed[0].Status, listed[0].Version)
+	}
+}

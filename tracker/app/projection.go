@@ -291,6 +291,10 @@ func (s *Service) ReadModel(ctx context.Context, asOf time.Time, progress Progre
 		}
 	}
 	asOf = es.Timestamp(asOf)
+	// Streams that have reached an event after asOf: as a temporal load
+	// does, the fold stops there, even if a later version's time is earlier
+	// (times that go back along a stream, as an import may bring).
+	var past map[string]bool
 	var n int64
 	for rec, err := range s.log.ReadLog(ctx, 1) {
 		if err != nil {
@@ -300,7 +304,11 @@ func (s *Service) ReadModel(ctx context.Context, asOf time.Time, progress Progre
 		if progress != nil && n%4096 == 0 {
 			progress(n, total)
 		}
-		if !asOf.IsZero() && rec.Time.After(asOf) {
+		if !asOf.IsZero() && (past[rec.Stream] || rec.Time.After(asOf)) {
+			if past == nil {
+				past = make(map[string]bool)
+			}
+			past[rec.Stream] = true
 			continue
 		}
 		if err := p.Apply(rec); err != nil {
