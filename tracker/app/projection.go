@@ -376,6 +376,12 @@ func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) 
 		if it.Assignee != "" || (it.Status != tracker.Backlog && it.Status != tracker.Ready) {
 			continue
 		}
+		// A blocker may have been added, or reopened, meanwhile too.
+		if done, err := s.blockersDone(ctx, it.Blockers); err != nil {
+			return Result[tracker.Item]{}, err
+		} else if !done {
+			continue
+		}
 		if err := w.Claim(who); err != nil {
 			if errors.Is(err, tracker.ErrClaimed) || errors.Is(err, tracker.ErrInvalidTransition) {
 				continue
@@ -393,6 +399,24 @@ func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) 
 		return Result[tracker.Item]{State: w.Item(), Events: events}, nil
 	}
 	return Result[tracker.Item]{}, &NotFoundError{Kind: "ready", ID: "work item"}
+}
+
+// blockersDone reports whether every one of blockers is done now (a missing
+// one is not), as the read model's Ready requires.
+func (s *Service) blockersDone(ctx context.Context, blockers []string) (bool, error) {
+	for _, b := range blockers {
+		bw, err := s.items.Load(ctx, b)
+		if errors.Is(err, es.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if bw.Status() != tracker.Done {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Initiatives returns every initiative.

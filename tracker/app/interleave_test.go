@@ -1,8 +1,12 @@
 package app_test
 
+// Tests that run one agent's command between two steps of another's, or
+// stop a command between its writes, to check that the two still agree.
+
 import (
 	"context"
 	"errors"
+	"iter"
 	"slices"
 	"testing"
 	"time"
@@ -106,4 +110,46 @@ func TestAddRacesRemove(t *testing.T) {
 	}
 	s.AddToInitiative(ctx, "I-1", a.ID, es.Any)
 	agree(t, s, "I-1", a.ID)
+}
+
+// hookReads is a memstore whose next read of stream first runs hook.
+type hookReads struct {
+	*memstore.Store
+	stream string
+	hook   func()
+}
+
+func (h *hookReads) ReadStream(ctx context.Context, stream string, from, to int64) iter.Seq2[es.Record, error] {
+	if h.hook != nil && stream == h.stream {
+		hook := h.hook
+		h.hook = nil
+		hook()
+	}
+	return h.Store.ReadStream(ctx, stream, from, to)
+}
+
+// An item blocked after ready --claim read the read model, but before it
+// loaded the item, is not ready any more: it is not claimed.
+func TestClaimReadySkipsItemBlockedMeanwhile(t *testing.T) {
+	st := &hookReads{Store: memstore.New()}
+	s := app.New(st, st, st)
+	ctx := as("ann")
+	a := create(t, s, "a", tracker.NewItem{Priority: tracker.Critical})
+	b := create(t, s, "b", tracker.NewItem{Priority: tracker.Low})
+	if _, err := s.ChangeStatus(ctx, b.ID, tracker.InProgress, "", es.Any); err != nil {
+		t.Fatal(err)
+	}
+	c := create(t, s, "c", tracker.NewItem{Priority: tracker.Low})
+	st.stream, st.hook = "workitem-"+a.ID, func() {
+		if _, err := s.Block(as("bob"), a.ID, b.ID, es.Any); err != nil {
+			t.Error(err)
+		}
+	}
+	r, err := s.ClaimReady(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State.ID != c.ID {
+		t.Fatalf("claimed %s (blockers %v), want %s: %s is blocked by %s, in progress", r.State.ID, r.State.Blockers, c.ID, a.ID, b.ID)
+	}
 }
