@@ -153,15 +153,18 @@ func (w *WorkItem) Create(n NewItem) error {
 	if n.Type == "" {
 		n.Type = Task
 	}
-	if _, err := ParseType(string(n.Type)); err != nil {
+	typ, err := ParseType(string(n.Type))
+	if err != nil {
 		return err
 	}
 	if n.Priority == "" {
 		n.Priority = Medium
 	}
-	if _, err := ParsePriority(string(n.Priority)); err != nil {
+	prio, err := ParsePriority(string(n.Priority))
+	if err != nil {
 		return err
 	}
+	n.Type, n.Priority = typ, prio
 	es.Raise(w, ItemCreated{Title: title, Description: n.Description, Type: n.Type, Priority: n.Priority, Initiative: n.Initiative})
 	return nil
 }

@@ -304,3 +304,18 @@ func TestRegister(t *testing.T) {
 		}
 	}
 }
+
+// Create accepts the forms ParseType and ParsePriority accept, and records
+// the canonical names, as Edit does: "0" or "P1" as a priority, "BUG" as a
+// type.
+func TestCreateRecordsCanonicalNames(t *testing.T) {
+	w := NewWorkItem()
+	w.SetID("J-1")
+	if err := w.Create(NewItem{Title: "x", Type: " BUG", Priority: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	want := ItemCreated{Title: "x", Type: Bug, Priority: Critical}
+	if got := pendingData(&w.Root); !reflect.DeepEqual(got, []any{want}) {
+		t.Fatalf("recorded %+v, want %+v", got, want)
+	}
+}
