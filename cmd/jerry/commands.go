@@ -407,7 +407,13 @@ func (c *cli) showCmd() *cobra.Command {
 		if c.jsonOut {
 			return writeJSON(c.out, itemView(it))
 		}
-		printItem(c.out, it, blockerStatus(ctx, s))
+		// A past state shows its blockers as they were then: as of the
+		// time asked for, or of the version's last event.
+		when := t
+		if cmd.Flags().Changed("at") {
+			when = it.UpdatedAt
+		}
+		printItem(c.out, it, blockerStatus(ctx, s, when))
 		return nil
 	})
 	cmd.Flags().Int64Var(&at, "at", 0, "the state after this version")
@@ -415,10 +421,14 @@ func (c *cli) showCmd() *cobra.Command {
 	return cmd
 }
 
-// blockerStatus tells printItem the current status of a blocker.
-func blockerStatus(ctx context.Context, s *app.Service) func(string) string {
+// blockerStatus tells printItem the status of a blocker now or, if asOf is
+// not zero, as of that time.
+func blockerStatus(ctx context.Context, s *app.Service, asOf time.Time) func(string) string {
 	return func(id string) string {
 		b, err := s.Item(ctx, id)
+		if !asOf.IsZero() {
+			b, err = s.ItemAsOf(ctx, id, asOf)
+		}
 		if err != nil {
 			return "unknown"
 		}
@@ -523,7 +533,7 @@ ready, exit code 4.`,
 				return writeJSON(c.out, itemView(r.State))
 			}
 			fmt.Fprintf(c.out, "%s: claimed by %s\n\n", r.State.ID, r.State.Assignee)
-			printItem(c.out, r.State, blockerStatus(ctx, s))
+			printItem(c.out, r.State, blockerStatus(ctx, s, time.Time{}))
 			return nil
 		}
 		items, err := s.Ready(ctx, limit)

@@ -165,7 +165,9 @@ type item struct {
 	Status   string `json:"status"`
 	Assignee string `json:"assignee"`
 	Version  int64  `json:"version"`
-	Comments []struct {
+	// UpdatedAt is the time of the item's last event.
+	UpdatedAt time.Time `json:"updated_at"`
+	Comments  []struct {
 		Author, Text string
 	} `json:"comments"`
 }
@@ -601,5 +603,29 @@ func TestVerifyReportsDamage(t *testing.T) {
 	r := e.run("verify")
 	if r.code != exitFailure || !strings.Contains(r.stdout, "events.jsonl at offset") || !strings.Contains(r.stdout, "checksum") {
 		t.Fatalf("verify of a damaged store: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// show of a past state gives its blockers' statuses at that time too, not
+// today's.
+func TestShowPastBlockerStatus(t *testing.T) {
+	e := newEnv(t)
+	blocker := e.create("Blocker")
+	id := e.create("Waits")
+	e.ok("block", id, blocker)
+	var then item
+	e.okJSON(&then, "show", id)
+	e.ok("status", blocker, "done")
+	for _, args := range [][]string{
+		{"show", id, "--as-of", then.UpdatedAt.Format(time.RFC3339Nano)},
+		{"show", id, "--at", fmt.Sprint(then.Version)},
+	} {
+		out := e.ok(args...)
+		if !strings.Contains(out, blocker+" (backlog)") {
+			t.Errorf("jerry %s: want %s (backlog), as it was then:\n%s", strings.Join(args, " "), blocker, out)
+		}
+	}
+	if out := e.ok("show", id); !strings.Contains(out, blocker+" (done)") {
+		t.Errorf("jerry show %s: want %s (done):\n%s", id, blocker, out)
 	}
 }
