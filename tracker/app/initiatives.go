@@ -163,7 +163,38 @@ func (s *Service) RemoveFromInitiative(ctx context.Context, init, item string, e
 	if err != nil && !errors.Is(err, es.ErrNotFound) {
 		return res, fmt.Errorf("update %s's initiative: %w", item, err)
 	}
+	// A create --initiative between its two writes may have added the item
+	// to init again after the item was taken out: the remove wins.
+	if in, dropped, err := s.dropUnnamed(ctx, init, item); err != nil {
+		return res, err
+	} else if dropped {
+		res.State = in
+	}
 	return res, nil
+}
+
+// dropUnnamed takes item out of initiative init if init holds it but the
+// item does not name init: the initiative's side of a membership that a
+// remove undid while another command was between its two writes. It
+// returns init's state and whether it changed it.
+func (s *Service) dropUnnamed(ctx context.Context, init, item string) (tracker.InitiativeState, bool, error) {
+	r, err := s.updateInitiative(ctx, init, es.Any, func(in *tracker.Initiative) error {
+		if !in.Has(item) {
+			return nil
+		}
+		w, err := s.loadItem(ctx, item)
+		if errors.Is(err, es.ErrNotFound) {
+			return nil
+		}
+		if err != nil || w.Initiative() == init {
+			return err
+		}
+		return in.RemoveItem(item)
+	})
+	if err != nil {
+		return r.State, false, fmt.Errorf("check %s's members: %w", init, err)
+	}
+	return r.State, r.Changed(), nil
 }
 
 // CompleteInitiative marks initiative id completed.

@@ -153,3 +153,23 @@ func TestClaimReadySkipsItemBlockedMeanwhile(t *testing.T) {
 		t.Fatalf("claimed %s (blockers %v), want %s: %s is blocked by %s, in progress", r.State.ID, r.State.Blockers, c.ID, a.ID, b.ID)
 	}
 }
+
+// create --initiative writes the item (naming the initiative), then the
+// initiative. A remove that runs between the two finds the item naming an
+// initiative that does not hold it, as after a remove cut short, and
+// finishes it; the create's write to the initiative must not then make it
+// a member of an initiative the item no longer names.
+func TestCreateInInitiativeRacesRemove(t *testing.T) {
+	st := &hookStore{Store: memstore.New()}
+	s := app.New(st, st, st)
+	ctx := as("ann")
+	if _, err := s.CreateInitiative(ctx, "Login", ""); err != nil {
+		t.Fatal(err)
+	}
+	st.stream, st.hook = "initiative-I-1", func() error {
+		_, err := s.RemoveFromInitiative(as("bob"), "I-1", "J-1", es.Any)
+		return err
+	}
+	s.Create(ctx, tracker.NewItem{Title: "a", Initiative: "I-1"})
+	agree(t, s, "I-1", "J-1")
+}

@@ -229,6 +229,15 @@ func (s *Service) Create(ctx context.Context, n tracker.NewItem) (Result[tracker
 			}
 			return res, fmt.Errorf("created %s but could not add it to %s: %w", res.State.ID, n.Initiative, err)
 		}
+		// A remove may have taken the item out between the two writes:
+		// it wins, and the initiative must not keep the item.
+		if _, dropped, err := s.dropUnnamed(ctx, n.Initiative, res.State.ID); err != nil {
+			return res, err
+		} else if dropped {
+			if it, err := s.Item(ctx, res.State.ID); err == nil {
+				res.State = it
+			}
+		}
 	}
 	return res, nil
 }
