@@ -119,13 +119,9 @@ func (s *Service) setItemInitiative(ctx context.Context, item, init, hint string
 		if old == "" || old == init {
 			continue
 		}
-		_, err := s.updateInitiative(ctx, old, es.Any, func(in *tracker.Initiative) error {
-			if !in.Has(item) {
-				return nil
-			}
-			return in.RemoveItem(item)
-		})
-		if err != nil && !errors.Is(err, es.ErrNotFound) {
+		// Only if the item does not name old again by now: another add
+		// may have moved it back meanwhile.
+		if _, _, err := s.dropUnnamed(ctx, old, item); err != nil && !errors.Is(err, es.ErrNotFound) {
 			return fmt.Errorf("remove %s from %s: %w", item, old, err)
 		}
 	}

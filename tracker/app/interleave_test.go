@@ -6,8 +6,11 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
+	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,4 +175,70 @@ func TestCreateInInitiativeRacesRemove(t *testing.T) {
 	}
 	s.Create(ctx, tracker.NewItem{Title: "a", Initiative: "I-1"})
 	agree(t, s, "I-1", "J-1")
+}
+
+// Moving an item from I-1 to I-3 ends by taking it out of I-1. If another
+// agent moved it back to I-1 meanwhile, I-1 must keep it.
+func TestMoveRacesMoveBack(t *testing.T) {
+	st := &hookReads{Store: memstore.New()}
+	s := app.New(st, st, st)
+	ctx := as("ann")
+	for range 3 {
+		if _, err := s.CreateInitiative(ctx, "i", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := create(t, s, "a", tracker.NewItem{Initiative: "I-1"})
+	st.stream, st.hook = "initiative-I-1", func() {
+		if _, err := s.AddToInitiative(as("bob"), "I-1", a.ID, es.Any); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := s.AddToInitiative(ctx, "I-3", a.ID, es.Any); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"I-1", "I-3"} {
+		agree(t, s, in, a.ID)
+	}
+}
+
+// Agents adding and removing items to and from initiatives at random, at
+// once, leave every initiative and item agreeing.
+func TestMembershipRandomRaces(t *testing.T) {
+	for seed := range 10 {
+		s, _ := newService(t)
+		ctx := as("ann")
+		for range 3 {
+			if _, err := s.CreateInitiative(ctx, "i", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			create(t, s, "x")
+		}
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(seed), uint64(g)))
+				for range 15 {
+					init, item := fmt.Sprintf("I-%d", r.IntN(3)+1), fmt.Sprintf("J-%d", r.IntN(3)+1)
+					var err error
+					if r.IntN(3) == 0 {
+						_, err = s.RemoveFromInitiative(as("a"), init, item, es.Any)
+					} else {
+						_, err = s.AddToInitiative(as("a"), init, item, es.Any)
+					}
+					if err != nil && !errors.Is(err, tracker.ErrNotMember) {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for i := 1; i <= 3; i++ {
+			for k := 1; k <= 3; k++ {
+				agree(t, s, fmt.Sprintf("I-%d", k), fmt.Sprintf("J-%d", i))
+			}
+		}
+	}
 }
