@@ -96,3 +96,18 @@ func TestRefusedImportCreatesNoStore(t *testing.T) {
 		}
 	}
 }
+
+// init creates the store every other command uses: --store, else
+// $JERRY_STORE, else ./.jerry.
+func TestInitUsesJerryStore(t *testing.T) {
+	e := newEnv(t) // runs jerry with JERRY_STORE set
+	if r := e.run("init"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(strings.TrimPrefix(e.store, "file:")); err != nil {
+		t.Errorf("init did not create $JERRY_STORE (%s): %v", e.store, err)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, ".jerry")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("init created ./.jerry although JERRY_STORE names another store (%v)", err)
+	}
+}

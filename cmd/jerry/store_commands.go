@@ -172,10 +172,15 @@ func noSubcommand(cmd *cobra.Command, a []string) error {
 func (c *cli) initCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "init",
-		Short: "Create a store in ./.jerry (or at --store)",
+		Short: "Create a store in ./.jerry (or at --store or $JERRY_STORE)",
 		Args:  args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --store, else $JERRY_STORE, as for every command; but not a
+			// .jerry found further up: init makes one here.
 			url := c.storeFlag
+			if url == "" {
+				url = os.Getenv("JERRY_STORE")
+			}
 			if url == "" {
 				url = "file:" + storeDir
 			}
