@@ -100,11 +100,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (int64, error) {
 	}
 	var n int64
 	for i := 0; i < len(lines); {
-		// Consecutive events of one stream go in one append.
-		j := i + 1
-		for j < len(lines) && lines[j].Stream == lines[i].Stream && j-i < es.MaxAppendEvents {
-			j++
-		}
+		j := batchEnd(lines, i)
 		batch := make([]es.Event, 0, j-i)
 		for _, l := range lines[i:j] {
 			batch = append(batch, es.Event{ID: l.ID, Type: l.Type, Schema: l.Schema, Data: l.Data, Metadata: l.Metadata, Time: l.Time})
@@ -129,6 +125,29 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (int64, error) {
 func CheckExport(r io.Reader) (int64, error) {
 	lines, err := New(nil, nil, nil).readExport(r)
 	return int64(len(lines)), err
+}
+
+// batchEnd returns the end of the batch of lines that starts at i:
+// consecutive events of one stream go in one append, as many as one append
+// may carry (es.MaxAppendEvents, es.MaxAppendSize).
+func batchEnd(lines []Line, i int) int {
+	j, size := i+1, appendSize(lines[i])
+	for j < len(lines) && lines[j].Stream == lines[i].Stream && j-i < es.MaxAppendEvents &&
+		size+appendSize(lines[j]) <= es.MaxAppendSize {
+		size += appendSize(lines[j])
+		j++
+	}
+	return j
+}
+
+// appendSize is what an event counts towards es.MaxAppendSize: its data,
+// type and metadata, as es.Prepare counts them.
+func appendSize(l Line) int {
+	n := len(l.Data) + len(l.Type) + len(l.Metadata.Actor) + len(l.Metadata.CorrelationID) + len(l.Metadata.CausationID)
+	for k, v := range l.Metadata.Extra {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 // readExport reads and validates a whole export.
