@@ -63,11 +63,19 @@ func (s *Service) InitiativeAsOf(ctx context.Context, id string, t time.Time) (t
 	return in.State(), nil
 }
 
+// Membership is two writes, to two streams: the initiative's ItemAdded or
+// ItemRemoved, and the item's InitiativeChanged. No store writes both at
+// once, so commands racing, or a command stopped between its writes, can
+// leave the two disagreeing for a moment. The item's side is the truth:
+// every command that changes a membership ends by running reconcile on the
+// initiatives involved, which makes each initiative's side match what the
+// item says, and runs again if the item changed meanwhile. Whatever the
+// interleaving, the last command to write the item then leaves both sides
+// agreeing.
+
 // AddToInitiative makes work item item a member of initiative init, and
 // takes it out of the initiative it was in before. expected applies to the
-// initiative. If another agent removes the item from init between the
-// initiative's write and the item's, the remove wins and the item's side is
-// taken back, so that the two agree.
+// initiative.
 func (s *Service) AddToInitiative(ctx context.Context, init, item string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
 	init, item = InitiativeID(init), ItemID(item)
 	w, err := s.loadItem(ctx, item)
@@ -78,54 +86,27 @@ func (s *Service) AddToInitiative(ctx context.Context, init, item string, expect
 	if err != nil {
 		return res, err
 	}
-	if err := s.setItemInitiative(ctx, item, init, w.Initiative()); err != nil {
-		return res, err
-	}
-	// Another agent may have removed the item between the two writes: its
-	// remove saw the item not yet in init and left the item alone. The
-	// remove came later, so it wins: take the item's side back.
-	in, err := s.loadInitiative(ctx, init)
-	if err != nil || in.Has(item) {
-		return res, err
-	}
-	res.State = in.State()
-	_, err = s.updateItem(ctx, item, es.Any, func(w *tracker.WorkItem) error {
-		if w.Initiative() != init {
-			return nil
-		}
-		if in, err := s.loadInitiative(ctx, init); err != nil || in.Has(item) {
-			return err // added again meanwhile
-		}
-		return w.SetInitiative("")
-	})
-	if err != nil {
-		return res, fmt.Errorf("update %s's initiative: %w", item, err)
-	}
-	return res, nil
-}
-
-// setItemInitiative writes the item's side of a membership change, and
-// removes the item from the initiative it names (if not init).
-func (s *Service) setItemInitiative(ctx context.Context, item, init, hint string) error {
 	var prev string
-	_, err := s.updateItem(ctx, item, es.Any, func(w *tracker.WorkItem) error {
+	_, err = s.updateItem(ctx, item, es.Any, func(w *tracker.WorkItem) error {
 		prev = w.Initiative()
 		return w.SetInitiative(init)
 	})
 	if err != nil {
-		return fmt.Errorf("update %s's initiative: %w", item, err)
+		return res, fmt.Errorf("update %s's initiative: %w", item, err)
 	}
-	for _, old := range []string{prev, hint} {
-		if old == "" || old == init {
-			continue
-		}
-		// Only if the item does not name old again by now: another add
-		// may have moved it back meanwhile.
-		if _, _, err := s.dropUnnamed(ctx, old, item); err != nil && !errors.Is(err, es.ErrNotFound) {
-			return fmt.Errorf("remove %s from %s: %w", item, old, err)
+	if in, changed, err := s.reconcile(ctx, init, item); err != nil {
+		return res, err
+	} else if changed {
+		res.State = in
+	}
+	for _, old := range []string{prev, w.Initiative()} {
+		if old != "" && old != init {
+			if _, _, err := s.reconcile(ctx, old, item); err != nil {
+				return res, err
+			}
 		}
 	}
-	return nil
+	return res, nil
 }
 
 // RemoveFromInitiative takes work item item out of initiative init.
@@ -159,38 +140,69 @@ func (s *Service) RemoveFromInitiative(ctx context.Context, init, item string, e
 	if err != nil && !errors.Is(err, es.ErrNotFound) {
 		return res, fmt.Errorf("update %s's initiative: %w", item, err)
 	}
-	// A create --initiative between its two writes may have added the item
-	// to init again after the item was taken out: the remove wins.
-	if in, dropped, err := s.dropUnnamed(ctx, init, item); err != nil {
+	if in, changed, err := s.reconcile(ctx, init, item); err != nil {
 		return res, err
-	} else if dropped {
+	} else if changed {
 		res.State = in
 	}
 	return res, nil
 }
 
-// dropUnnamed takes item out of initiative init if init holds it but the
-// item does not name init: the initiative's side of a membership that a
-// remove undid while another command was between its two writes. It
-// returns init's state and whether it changed it.
-func (s *Service) dropUnnamed(ctx context.Context, init, item string) (tracker.InitiativeState, bool, error) {
-	r, err := s.updateInitiative(ctx, init, es.Any, func(in *tracker.Initiative) error {
-		if !in.Has(item) {
-			return nil
-		}
+// maxReconcile bounds how often reconcile runs again because the item
+// changed under it.
+const maxReconcile = 50
+
+// reconcile makes initiative init's side of item's membership match the
+// item's: init holds item if and only if the item names init. If the item
+// changed while it did so, it looks again. An initiative that no longer
+// takes members (completed or cancelled meanwhile) cannot take back an item
+// that names it: then the item's side gives way. It returns init's state
+// and whether it changed anything.
+func (s *Service) reconcile(ctx context.Context, init, item string) (tracker.InitiativeState, bool, error) {
+	var state tracker.InitiativeState
+	changed := false
+	for range maxReconcile {
 		w, err := s.loadItem(ctx, item)
 		if errors.Is(err, es.ErrNotFound) {
+			return state, changed, nil
+		}
+		if err != nil {
+			return state, changed, err
+		}
+		named := w.Initiative() == init
+		r, err := s.updateInitiative(ctx, init, es.Any, func(in *tracker.Initiative) error {
+			switch {
+			case named && !in.Has(item):
+				return in.AddItem(item)
+			case !named && in.Has(item):
+				return in.RemoveItem(item)
+			}
 			return nil
+		})
+		if errors.Is(err, tracker.ErrInvalidTransition) {
+			_, err = s.updateItem(ctx, item, es.Any, func(w *tracker.WorkItem) error {
+				if w.Initiative() != init {
+					return nil
+				}
+				return w.SetInitiative("")
+			})
+			if err != nil {
+				return state, changed, fmt.Errorf("update %s's initiative: %w", item, err)
+			}
+			continue
 		}
-		if err != nil || w.Initiative() == init {
-			return err
+		if errors.Is(err, es.ErrNotFound) {
+			return state, changed, nil
 		}
-		return in.RemoveItem(item)
-	})
-	if err != nil {
-		return r.State, false, fmt.Errorf("check %s's members: %w", init, err)
+		if err != nil {
+			return state, changed, fmt.Errorf("update %s's members: %w", init, err)
+		}
+		state, changed = r.State, changed || r.Changed()
+		if now, err := s.loadItem(ctx, item); err != nil || now.Version() == w.Version() {
+			return state, changed, err
+		}
 	}
-	return r.State, r.Changed(), nil
+	return state, changed, nil
 }
 
 // CompleteInitiative marks initiative id completed.

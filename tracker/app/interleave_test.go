@@ -202,8 +202,8 @@ func TestMoveRacesMoveBack(t *testing.T) {
 	}
 }
 
-// Agents adding and removing items to and from initiatives at random, at
-// once, leave every initiative and item agreeing.
+// Agents adding and removing items to and from initiatives, and creating
+// items in them, at random and at once, leave every initiative and item agreeing.
 func TestMembershipRandomRaces(t *testing.T) {
 	for seed := range 10 {
 		s, _ := newService(t)
@@ -223,9 +223,12 @@ func TestMembershipRandomRaces(t *testing.T) {
 				for range 15 {
 					init, item := fmt.Sprintf("I-%d", r.IntN(3)+1), fmt.Sprintf("J-%d", r.IntN(3)+1)
 					var err error
-					if r.IntN(3) == 0 {
+					switch r.IntN(5) {
+					case 0:
 						_, err = s.RemoveFromInitiative(as("a"), init, item, es.Any)
-					} else {
+					case 1:
+						_, err = s.Create(as("a"), tracker.NewItem{Title: "new", Initiative: init})
+					default:
 						_, err = s.AddToInitiative(as("a"), init, item, es.Any)
 					}
 					if err != nil && !errors.Is(err, tracker.ErrNotMember) {
@@ -235,10 +238,38 @@ func TestMembershipRandomRaces(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		for i := 1; i <= 3; i++ {
+		all, err := s.List(ctx, app.Filter{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range all {
 			for k := 1; k <= 3; k++ {
-				agree(t, s, fmt.Sprintf("I-%d", k), fmt.Sprintf("J-%d", i))
+				agree(t, s, fmt.Sprintf("I-%d", k), it.ID)
 			}
 		}
+	}
+}
+
+// As TestMoveRacesMoveBack, but the move back runs after the clean-up read
+// the item and before it saved I-1's side.
+func TestMoveBackDuringCleanUp(t *testing.T) {
+	st := &hookStore{Store: memstore.New()}
+	s := app.New(st, st, st)
+	ctx := as("ann")
+	for range 3 {
+		if _, err := s.CreateInitiative(ctx, "i", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := create(t, s, "a", tracker.NewItem{Initiative: "I-1"})
+	st.stream, st.hook = "initiative-I-1", func() error {
+		_, err := s.AddToInitiative(as("bob"), "I-1", a.ID, es.Any)
+		return err
+	}
+	if _, err := s.AddToInitiative(ctx, "I-3", a.ID, es.Any); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"I-1", "I-3"} {
+		agree(t, s, in, a.ID)
 	}
 }

@@ -229,11 +229,11 @@ func (s *Service) Create(ctx context.Context, n tracker.NewItem) (Result[tracker
 			}
 			return res, fmt.Errorf("created %s but could not add it to %s: %w", res.State.ID, n.Initiative, err)
 		}
-		// A remove may have taken the item out between the two writes:
-		// it wins, and the initiative must not keep the item.
-		if _, dropped, err := s.dropUnnamed(ctx, n.Initiative, res.State.ID); err != nil {
+		// Another command may have changed the item's membership between
+		// the two writes (see reconcile).
+		if _, changed, err := s.reconcile(ctx, n.Initiative, res.State.ID); err != nil {
 			return res, err
-		} else if dropped {
+		} else if changed {
 			if it, err := s.Item(ctx, res.State.ID); err == nil {
 				res.State = it
 			}
