@@ -21,10 +21,13 @@
 //     block then appends a reservation to the [DependencyStream] expecting
 //     the version that cut saw, so of two blocks checked against the same
 //     graph only one goes on, and the other checks again (the reasoning,
-//     crashes included, is in dependencies.go); an item's initiative field and the initiative's members are written
-//     together (initiative first, then item: a crash between the two leaves
-//     the initiative listing a member whose item does not name it, which the
-//     next add or remove repairs).
+//     crashes included, is in dependencies.go); an item's initiative field
+//     and the initiative's members are two writes (add: initiative, then
+//     item); every add, remove and create --initiative ends by making the
+//     initiatives involved agree with the item, looking again if the item
+//     changed meanwhile, so racing commands leave both sides agreeing, and
+//     a crash between the writes is repaired by running add or remove again
+//     (see initiatives.go).
 //   - Read models: [Projection] folds the global log into every item's and
 //     initiative's current state, for list, ready and initiative list.
 //     With [WithReadModel] it is persisted in a [ModelStore] ([ModelFile]
