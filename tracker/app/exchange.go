@@ -216,7 +216,7 @@ func (s *Service) checkLine(l Line, no int, versions map[string]int64, ids map[u
 	// An event of a type this version does not know would make every fold
 	// of the log (list, ready, rebuild) fail after the import: refuse it.
 	if _, known := s.reg.Schema(l.Type); !known {
-		return fmt.Errorf("%w: event type %q is not one this version of jerry knows", es.ErrInvalidInput, l.Type)
+		return fmt.Errorf("event type %q is not one this version of jerry knows", l.Type) // an *ImportError: invalid input
 	}
 	if _, err := s.reg.Decode(rec[0]); err != nil {
 		return err
