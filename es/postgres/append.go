@@ -41,6 +41,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	if err != nil {
 		return nil, err
 	}
+	for i := range recs {
+		if err := checkTime(recs[i].Time); err != nil {
+			return nil, fmt.Errorf("%w: event %d (%s): %v", es.ErrInvalidInput, i, recs[i].Type, err)
+		}
+	}
 	if s.closed() {
 		return nil, es.ErrClosed
 	}
@@ -71,6 +76,23 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 			return nil, s.wrap(ctx, "append", err)
 		}
 	}
+}
+
+// PostgreSQL's timestamptz holds 4714-11-24 BC to 294276 AD. pgx computes
+// the microseconds of a time.Time with no overflow check, so a time far
+// outside that range can wrap around into it and be stored as another time:
+// such times are refused before they reach the driver.
+var (
+	minTime = time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC)
+	endTime = time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkTime returns an error unless PostgreSQL can store t exactly.
+func checkTime(t time.Time) error {
+	if t.Before(minTime) || !t.Before(endTime) {
+		return fmt.Errorf("time %v is outside PostgreSQL's range", t)
+	}
+	return nil
 }
 
 // errDuplicateID marks a resolve caused by an event ID that is already stored.

@@ -102,7 +102,9 @@
 //
 // Everything an append stores comes back exactly: data as the bytes given
 // (bytea; query it with convert_from(data, 'UTF8')::jsonb), event IDs,
-// versions, positions, and times (microseconds, UTC). PostgreSQL text cannot
+// versions, positions, and times (microseconds, UTC). A time outside
+// PostgreSQL's range (4714-11-24 BC to 294276 AD) is refused with an error
+// matching es.ErrInvalidInput, for events and snapshots. PostgreSQL text cannot
 // hold a NUL byte or invalid UTF-8; es.Prepare rejects such metadata for
 // every adapter (es.ErrInvalidMetadata). One append is also bound
 // by PostgreSQL's 1 GB limit on a message.

@@ -16,6 +16,9 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap es.Snapshot) error {
 	if err := es.ValidateSnapshot(snap); err != nil {
 		return err
 	}
+	if err := checkTime(es.Timestamp(snap.Time)); err != nil {
+		return fmt.Errorf("%w: snapshot of stream %q: %v", es.ErrInvalidInput, snap.Stream, err)
+	}
 	if s.closed() {
 		return es.ErrClosed
 	}
