@@ -210,9 +210,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	h := fnv.New64a()
-	h.Write([]byte("jerry:" + schema))
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaLockKey(schema)); err != nil {
 		return fmt.Errorf("postgres: migrate: lock: %w", err)
 	}
 	// CREATE SCHEMA needs the CREATE privilege on the database; skip it when
@@ -257,6 +255,16 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return nil
+}
+
+// schemaLockKey is the advisory lock under which the store's migration and
+// NewCheckpoints set up schema, so that neither sees the other's CREATE
+// SCHEMA half done (two sessions creating one schema at once collide on a
+// unique index, IF NOT EXISTS or not).
+func schemaLockKey(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("jerry:" + schema))
+	return int64(h.Sum64())
 }
 
 type migration struct {
