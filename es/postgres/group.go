@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -60,10 +61,27 @@ func (s *Store) appendGrouped(ctx context.Context, stream string, kind int32, wa
 	g.queue = append(g.queue, req)
 	if g.leading {
 		g.mu.Unlock()
-		// The leader runs this request, or hands leadership over. The
-		// wait ignores ctx: the append may be on the wire already, and its
-		// outcome must be known.
-		<-req.done
+		// The leader runs this request, or hands leadership over.
+		select {
+		case <-req.done:
+		case <-ctx.Done():
+			// Leadership is handed over, under g.mu, only to a request
+			// still queued: one that is not done yet under g.mu is
+			// queued, and then leaves the queue, or is in a group in
+			// flight, whose outcome it no longer waits for (as a
+			// cancelled tryAppend does not).
+			g.mu.Lock()
+			select {
+			case <-req.done:
+				g.mu.Unlock()
+			default:
+				if i := slices.Index(g.queue, req); i >= 0 {
+					g.queue = slices.Delete(g.queue, i, i+1)
+				}
+				g.mu.Unlock()
+				return 0, 0, ctx.Err()
+			}
+		}
 		if !req.lead {
 			return s.groupResult(req)
 		}
