@@ -70,6 +70,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 			if kind == kindExact || race >= maxRaces {
 				return s.resolve(ctx, stream, expected, recs, -1, nil)
 			}
+		case errors.As(err, &pgErr) && pgErr.Code == "40001":
+			// Under repeatable read or serializable (a
+			// default_transaction_isolation of the database, role or
+			// connection string) an append that waited for head while
+			// another committed fails with a serialization failure. It
+			// stored nothing: run it again.
+			if race >= maxRaces {
+				return nil, s.wrap(ctx, "append", err)
+			}
 		case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_id":
 			return s.resolve(ctx, stream, expected, recs, -1, errDuplicateID)
 		default:

@@ -84,6 +84,11 @@
 // IDs are unique in the whole store: an append whose event ID is stored
 // elsewhere fails with an error matching es.ErrPartialDuplicate.
 //
+// The store needs no particular default_transaction_isolation: migrations
+// run at read committed, and an append that fails with a serialization
+// failure, as appends waiting for head do under repeatable read or
+// serializable, stored nothing and is run again.
+//
 // # Reads and subscriptions
 //
 // Reads are streamed in pages (256 rows growing to 8,192), each page fetched

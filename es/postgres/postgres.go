@@ -205,7 +205,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return err
 	}
 	ident := pgx.Identifier{schema}.Sanitize()
-	tx, err := pool.Begin(ctx)
+	// Read committed whatever the connection's default, so that each
+	// statement after the lock sees what a migration that held it before
+	// committed: under repeatable read or serializable the snapshot is
+	// taken before the lock is granted.
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
