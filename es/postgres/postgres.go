@@ -175,15 +175,37 @@ func (s *Store) closed() bool {
 }
 
 // firstSearchPath returns the first schema named in a search_path setting,
-// or "" if there is none.
+// or "" if there is none or it is PostgreSQL's "$user" placeholder (quoted
+// or not). A quoted name keeps its case and may hold commas; "" in it is a
+// quote.
 func firstSearchPath(path string) string {
-	first, _, _ := strings.Cut(path, ",")
-	first = strings.TrimSpace(first)
-	if len(first) >= 2 && first[0] == '"' && first[len(first)-1] == '"' {
-		return strings.ReplaceAll(first[1:len(first)-1], `""`, `"`)
+	path = strings.TrimSpace(path)
+	first, quoted := "", false
+	if rest, ok := strings.CutPrefix(path, `"`); ok {
+		var b strings.Builder
+		for {
+			q := strings.IndexByte(rest, '"')
+			if q < 0 {
+				return "" // unterminated: PostgreSQL would refuse it
+			}
+			b.WriteString(rest[:q])
+			rest = rest[q+1:]
+			if !strings.HasPrefix(rest, `"`) {
+				break
+			}
+			b.WriteByte('"')
+			rest = rest[1:]
+		}
+		first, quoted = b.String(), true
+	} else {
+		first, _, _ = strings.Cut(path, ",")
+		first = strings.TrimSpace(first)
 	}
-	if strings.HasPrefix(first, "$") { // $user
+	if first == "$user" {
 		return ""
+	}
+	if quoted {
+		return first
 	}
 	return strings.ToLower(first) // as PostgreSQL folds unquoted names
 }

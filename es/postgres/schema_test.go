@@ -1,0 +1,69 @@
+package postgres_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/es/postgres"
+)
+
+// dropLater drops schema when the test ends.
+func dropLater(t *testing.T, schema string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, testDSN(t))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestQuotedSearchPath reads the store's schema from search_paths that
+// quote names, as PostgreSQL's own default ("$user", public) does.
+func TestQuotedSearchPath(t *testing.T) {
+	ctx := context.Background()
+	existing := newSchema(t)
+	conn, err := pgx.Connect(ctx, testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{existing}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	withComma := newSchema(t) + ",Two"
+	for _, c := range []struct{ path, want string }{
+		// "$user" is PostgreSQL's placeholder, quoted or not: the store
+		// then uses the connection's current schema.
+		{`"$user", ` + existing, existing},
+		{`"` + withComma + `", public`, withComma},
+	} {
+		sep := "?"
+		if strings.Contains(testDSN(t), "?") {
+			sep = "&"
+		}
+		s, err := postgres.Open(ctx, testDSN(t)+sep+"search_path="+strings.ReplaceAll(url.QueryEscape(c.path), "+", "%20"))
+		if err != nil {
+			t.Errorf("search_path %s: %v", c.path, err)
+			continue
+		}
+		got := s.Schema()
+		if got != c.want {
+			dropLater(t, got)
+			t.Errorf("search_path %s: schema %q, want %q", c.path, got, c.want)
+		} else if _, err := s.Append(ctx, "a", es.Any, []es.Event{ev("x", `1`)}); err != nil {
+			t.Errorf("search_path %s: append: %v", c.path, err)
+		}
+		s.Close()
+	}
+}
