@@ -65,22 +65,18 @@ func (s *Store) appendGrouped(ctx context.Context, stream string, kind int32, wa
 		select {
 		case <-req.done:
 		case <-ctx.Done():
-			// Leadership is handed over, under g.mu, only to a request
-			// still queued: one that is not done yet under g.mu is
-			// queued, and then leaves the queue, or is in a group in
-			// flight, whose outcome it no longer waits for (as a
-			// cancelled tryAppend does not).
+			// A request still queued leaves the queue. One in a group
+			// in flight waits for it: the group reads its events (the
+			// caller's data) until it is sent, and ends when every
+			// member's context has.
 			g.mu.Lock()
-			select {
-			case <-req.done:
-				g.mu.Unlock()
-			default:
-				if i := slices.Index(g.queue, req); i >= 0 {
-					g.queue = slices.Delete(g.queue, i, i+1)
-				}
+			if i := slices.Index(g.queue, req); i >= 0 && !req.lead {
+				g.queue = slices.Delete(g.queue, i, i+1)
 				g.mu.Unlock()
 				return 0, 0, ctx.Err()
 			}
+			g.mu.Unlock()
+			<-req.done
 		}
 		if !req.lead {
 			return s.groupResult(req)
