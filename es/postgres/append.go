@@ -228,7 +228,9 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if s.closed() {
 		return es.ErrClosed
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+	var pgErr *pgconn.PgError
+	if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, ctxErr) ||
+		errors.As(err, &pgErr) && pgErr.Code == "57014") { // query_canceled, as asked
 		return ctxErr
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)

@@ -89,3 +89,31 @@ func TestQueuedAppendHonoursContext(t *testing.T) {
 		t.Errorf("append after the cancelled one: %v", err)
 	}
 }
+
+// TestCancelledAppendStoresNothing: an append whose context ends while it
+// waits for head's lock is cancelled on the server too, rather than left
+// to commit once the lock is free, after the caller was told it failed.
+func TestCancelledAppendStoresNothing(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	conn, release := holdHead(t, s.Schema())
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Append(cctx, "a", es.Any, []es.Event{ev("x", `1`)})
+		done <- err
+	}()
+	waitForLockWaiters(t, conn, 1)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled append: %v, want context.Canceled", err)
+	}
+	release()
+	// Lock head once more: this waits for any statement still queued
+	// for the lock before this one to finish.
+	_, release = holdHead(t, s.Schema())
+	release()
+	if v, err := s.StreamVersion(ctx, "a"); err != nil || v != 0 {
+		t.Errorf("stream at version %d (%v) after its only append was cancelled, want 0", v, err)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jerry-es/jerry/es"
@@ -90,6 +92,15 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// custom plan cheaper than the generic one.
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
+	// On a cancelled context pgx by default only drops the connection, and
+	// the server goes on with the statement: an append waiting for head
+	// would commit once it got the lock, after its caller was told it had
+	// failed, while its orphaned backend held a server connection. Ask
+	// the server to cancel the statement instead, and drop the connection
+	// only if it does not answer.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelWait}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -103,11 +114,19 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// cancelWait is how long a call whose context has ended waits for the
+// server to cancel its statement before dropping the connection.
+const cancelWait = 2 * time.Second
+
 // New returns a store that uses pool, after creating or migrating its schema.
 // Close stops the store's own LISTEN connection but leaves pool open: the
 // caller closes it. Appends of several events run faster on connections with
 // plan_cache_mode=force_generic_plan, which [Open] sets unless the connection
-// string sets it.
+// string sets it. [Open] also makes a cancelled context cancel the statement
+// on the server (pgconn.CancelRequestContextWatcherHandler); with pgx's
+// default, which only drops the connection, an append cancelled while it
+// waits for another's commit can still commit after it has returned
+// ctx.Err().
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	o := options{poll: DefaultPollInterval}
 	for _, opt := range opts {
