@@ -95,6 +95,8 @@
 // and decoded before its records are yielded, so no connection is held while
 // the caller handles records: the caller may append, or read, from inside the
 // loop, and memory stays bounded (two pages) whatever the stream's length.
+// Pages after the first hold as many rows as fit in about 8 MB, at the size
+// of the rows before, so that large events do not make pages of gigabytes.
 // While the caller consumes one page the next is fetched in the background.
 //
 // Subscribe follows the log with es.Follow. It wakes on this Store's own
