@@ -52,7 +52,9 @@
 //     and commits them all with one flush. Each append still checks its own
 //     expected version and succeeds or fails on its own; if the combined
 //     transaction fails as a whole (a duplicate event ID, a broken
-//     connection), each append in it is run again by itself.
+//     connection), each append in it is run again by itself; if the
+//     transaction may have committed (the connection broke), an append whose
+//     events are found stored returns them instead.
 //
 // Appends from separate processes (or separate Stores) cannot be combined,
 // so their total rate is about that of a single writer: that is the price of
