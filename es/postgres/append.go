@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/jerry-es/jerry/es"
 )
@@ -104,6 +105,11 @@ func checkTime(t time.Time) error {
 	return nil
 }
 
+// pgUUID passes an event ID as a parameter in a form pgx encodes in every
+// query mode: a bare [16]byte has no text encoding, so the simple protocol
+// and QueryExecModeExec (as used behind PgBouncer) could not send it.
+func pgUUID(id [16]byte) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
+
 // errDuplicateID marks a resolve caused by an event ID that is already stored.
 var errDuplicateID = errors.New("event ID already stored")
 
@@ -136,7 +142,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		}
 		return s.sql.appendOne, []any{stream, kind, want,
 			r.Type, int32(r.Schema), []byte(r.Data), r.Metadata.Actor, r.Metadata.CorrelationID,
-			r.Metadata.CausationID, extra, r.Time, [16]byte(r.ID), s.channel}, nil
+			r.Metadata.CausationID, extra, r.Time, pgUUID(r.ID), s.channel}, nil
 	}
 	n := len(recs)
 	var (
@@ -148,7 +154,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		caus   = make([]string, n)
 		extra  = make([][]byte, n)
 		times  = make([]time.Time, n)
-		ids    = make([][16]byte, n)
+		ids    = make([]pgtype.UUID, n)
 	)
 	for i := range recs {
 		r := &recs[i]
@@ -158,7 +164,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		if extra[i], err = encodeExtra(r.Metadata.Extra); err != nil {
 			return "", nil, err
 		}
-		times[i], ids[i] = r.Time, r.ID
+		times[i], ids[i] = r.Time, pgUUID(r.ID)
 	}
 	return s.sql.appendMany, []any{stream, kind, want,
 		types, schema, data, actor, corr, caus, extra, times, ids, s.channel}, nil
@@ -194,7 +200,7 @@ func (s *Store) resolve(ctx context.Context, stream string, expected es.Expected
 		for _, r := range recs {
 			var where string
 			var version int64
-			err := s.pool.QueryRow(ctx, s.sql.findEventID, [16]byte(r.ID)).Scan(&where, &version)
+			err := s.pool.QueryRow(ctx, s.sql.findEventID, pgUUID(r.ID)).Scan(&where, &version)
 			if err == nil {
 				return nil, fmt.Errorf("%w: event %s is already stored in stream %q at version %d",
 					es.ErrPartialDuplicate, r.ID, where, version)

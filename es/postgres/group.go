@@ -226,7 +226,7 @@ func (s *Store) runGroup(batch []*appendReq) {
 func (s *Store) storedBy(ctx context.Context, stream string, recs []es.Record) (current, first int64, ok bool, err error) {
 	var where string
 	var version int64
-	err = s.pool.QueryRow(ctx, s.sql.findEventID, [16]byte(recs[0].ID)).Scan(&where, &version)
+	err = s.pool.QueryRow(ctx, s.sql.findEventID, pgUUID(recs[0].ID)).Scan(&where, &version)
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && where != stream {
 		return 0, 0, false, nil
 	}
