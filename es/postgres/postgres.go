@@ -226,7 +226,14 @@ func firstSearchPath(path string) string {
 	if quoted {
 		return first
 	}
-	return strings.ToLower(first) // as PostgreSQL folds unquoted names
+	// PostgreSQL folds unquoted names to lower case in ASCII only (in a
+	// UTF-8 database, which the store's text needs).
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, first)
 }
 
 // channelName returns the NOTIFY channel of schema: short enough for

@@ -42,11 +42,16 @@ func TestQuotedSearchPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	withComma := newSchema(t) + ",Two"
+	dropLater(t, withComma)
+	// PostgreSQL folds only ASCII letters of unquoted names in UTF-8.
+	nonASCII := newSchema(t) + "_Ä"
+	dropLater(t, nonASCII)
 	for _, c := range []struct{ path, want string }{
 		// "$user" is PostgreSQL's placeholder, quoted or not: the store
 		// then uses the connection's current schema.
 		{`"$user", ` + existing, existing},
 		{`"` + withComma + `", public`, withComma},
+		{strings.ToUpper(nonASCII), nonASCII},
 	} {
 		sep := "?"
 		if strings.Contains(testDSN(t), "?") {
