@@ -50,6 +50,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	if s.closed() {
 		return nil, es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	kind, want := expectKind(expected)
 	for race := 0; ; race++ {
 		current, first, err := s.appendGrouped(ctx, stream, kind, want, recs)

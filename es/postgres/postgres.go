@@ -41,6 +41,8 @@ type Store struct {
 
 	closeMu  sync.RWMutex
 	isClosed bool
+	life     context.Context // ended by Close, which ends the calls in flight
+	endLife  context.CancelFunc
 	cancel   context.CancelFunc // ends the LISTEN goroutine
 	done     chan struct{}      // closed when the LISTEN goroutine has ended
 }
@@ -133,6 +135,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		opt(&o)
 	}
 	s := &Store{pool: pool, schema: o.schema, poll: o.poll}
+	s.life, s.endLife = context.WithCancel(context.Background())
 	if s.schema == "" {
 		s.schema = firstSearchPath(pool.Config().ConnConfig.RuntimeParams["search_path"])
 	}
@@ -147,6 +150,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		s.schema = *cur
 	}
 	if err := migrate(ctx, pool, s.schema); err != nil {
+		s.endLife()
 		return nil, err
 	}
 	s.sql = newStatements(s.schema)
@@ -163,7 +167,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 
 // Close ends subscriptions' wake-ups and the LISTEN connection and, for a
 // store made by Open, closes its connections. Calls on a closed store return
-// [es.ErrClosed]. Close is idempotent.
+// [es.ErrClosed], and so do calls in flight, which Close cancels rather than
+// waits for (an append cancelled so may or may not have committed, as with
+// a cancelled context). Close is idempotent.
 func (s *Store) Close() error {
 	s.closeMu.Lock()
 	if s.isClosed {
@@ -172,6 +178,7 @@ func (s *Store) Close() error {
 	}
 	s.isClosed = true
 	s.closeMu.Unlock()
+	s.endLife() // calls in flight end with es.ErrClosed rather than hold Close up
 	s.cancel()
 	<-s.done
 	s.signal.Notify() // wake followers so that they see the store closed
@@ -186,6 +193,15 @@ func (s *Store) Schema() string { return s.schema }
 
 // Pool returns the connection pool the store uses.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// opCtx returns ctx, ended also by Close: a call in flight (an append
+// waiting for head's lock, held by another process) must not keep Close
+// waiting.
+func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.life, cancel)
+	return ctx, func() { stop(); cancel() }
+}
 
 func (s *Store) closed() bool {
 	s.closeMu.RLock()

@@ -116,7 +116,7 @@ func (s *Store) pages(ctx context.Context, op string, yield func(es.Record, erro
 		}
 		return result{recs: buf}
 	}
-	fctx, cancel := context.WithCancel(ctx)
+	fctx, cancel := s.opCtx(ctx)
 	var pending chan result
 	defer func() {
 		// On an early break, stop the fetch in flight and wait for it.
@@ -280,6 +280,8 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error)
 	if s.closed() {
 		return 0, es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	var v int64
 	if err := s.pool.QueryRow(ctx, s.sql.streamVersion, stream).Scan(&v); err != nil {
 		return 0, s.wrap(ctx, "stream version", err)
@@ -292,6 +294,8 @@ func (s *Store) LastPosition(ctx context.Context) (int64, error) {
 	if s.closed() {
 		return 0, es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	var p int64
 	if err := s.pool.QueryRow(ctx, s.sql.lastPosition).Scan(&p); err != nil {
 		return 0, s.wrap(ctx, "last position", err)

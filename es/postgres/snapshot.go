@@ -22,6 +22,8 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap es.Snapshot) error {
 	if s.closed() {
 		return es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	_, err := s.pool.Exec(ctx, s.sql.saveSnapshot, snap.Stream, snap.Version, snap.Type,
 		int32(snap.Schema), []byte(snap.State), es.Timestamp(snap.Time))
 	if err != nil {
@@ -41,6 +43,8 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, maxVersion int6
 	if s.closed() {
 		return es.Snapshot{}, es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	if maxVersion == 0 {
 		maxVersion = math.MaxInt64
 	}
