@@ -149,6 +149,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		}
 		s.schema = *cur
 	}
+	// PostgreSQL cuts names to 63 bytes: take the name as it does, so that
+	// stores given two names of one schema share its NOTIFY channel and
+	// its migration lock, and Schema reports the real name.
+	if err := pool.QueryRow(ctx, "SELECT $1::text::name::text", s.schema).Scan(&s.schema); err != nil {
+		s.endLife()
+		return nil, fmt.Errorf("postgres: schema name: %w", err)
+	}
 	if err := migrate(ctx, pool, s.schema); err != nil {
 		s.endLife()
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -70,5 +71,50 @@ func TestQuotedSearchPath(t *testing.T) {
 			t.Errorf("search_path %s: append: %v", c.path, err)
 		}
 		s.Close()
+	}
+}
+
+// TestLongSchemaNames opens two stores on schema names that differ only
+// past PostgreSQL's 63-byte limit on names, so that both name the same
+// schema: each must be woken by the other's appends, as stores on one
+// schema are.
+func TestLongSchemaNames(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	long := newSchema(t) + "_" + strings.Repeat("x", 63)
+	dropLater(t, long)
+	a, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(long+"_a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, testDSN(t), postgres.WithSchema(long+"_b"), postgres.WithPollInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if a.Schema() != b.Schema() {
+		t.Errorf("schemas %q and %q, which PostgreSQL takes for one", a.Schema(), b.Schema())
+	}
+	got := make(chan es.Record)
+	go func() {
+		for r, err := range b.Subscribe(ctx, 1) {
+			if err != nil {
+				return
+			}
+			got <- r
+		}
+	}()
+	for v := range int64(2) {
+		// The first event may be read without a wake-up; the second,
+		// appended once the subscription has caught up, needs one.
+		if _, err := a.Append(ctx, "s", es.Exact(v), []es.Event{ev("x", `1`)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-ctx.Done():
+			t.Fatalf("the subscription on the other name of the schema never saw event %d", v+1)
+		}
 	}
 }
