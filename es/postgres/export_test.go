@@ -13,3 +13,6 @@ func Queued(s *Store) int {
 	defer s.group.mu.Unlock()
 	return len(s.group.queue)
 }
+
+// PageLimit is pageLimit, for tests.
+var PageLimit = pageLimit
