@@ -122,7 +122,12 @@
 //
 // Bad input, conflicts and missing snapshots match the es sentinels
 // (es.ErrInvalidInput, es.ErrConcurrency, es.ErrNotFound...); calls on a
-// closed store fail with es.ErrClosed; a cancelled context ends a call with
-// ctx.Err(); anything else is the server's or driver's error, wrapped with
-// what the store was doing.
+// closed store, and calls in flight when it is closed, fail with
+// es.ErrClosed; a cancelled context ends a call with ctx.Err(); anything else
+// is the server's or driver's error, wrapped with what the store was doing.
+// On the connections [Open] makes, ending a call also cancels its statement
+// on the server, so an append that returned ctx.Err() or es.ErrClosed
+// stored nothing unless it committed before the cancellation reached the
+// server; as with any failed append whose outcome is unknown, retrying it
+// with the same event IDs is safe.
 package postgres
