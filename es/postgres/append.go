@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/jerry-es/jerry/es"
 )
@@ -41,9 +42,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	if err != nil {
 		return nil, err
 	}
+	for i := range recs {
+		if err := checkTime(recs[i].Time); err != nil {
+			return nil, fmt.Errorf("%w: event %d (%s): %v", es.ErrInvalidInput, i, recs[i].Type, err)
+		}
+	}
 	if s.closed() {
 		return nil, es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	kind, want := expectKind(expected)
 	for race := 0; ; race++ {
 		current, first, err := s.appendGrouped(ctx, stream, kind, want, recs)
@@ -65,6 +73,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 			if kind == kindExact || race >= maxRaces {
 				return s.resolve(ctx, stream, expected, recs, -1, nil)
 			}
+		case errors.As(err, &pgErr) && pgErr.Code == "40001":
+			// Under repeatable read or serializable (a
+			// default_transaction_isolation of the database, role or
+			// connection string) an append that waited for head while
+			// another committed fails with a serialization failure. It
+			// stored nothing: run it again.
+			if race >= maxRaces {
+				return nil, s.wrap(ctx, "append", err)
+			}
 		case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_id":
 			return s.resolve(ctx, stream, expected, recs, -1, errDuplicateID)
 		default:
@@ -72,6 +89,28 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 		}
 	}
 }
+
+// PostgreSQL's timestamptz holds 4714-11-24 BC to 294276 AD. pgx computes
+// the microseconds of a time.Time with no overflow check, so a time far
+// outside that range can wrap around into it and be stored as another time:
+// such times are refused before they reach the driver.
+var (
+	minTime = time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC)
+	endTime = time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkTime returns an error unless PostgreSQL can store t exactly.
+func checkTime(t time.Time) error {
+	if t.Before(minTime) || !t.Before(endTime) {
+		return fmt.Errorf("time %v is outside PostgreSQL's range", t)
+	}
+	return nil
+}
+
+// pgUUID passes an event ID as a parameter in a form pgx encodes in every
+// query mode: a bare [16]byte has no text encoding, so the simple protocol
+// and QueryExecModeExec (as used behind PgBouncer) could not send it.
+func pgUUID(id [16]byte) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
 
 // errDuplicateID marks a resolve caused by an event ID that is already stored.
 var errDuplicateID = errors.New("event ID already stored")
@@ -105,7 +144,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		}
 		return s.sql.appendOne, []any{stream, kind, want,
 			r.Type, int32(r.Schema), []byte(r.Data), r.Metadata.Actor, r.Metadata.CorrelationID,
-			r.Metadata.CausationID, extra, r.Time, [16]byte(r.ID), s.channel}, nil
+			r.Metadata.CausationID, extra, r.Time, pgUUID(r.ID), s.channel}, nil
 	}
 	n := len(recs)
 	var (
@@ -117,7 +156,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		caus   = make([]string, n)
 		extra  = make([][]byte, n)
 		times  = make([]time.Time, n)
-		ids    = make([][16]byte, n)
+		ids    = make([]pgtype.UUID, n)
 	)
 	for i := range recs {
 		r := &recs[i]
@@ -127,7 +166,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		if extra[i], err = encodeExtra(r.Metadata.Extra); err != nil {
 			return "", nil, err
 		}
-		times[i], ids[i] = r.Time, r.ID
+		times[i], ids[i] = r.Time, pgUUID(r.ID)
 	}
 	return s.sql.appendMany, []any{stream, kind, want,
 		types, schema, data, actor, corr, caus, extra, times, ids, s.channel}, nil
@@ -163,7 +202,7 @@ func (s *Store) resolve(ctx context.Context, stream string, expected es.Expected
 		for _, r := range recs {
 			var where string
 			var version int64
-			err := s.pool.QueryRow(ctx, s.sql.findEventID, [16]byte(r.ID)).Scan(&where, &version)
+			err := s.pool.QueryRow(ctx, s.sql.findEventID, pgUUID(r.ID)).Scan(&where, &version)
 			if err == nil {
 				return nil, fmt.Errorf("%w: event %s is already stored in stream %q at version %d",
 					es.ErrPartialDuplicate, r.ID, where, version)
@@ -197,7 +236,9 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if s.closed() {
 		return es.ErrClosed
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+	var pgErr *pgconn.PgError
+	if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, ctxErr) ||
+		errors.As(err, &pgErr) && pgErr.Code == "57014") { // query_canceled, as asked
 		return ctxErr
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)

@@ -18,11 +18,6 @@ var _ es.CheckpointStore = (*Checkpoints)(nil)
 //go:embed checkpoint.sql
 var checkpointSchemaSQL string
 
-// checkpointLockKey serialises the schema set-up of concurrent processes:
-// CREATE ... IF NOT EXISTS alone can still fail with a unique violation when
-// two sessions run it at the same moment.
-const checkpointLockKey = 0x6a65727279_63 // "jerry" "c"
-
 // Checkpoints is a checkpoint store in a PostgreSQL table, checkpoints, in a
 // schema of the caller's choice. A save commits before it returns, so it is
 // as durable as the server's commit (synchronous_commit on by default).
@@ -48,7 +43,10 @@ func NewCheckpoints(ctx context.Context, pool *pgxpool.Pool, schema string) (*Ch
 	c := &Checkpoints{pool: pool, schema: pgx.Identifier{schema}.Sanitize()}
 	ddl := strings.ReplaceAll(checkpointSchemaSQL, "{{schema}}", c.schema)
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(checkpointLockKey)); err != nil {
+		// The store's migration takes the same lock: CREATE ... IF NOT
+		// EXISTS alone still fails with a unique violation when another
+		// session creates the same schema or table at the same moment.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaLockKey(schema)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, ddl)

@@ -52,7 +52,9 @@
 //     and commits them all with one flush. Each append still checks its own
 //     expected version and succeeds or fails on its own; if the combined
 //     transaction fails as a whole (a duplicate event ID, a broken
-//     connection), each append in it is run again by itself.
+//     connection), each append in it is run again by itself; if the
+//     transaction may have committed (the connection broke), an append whose
+//     events are found stored returns them instead.
 //
 // Appends from separate processes (or separate Stores) cannot be combined,
 // so their total rate is about that of a single writer: that is the price of
@@ -84,12 +86,19 @@
 // IDs are unique in the whole store: an append whose event ID is stored
 // elsewhere fails with an error matching es.ErrPartialDuplicate.
 //
+// The store needs no particular default_transaction_isolation: migrations
+// run at read committed, and an append that fails with a serialization
+// failure, as appends waiting for head do under repeatable read or
+// serializable, stored nothing and is run again.
+//
 // # Reads and subscriptions
 //
 // Reads are streamed in pages (256 rows growing to 8,192), each page fetched
 // and decoded before its records are yielded, so no connection is held while
 // the caller handles records: the caller may append, or read, from inside the
 // loop, and memory stays bounded (two pages) whatever the stream's length.
+// Pages after the first hold as many rows as fit in about 8 MB, at the size
+// of the rows before, so that large events do not make pages of gigabytes.
 // While the caller consumes one page the next is fetched in the background.
 //
 // Subscribe follows the log with es.Follow. It wakes on this Store's own
@@ -102,7 +111,9 @@
 //
 // Everything an append stores comes back exactly: data as the bytes given
 // (bytea; query it with convert_from(data, 'UTF8')::jsonb), event IDs,
-// versions, positions, and times (microseconds, UTC). PostgreSQL text cannot
+// versions, positions, and times (microseconds, UTC). A time outside
+// PostgreSQL's range (4714-11-24 BC to 294276 AD) is refused with an error
+// matching es.ErrInvalidInput, for events and snapshots. PostgreSQL text cannot
 // hold a NUL byte or invalid UTF-8; es.Prepare rejects such metadata for
 // every adapter (es.ErrInvalidMetadata). One append is also bound
 // by PostgreSQL's 1 GB limit on a message.
@@ -111,7 +122,12 @@
 //
 // Bad input, conflicts and missing snapshots match the es sentinels
 // (es.ErrInvalidInput, es.ErrConcurrency, es.ErrNotFound...); calls on a
-// closed store fail with es.ErrClosed; a cancelled context ends a call with
-// ctx.Err(); anything else is the server's or driver's error, wrapped with
-// what the store was doing.
+// closed store, and calls in flight when it is closed, fail with
+// es.ErrClosed; a cancelled context ends a call with ctx.Err(); anything else
+// is the server's or driver's error, wrapped with what the store was doing.
+// On the connections [Open] makes, ending a call also cancels its statement
+// on the server, so an append that returned ctx.Err() or es.ErrClosed
+// stored nothing unless it committed before the cancellation reached the
+// server; as with any failed append whose outcome is unknown, retrying it
+// with the same event IDs is safe.
 package postgres

@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/jerry-es/jerry/es"
 )
@@ -19,7 +22,8 @@ import (
 // checks its own expected version, so one append's conflict does not touch
 // the others; and as head is locked before any of them reads, none reads a
 // stale stream version. If the combined transaction fails (a duplicate event
-// ID, a lost connection), every append in it is run again on its own.
+// ID, a lost connection), every append in it is run again on its own, unless,
+// when the transaction may have committed, its events are found stored.
 
 // maxGroupEvents is the largest append that joins a group; larger ones already
 // amortise their commit.
@@ -38,6 +42,7 @@ type appendReq struct {
 	current, first int64
 	err            error
 	alone          bool          // the group failed: run on its own
+	unknown        bool          // ... and may have committed (its reply was lost)
 	lead           bool          // set before done is closed: lead the next group
 	done           chan struct{} // closed when the result or leadership is set
 }
@@ -60,10 +65,23 @@ func (s *Store) appendGrouped(ctx context.Context, stream string, kind int32, wa
 	g.queue = append(g.queue, req)
 	if g.leading {
 		g.mu.Unlock()
-		// The leader runs this request, or hands leadership over. The
-		// wait ignores ctx: the append may be on the wire already, and its
-		// outcome must be known.
-		<-req.done
+		// The leader runs this request, or hands leadership over.
+		select {
+		case <-req.done:
+		case <-ctx.Done():
+			// A request still queued leaves the queue. One in a group
+			// in flight waits for it: the group reads its events (the
+			// caller's data) until it is sent, and ends when every
+			// member's context has.
+			g.mu.Lock()
+			if i := slices.Index(g.queue, req); i >= 0 && !req.lead {
+				g.queue = slices.Delete(g.queue, i, i+1)
+				g.mu.Unlock()
+				return 0, 0, ctx.Err()
+			}
+			g.mu.Unlock()
+			<-req.done
+		}
 		if !req.lead {
 			return s.groupResult(req)
 		}
@@ -105,6 +123,12 @@ func (s *Store) appendGrouped(ctx context.Context, stream string, kind int32, wa
 
 func (s *Store) groupResult(req *appendReq) (current, first int64, err error) {
 	if req.alone {
+		if req.unknown {
+			current, first, ok, err := s.storedBy(req.ctx, req.stream, req.recs)
+			if err != nil || ok {
+				return current, first, err
+			}
+		}
 		return s.tryAppend(req.ctx, req.stream, req.kind, req.want, req.recs)
 	}
 	return req.current, req.first, req.err
@@ -180,12 +204,43 @@ func (s *Store) runGroup(batch []*appendReq) {
 		return br.Close()
 	}()
 	if err != nil {
+		// A server's error other than a fatal one means the transaction
+		// rolled back; anything else (a lost connection, a cancelled
+		// group) may have come after the commit.
+		var pgErr *pgconn.PgError
+		unknown := !errors.As(err, &pgErr) || pgErr.Severity == "FATAL" || pgErr.Severity == "PANIC"
 		for _, r := range batch {
 			if r.err == nil {
-				r.alone = true
+				r.alone, r.unknown = true, unknown
 			}
 		}
 	}
+}
+
+// storedBy looks for the events of an append whose group may have committed
+// without its reply reaching us: if they are all stored, in order, in
+// stream, it returns the stream's version before them and their first
+// position. Such an append must not run again as if it were a caller's retry:
+// an append with no exact expected version would then find other events
+// after its own and fail with es.ErrPartialDuplicate.
+func (s *Store) storedBy(ctx context.Context, stream string, recs []es.Record) (current, first int64, ok bool, err error) {
+	var where string
+	var version int64
+	err = s.pool.QueryRow(ctx, s.sql.findEventID, pgUUID(recs[0].ID)).Scan(&where, &version)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && where != stream {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	stored, err := es.Collect(s.ReadStream(ctx, stream, version, version+int64(len(recs))-1))
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if dup, _ := es.ResolveConflict(stored, recs); !dup {
+		return 0, 0, false, nil
+	}
+	return version - 1, stored[0].Position, true, nil
 }
 
 // Counters of combined transactions, for tests and tuning.

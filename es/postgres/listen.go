@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // listenerName is the application_name of LISTEN connections, which tells
@@ -37,6 +39,12 @@ func (s *Store) listen(ctx context.Context) {
 func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listened bool) {
 	cfg = cfg.Copy()
 	cfg.RuntimeParams["application_name"] = listenerName
+	// Close ends the wait for a notification by ending ctx: drop the
+	// connection at once rather than ask the server to cancel a query
+	// that is not running (Open's handler would wait for an answer).
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false

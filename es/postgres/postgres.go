@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jerry-es/jerry/es"
@@ -39,6 +41,8 @@ type Store struct {
 
 	closeMu  sync.RWMutex
 	isClosed bool
+	life     context.Context // ended by Close, which ends the calls in flight
+	endLife  context.CancelFunc
 	cancel   context.CancelFunc // ends the LISTEN goroutine
 	done     chan struct{}      // closed when the LISTEN goroutine has ended
 }
@@ -90,6 +94,15 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// custom plan cheaper than the generic one.
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
+	// On a cancelled context pgx by default only drops the connection, and
+	// the server goes on with the statement: an append waiting for head
+	// would commit once it got the lock, after its caller was told it had
+	// failed, while its orphaned backend held a server connection. Ask
+	// the server to cancel the statement instead, and drop the connection
+	// only if it does not answer.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelWait}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -103,17 +116,26 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// cancelWait is how long a call whose context has ended waits for the
+// server to cancel its statement before dropping the connection.
+const cancelWait = 2 * time.Second
+
 // New returns a store that uses pool, after creating or migrating its schema.
 // Close stops the store's own LISTEN connection but leaves pool open: the
 // caller closes it. Appends of several events run faster on connections with
 // plan_cache_mode=force_generic_plan, which [Open] sets unless the connection
-// string sets it.
+// string sets it. [Open] also makes a cancelled context cancel the statement
+// on the server (pgconn.CancelRequestContextWatcherHandler); with pgx's
+// default, which only drops the connection, an append cancelled while it
+// waits for another's commit can still commit after it has returned
+// ctx.Err().
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	o := options{poll: DefaultPollInterval}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	s := &Store{pool: pool, schema: o.schema, poll: o.poll}
+	s.life, s.endLife = context.WithCancel(context.Background())
 	if s.schema == "" {
 		s.schema = firstSearchPath(pool.Config().ConnConfig.RuntimeParams["search_path"])
 	}
@@ -127,7 +149,15 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		}
 		s.schema = *cur
 	}
+	// PostgreSQL cuts names to 63 bytes: take the name as it does, so that
+	// stores given two names of one schema share its NOTIFY channel and
+	// its migration lock, and Schema reports the real name.
+	if err := pool.QueryRow(ctx, "SELECT $1::text::name::text", s.schema).Scan(&s.schema); err != nil {
+		s.endLife()
+		return nil, fmt.Errorf("postgres: schema name: %w", err)
+	}
 	if err := migrate(ctx, pool, s.schema); err != nil {
+		s.endLife()
 		return nil, err
 	}
 	s.sql = newStatements(s.schema)
@@ -144,7 +174,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 
 // Close ends subscriptions' wake-ups and the LISTEN connection and, for a
 // store made by Open, closes its connections. Calls on a closed store return
-// [es.ErrClosed]. Close is idempotent.
+// [es.ErrClosed], and so do calls in flight, which Close cancels rather than
+// waits for (an append cancelled so may or may not have committed, as with
+// a cancelled context). Close is idempotent.
 func (s *Store) Close() error {
 	s.closeMu.Lock()
 	if s.isClosed {
@@ -153,6 +185,7 @@ func (s *Store) Close() error {
 	}
 	s.isClosed = true
 	s.closeMu.Unlock()
+	s.endLife() // calls in flight end with es.ErrClosed rather than hold Close up
 	s.cancel()
 	<-s.done
 	s.signal.Notify() // wake followers so that they see the store closed
@@ -168,6 +201,15 @@ func (s *Store) Schema() string { return s.schema }
 // Pool returns the connection pool the store uses.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// opCtx returns ctx, ended also by Close: a call in flight (an append
+// waiting for head's lock, held by another process) must not keep Close
+// waiting.
+func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.life, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
 func (s *Store) closed() bool {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
@@ -175,17 +217,46 @@ func (s *Store) closed() bool {
 }
 
 // firstSearchPath returns the first schema named in a search_path setting,
-// or "" if there is none.
+// or "" if there is none or it is PostgreSQL's "$user" placeholder (quoted
+// or not). A quoted name keeps its case and may hold commas; "" in it is a
+// quote.
 func firstSearchPath(path string) string {
-	first, _, _ := strings.Cut(path, ",")
-	first = strings.TrimSpace(first)
-	if len(first) >= 2 && first[0] == '"' && first[len(first)-1] == '"' {
-		return strings.ReplaceAll(first[1:len(first)-1], `""`, `"`)
+	path = strings.TrimSpace(path)
+	first, quoted := "", false
+	if rest, ok := strings.CutPrefix(path, `"`); ok {
+		var b strings.Builder
+		for {
+			q := strings.IndexByte(rest, '"')
+			if q < 0 {
+				return "" // unterminated: PostgreSQL would refuse it
+			}
+			b.WriteString(rest[:q])
+			rest = rest[q+1:]
+			if !strings.HasPrefix(rest, `"`) {
+				break
+			}
+			b.WriteByte('"')
+			rest = rest[1:]
+		}
+		first, quoted = b.String(), true
+	} else {
+		first, _, _ = strings.Cut(path, ",")
+		first = strings.TrimSpace(first)
 	}
-	if strings.HasPrefix(first, "$") { // $user
+	if first == "$user" {
 		return ""
 	}
-	return strings.ToLower(first) // as PostgreSQL folds unquoted names
+	if quoted {
+		return first
+	}
+	// PostgreSQL folds unquoted names to lower case in ASCII only (in a
+	// UTF-8 database, which the store's text needs).
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, first)
 }
 
 // channelName returns the NOTIFY channel of schema: short enough for
@@ -205,14 +276,16 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return err
 	}
 	ident := pgx.Identifier{schema}.Sanitize()
-	tx, err := pool.Begin(ctx)
+	// Read committed whatever the connection's default, so that each
+	// statement after the lock sees what a migration that held it before
+	// committed: under repeatable read or serializable the snapshot is
+	// taken before the lock is granted.
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	h := fnv.New64a()
-	h.Write([]byte("jerry:" + schema))
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaLockKey(schema)); err != nil {
 		return fmt.Errorf("postgres: migrate: lock: %w", err)
 	}
 	// CREATE SCHEMA needs the CREATE privilege on the database; skip it when
@@ -257,6 +330,16 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return nil
+}
+
+// schemaLockKey is the advisory lock under which the store's migration and
+// NewCheckpoints set up schema, so that neither sees the other's CREATE
+// SCHEMA half done (two sessions creating one schema at once collide on a
+// unique index, IF NOT EXISTS or not).
+func schemaLockKey(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("jerry:" + schema))
+	return int64(h.Sum64())
 }
 
 type migration struct {

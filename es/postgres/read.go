@@ -25,7 +25,27 @@ import (
 const (
 	firstPage = 256
 	maxPage   = 8192
+	// maxPageBytes bounds the pages after the first by size too: the
+	// next page holds as many rows as fit, at the size of the rows of the
+	// page before. Without it, 8,192 rows of es.MaxEventSize would be 8 GB.
+	maxPageBytes = 8 << 20
 )
+
+// pageLimit returns the row limit of the page after one of limit rows that
+// returned recs.
+func pageLimit(limit int, recs []es.Record) int {
+	next := min(limit*4, maxPage)
+	size := 0
+	for i := range recs {
+		r := &recs[i]
+		size += 64 + len(r.Data) + len(r.Stream) + len(r.Type) + len(r.Metadata.Actor) +
+			len(r.Metadata.CorrelationID) + len(r.Metadata.CausationID)
+	}
+	if size > 0 {
+		next = min(next, max(1, int(int64(maxPageBytes)*int64(len(recs))/int64(size))))
+	}
+	return next
+}
 
 // ReadStream implements es.EventStore.
 func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) iter.Seq2[es.Record, error] {
@@ -96,7 +116,7 @@ func (s *Store) pages(ctx context.Context, op string, yield func(es.Record, erro
 		}
 		return result{recs: buf}
 	}
-	fctx, cancel := context.WithCancel(ctx)
+	fctx, cancel := s.opCtx(ctx)
 	var pending chan result
 	defer func() {
 		// On an early break, stop the fetch in flight and wait for it.
@@ -115,7 +135,8 @@ func (s *Store) pages(ctx context.Context, op string, yield func(es.Record, erro
 		}
 		more := len(cur.recs) == limit
 		if more {
-			next, nextLimit, buf := key(&cur.recs[len(cur.recs)-1])+1, min(limit*4, maxPage), spare
+			next, nextLimit, buf := key(&cur.recs[len(cur.recs)-1])+1, pageLimit(limit, cur.recs), spare
+			clear(buf) // let the records already yielded go
 			pending = make(chan result, 1)
 			go func() { pending <- fetch(fctx, next, nextLimit, buf) }()
 			limit = nextLimit
@@ -259,6 +280,8 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error)
 	if s.closed() {
 		return 0, es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	var v int64
 	if err := s.pool.QueryRow(ctx, s.sql.streamVersion, stream).Scan(&v); err != nil {
 		return 0, s.wrap(ctx, "stream version", err)
@@ -271,6 +294,8 @@ func (s *Store) LastPosition(ctx context.Context) (int64, error) {
 	if s.closed() {
 		return 0, es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	var p int64
 	if err := s.pool.QueryRow(ctx, s.sql.lastPosition).Scan(&p); err != nil {
 		return 0, s.wrap(ctx, "last position", err)

@@ -16,9 +16,14 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap es.Snapshot) error {
 	if err := es.ValidateSnapshot(snap); err != nil {
 		return err
 	}
+	if err := checkTime(es.Timestamp(snap.Time)); err != nil {
+		return fmt.Errorf("%w: snapshot of stream %q: %v", es.ErrInvalidInput, snap.Stream, err)
+	}
 	if s.closed() {
 		return es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	_, err := s.pool.Exec(ctx, s.sql.saveSnapshot, snap.Stream, snap.Version, snap.Type,
 		int32(snap.Schema), []byte(snap.State), es.Timestamp(snap.Time))
 	if err != nil {
@@ -38,6 +43,8 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, maxVersion int6
 	if s.closed() {
 		return es.Snapshot{}, es.ErrClosed
 	}
+	ctx, done := s.opCtx(ctx)
+	defer done()
 	if maxVersion == 0 {
 		maxVersion = math.MaxInt64
 	}
