@@ -168,6 +168,15 @@ func ValidateSnapshot(s Snapshot) error {
 	return nil
 }
 
+// ValidateRead checks the arguments of a ReadStream call: the stream ID as
+// [ValidateStreamID] does and the bounds as [ValidateRange] does.
+func ValidateRead(stream string, from, to int64) error {
+	if err := ValidateStreamID(stream); err != nil {
+		return err
+	}
+	return ValidateRange(from, to)
+}
+
 // ValidateRange checks the bounds of a ReadStream call.
 func ValidateRange(from, to int64) error {
 	if from < 1 || to < 0 {

@@ -98,11 +98,7 @@ func readCount(f *os.File) (int64, error) {
 // read; other streams' records are never decoded.
 func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) iter.Seq2[es.Record, error] {
 	return func(yield func(es.Record, error) bool) {
-		if err := es.ValidateStreamID(stream); err != nil {
-			yield(es.Record{}, err)
-			return
-		}
-		if err := es.ValidateRange(from, to); err != nil {
+		if err := es.ValidateRead(stream, from, to); err != nil {
 			yield(es.Record{}, err)
 			return
 		}

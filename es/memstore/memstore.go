@@ -133,11 +133,7 @@ func own(recs []es.Record) {
 // ReadStream implements es.EventStore.
 func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) iter.Seq2[es.Record, error] {
 	return func(yield func(es.Record, error) bool) {
-		if err := es.ValidateStreamID(stream); err != nil {
-			yield(es.Record{}, err)
-			return
-		}
-		if err := es.ValidateRange(from, to); err != nil {
+		if err := es.ValidateRead(stream, from, to); err != nil {
 			yield(es.Record{}, err)
 			return
 		}
