@@ -76,8 +76,8 @@ func parseHead(b []byte) (head, error) {
 		return head{}, errors.New("malformed head")
 	}
 	body := b[:headLen-9]
-	want, err := strconv.ParseUint(string(b[headLen-9:headLen-1]), 16, 32)
-	if err != nil || uint32(want) != crc32.Checksum(body, castagnoli) {
+	want, ok := parseHex32(b[headLen-9 : headLen-1])
+	if !ok || want != crc32.Checksum(body, castagnoli) {
 		return head{}, errors.New("head checksum mismatch")
 	}
 	f := bytes.Fields(b[len(headMagic) : headLen-10])
@@ -85,6 +85,7 @@ func parseHead(b []byte) (head, error) {
 		return head{}, errors.New("malformed head")
 	}
 	var h head
+	var err error
 	h.size, err = strconv.ParseInt(string(f[0]), 10, 64)
 	if err != nil || h.size < 0 {
 		return head{}, errors.New("malformed head size")

@@ -259,19 +259,34 @@ func checkCRC(line []byte) ([]byte, error) {
 	if string(suf[:len(crcPrefix)]) != crcPrefix || suf[suffixLen-2] != '"' || suf[suffixLen-1] != '}' {
 		return nil, errors.New("missing checksum")
 	}
-	var want uint32
-	for _, c := range suf[len(crcPrefix) : len(crcPrefix)+8] {
-		d, ok := unhex(c)
-		if !ok {
-			return nil, errors.New("bad checksum digits")
-		}
-		want = want<<4 | uint32(d)
+	want, ok := parseHex32(suf[len(crcPrefix) : len(crcPrefix)+8])
+	if !ok {
+		return nil, errors.New("bad checksum digits")
 	}
 	body := line[:n-suffixLen]
 	if got := crc32.Checksum(body, castagnoli); got != want {
 		return nil, fmt.Errorf("checksum mismatch: stored %08x, computed %08x", want, got)
 	}
 	return body, nil
+}
+
+// parseHex32 reads the 8 lower-case hex digits appendHex32 writes. It takes
+// nothing else, upper case included, so that every bit flipped in a stored
+// checksum is seen: a parser that folded case would read 'A' (a flipped bit
+// of 'a') as the same digit.
+func parseHex32(b []byte) (uint32, bool) {
+	if len(b) != 8 {
+		return 0, false
+	}
+	var v uint32
+	for _, c := range b {
+		d, ok := unhex(c)
+		if !ok {
+			return 0, false
+		}
+		v = v<<4 | uint32(d)
+	}
+	return v, true
 }
 
 func unhex(c byte) (byte, bool) {
