@@ -138,15 +138,34 @@ func (r *Registry) Upcast(rec Record) (Record, error) {
 	r.mu.RLock()
 	et, ok := r.byName[rec.Type]
 	r.mu.RUnlock()
-	if !ok || rec.Schema == et.schema {
+	if !ok {
 		return rec, nil
 	}
-	data, err := r.upcast("event", rec.Type, rec.Schema, et.schema, rec.Data)
+	return r.upcastTo(rec, et.schema)
+}
+
+// upcastTo brings rec's data to schema, the current one of its type.
+func (r *Registry) upcastTo(rec Record, schema int) (Record, error) {
+	if rec.Schema == schema {
+		return rec, nil
+	}
+	data, err := r.upcast("event", rec.Type, rec.Schema, schema, rec.Data)
 	if err != nil {
 		return rec, fmt.Errorf("es: upcast %s event %s v%d at %s: %w", rec.Type, rec.Stream, rec.Version, rec.ID, err)
 	}
-	rec.Data, rec.Schema = data, et.schema
+	rec.Data, rec.Schema = data, schema
 	return rec, nil
+}
+
+// SnapshotSchema returns the snapshot schema registered for aggregate type
+// aggType with RegisterSnapshot, or 1 if none is.
+func (r *Registry) SnapshotSchema(aggType string) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if v, ok := r.snapshots[aggType]; ok {
+		return v
+	}
+	return 1
 }
 
 // UpcastSnapshot returns s with its state brought to the current snapshot
@@ -186,15 +205,17 @@ func (r *Registry) upcast(kind, name string, from, to int, data json.RawMessage)
 // Decode upcasts rec and returns its data as a value of the registered Go
 // type (not a pointer).
 func (r *Registry) Decode(rec Record) (any, error) {
-	rec, err := r.Upcast(rec)
-	if err != nil {
-		return nil, err
-	}
+	// One look-up serves both the upcast and the decode: this runs once
+	// per event on every replay.
 	r.mu.RLock()
 	et, ok := r.byName[rec.Type]
 	r.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("es: event type %q is not registered", rec.Type)
+	}
+	rec, err := r.upcastTo(rec, et.schema)
+	if err != nil {
+		return nil, err
 	}
 	p := reflect.New(et.goType)
 	if err := json.Unmarshal(rec.Data, p.Interface()); err != nil {

@@ -206,7 +206,7 @@ func (r *Repository[A]) loadSnapshot(ctx context.Context, stream string, maxVers
 			if s.Type != r.typ {
 				return Snapshot{}, false
 			}
-			s, ok := r.reg.UpcastSnapshot(s, r.snapshotSchema())
+			s, ok := r.reg.UpcastSnapshot(s, r.reg.SnapshotSchema(r.typ))
 			return s, ok
 		}
 		if s.Version <= 1 {
@@ -215,15 +215,6 @@ func (r *Repository[A]) loadSnapshot(ctx context.Context, stream string, maxVers
 		maxVersion = s.Version - 1
 	}
 	return Snapshot{}, false
-}
-
-func (r *Repository[A]) snapshotSchema() int {
-	r.reg.mu.RLock()
-	defer r.reg.mu.RUnlock()
-	if v, ok := r.reg.snapshots[r.typ]; ok {
-		return v
-	}
-	return 1
 }
 
 // snapshotBody is how a repository lays out a snapshot's state: the
@@ -317,7 +308,7 @@ func (r *Repository[A]) maybeSnapshot(ctx context.Context, a A, stream string) {
 	if err == nil {
 		err = r.snaps.SaveSnapshot(ctx, Snapshot{
 			Stream: stream, Version: root.version, Type: r.typ,
-			Schema: r.snapshotSchema(), State: state, Time: root.modified,
+			Schema: r.reg.SnapshotSchema(r.typ), State: state, Time: root.modified,
 		})
 	}
 	if err != nil {

@@ -457,8 +457,8 @@ func Subscribe(ctx context.Context, log es.LogReader, from int64, reg *es.Regist
 		if poll <= 0 {
 			poll = DefaultPollInterval
 		}
-		// No wake-ups: a Signal nobody notifies leaves only the poll.
-		seq = es.Follow(ctx, log, from, new(es.Signal), poll)
+		// No wake-ups: only the poll.
+		seq = es.Follow(ctx, log, from, nil, poll)
 	}
 	if reg != nil {
 		seq = reg.Upcasted(seq)
