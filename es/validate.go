@@ -85,7 +85,7 @@ func Prepare(stream string, expected ExpectedVersion, events []Event) ([]Record,
 		if err := validateMetadata(e.Metadata); err != nil {
 			return nil, invalidf(ErrInvalidMetadata, "event %d (%s): %v", i, e.Type, err)
 		}
-		size := eventSize(e)
+		size := EventSize(e)
 		if size > MaxEventSize {
 			return nil, invalidf(ErrEventTooLarge, "event %d (%s) is %d bytes, over the limit of %d", i, e.Type, size, MaxEventSize)
 		}
@@ -138,7 +138,9 @@ func validateMetadata(m Metadata) error {
 	return nil
 }
 
-func eventSize(e Event) int {
+// EventSize is what an event counts towards MaxEventSize and
+// MaxAppendSize: its data, type and metadata strings.
+func EventSize(e Event) int {
 	n := len(e.Data) + len(e.Type) + len(e.Metadata.Actor) + len(e.Metadata.CorrelationID) + len(e.Metadata.CausationID)
 	for k, v := range e.Metadata.Extra {
 		n += len(k) + len(v)

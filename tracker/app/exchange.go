@@ -140,14 +140,9 @@ func batchEnd(lines []Line, i int) int {
 	return j
 }
 
-// appendSize is what an event counts towards es.MaxAppendSize: its data,
-// type and metadata, as es.Prepare counts them.
+// appendSize is what an event counts towards es.MaxAppendSize.
 func appendSize(l Line) int {
-	n := len(l.Data) + len(l.Type) + len(l.Metadata.Actor) + len(l.Metadata.CorrelationID) + len(l.Metadata.CausationID)
-	for k, v := range l.Metadata.Extra {
-		n += len(k) + len(v)
-	}
-	return n
+	return es.EventSize(es.Event{Type: l.Type, Data: l.Data, Metadata: l.Metadata})
 }
 
 // readExport reads and validates a whole export.
