@@ -446,3 +446,71 @@ func TestRepositoryUpdateStopsOnCommandError(t *testing.T) {
 		t.Fatalf("version %d after a failed command, want 2", v)
 	}
 }
+
+func TestRepositoryTimeStrategyReadsItsClock(t *testing.T) {
+	ctx := context.Background()
+	mem := memstore.New()
+	var now time.Time
+	repo := es.NewRepository(mem, tallyRegistry(), "tally", newTally,
+		es.WithSnapshots(mem, es.Every(time.Hour)), es.WithClock(func() time.Time { return now }))
+	a := repo.New("a")
+	a.add(1)
+	now = es.Now().Add(30 * time.Minute) // the clock the strategy reads, not the wall clock
+	if _, err := repo.Save(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.LoadSnapshot(ctx, repo.Stream("a"), 0); !errors.Is(err, es.ErrNotFound) {
+		t.Fatalf("snapshot taken 30 minutes in: %v", err)
+	}
+	a.add(2)
+	now = a.UpdatedAt().Add(2 * time.Hour)
+	if _, err := repo.Save(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := mem.LoadSnapshot(ctx, repo.Stream("a"), 0); err != nil || s.Version != 2 {
+		t.Fatalf("after two hours: snapshot %+v, %v; want version 2", s, err)
+	}
+}
+
+func TestRepositoryStreamPrefixAndRetryLimit(t *testing.T) {
+	ctx := context.Background()
+	mem := memstore.New()
+	for _, tc := range []struct {
+		retries int
+		wantErr error
+	}{{0, es.ErrConcurrency}, {1, nil}} {
+		repo := es.NewRepository(mem, tallyRegistry(), "tally", newTally,
+			es.WithStreamPrefix("t/"), es.WithRetries(tc.retries))
+		id := fmt.Sprintf("r%d", tc.retries)
+		seedTally(t, repo, id, 1)
+		if got := repo.Stream(id); got != "t/"+id {
+			t.Fatalf("stream %q, want %q", got, "t/"+id)
+		}
+		calls := 0
+		_, err := repo.Update(ctx, id, func(a *tally) error {
+			calls++
+			if calls == 1 {
+				// Another writer gets in between this load and its save.
+				other, err := repo.Load(ctx, id)
+				if err != nil {
+					return err
+				}
+				other.add(100)
+				if _, err := repo.Save(ctx, other); err != nil {
+					return err
+				}
+			}
+			a.add(1)
+			return nil
+		})
+		if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+			t.Fatalf("retries %d: got %v, want %v", tc.retries, err, tc.wantErr)
+		}
+		if want := min(tc.retries, 1) + 1; calls != want {
+			t.Fatalf("retries %d: command ran %d times, want %d", tc.retries, calls, want)
+		}
+		if v, _ := mem.StreamVersion(ctx, "t/"+id); v != int64(2+min(tc.retries, 1)) {
+			t.Fatalf("retries %d: stream at version %d", tc.retries, v)
+		}
+	}
+}
