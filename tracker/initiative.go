@@ -39,6 +39,8 @@ func (s *InitiativeState) Apply(e es.Envelope) {
 		s.Status = Completed
 	case InitiativeCancelled:
 		s.Status = Abandoned
+	case InitiativeReopened:
+		s.Status = Active
 	default:
 		return
 	}
@@ -126,15 +128,30 @@ func (in *Initiative) RemoveItem(item string) error {
 }
 
 // Complete marks the initiative completed; completing it again records
-// nothing, and a cancelled initiative cannot be completed.
-func (in *Initiative) Complete(reason string) error {
+// nothing, and a cancelled initiative cannot be completed. It refuses with
+// an [*OpenMembersError] while members are open (open lists them, as the
+// application layer found them), unless force.
+func (in *Initiative) Complete(reason string, open []string, force bool) error {
 	switch in.state.Status {
 	case Completed:
 		return nil
 	case Abandoned:
 		return fmt.Errorf("%w: initiative %s is cancelled", ErrInvalidTransition, in.ID())
 	}
+	if len(open) > 0 && !force {
+		return &OpenMembersError{Initiative: in.ID(), Open: slices.Clone(open)}
+	}
 	es.Raise(in, InitiativeCompleted{Reason: strings.TrimSpace(reason)})
+	return nil
+}
+
+// Reopen makes a completed or cancelled initiative active again; reopening
+// an active one records nothing.
+func (in *Initiative) Reopen(reason string) error {
+	if in.state.Status == Active {
+		return nil
+	}
+	es.Raise(in, InitiativeReopened{From: in.state.Status, Reason: strings.TrimSpace(reason)})
 	return nil
 }
 
