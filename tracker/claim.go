@@ -79,14 +79,18 @@ type Blockers func(id string) (b BlockerState, ok bool)
 // ClaimedError means another agent holds an unexpired claim on the item.
 // It matches [ErrClaimed].
 type ClaimedError struct {
-	Item      string
-	Holder    string
-	Since     time.Time
+	// ID is the work item's.
+	ID string
+	// Holder is the agent that holds it.
+	Holder string
+	// Since is when the holder claimed it.
+	Since time.Time
+	// ExpiresAt is when the claim stops holding unless renewed.
 	ExpiresAt time.Time
 }
 
 func (e *ClaimedError) Error() string {
-	return fmt.Sprintf("%s: %s is held by %s until %s", ErrClaimed, e.Item, e.Holder, e.ExpiresAt.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("%s: %s is held by %s until %s", ErrClaimed, e.ID, e.Holder, e.ExpiresAt.UTC().Format(time.RFC3339))
 }
 
 // Is reports whether target is ErrClaimed.

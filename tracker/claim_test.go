@@ -201,7 +201,7 @@ func TestClaimErrorsCarryFields(t *testing.T) {
 	if err := w.Edit(Edit{Title: ptr("x")}, actAt("bob", 30)); !errors.As(err, &ce) {
 		t.Fatalf("error = %v, want a *ClaimedError", err)
 	}
-	if ce.Holder != "ann" || !ce.Since.Equal(at(10)) || !ce.ExpiresAt.Equal(at(80)) || ce.Item != "J-1" {
+	if ce.Holder != "ann" || !ce.Since.Equal(at(10)) || !ce.ExpiresAt.Equal(at(80)) || ce.ID != "J-1" {
 		t.Fatalf("claimed error = %+v", ce)
 	}
 	lookup := func(id string) (BlockerState, bool) {

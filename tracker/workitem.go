@@ -238,7 +238,7 @@ func (w *WorkItem) bound(act Act) error {
 		return nil
 	}
 	c := w.item.Claim
-	return &ClaimedError{Item: w.ID(), Holder: holder, Since: c.Since, ExpiresAt: c.ExpiresAt()}
+	return &ClaimedError{ID: w.ID(), Holder: holder, Since: c.Since, ExpiresAt: c.ExpiresAt()}
 }
 
 // needsBlockersDone lists the statuses an item with open blockers cannot
