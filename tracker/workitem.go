@@ -294,7 +294,7 @@ func (w *WorkItem) Claim(actor string) error {
 	case holder == actor:
 		return nil
 	case holder != "":
-		return fmt.Errorf("%w: %s is held by %s", ErrClaimed, w.ID(), holder)
+		return &ClaimedError{ID: w.ID(), Holder: holder}
 	case w.item.Status.Closed():
 		return fmt.Errorf("%w: %s is %s", ErrInvalidTransition, w.ID(), w.item.Status)
 	}
@@ -311,7 +311,7 @@ func (w *WorkItem) Release(actor string, force bool) error {
 	case holder == "":
 		return nil
 	case holder != strings.TrimSpace(actor) && !force:
-		return fmt.Errorf("%w: %s is held by %s", ErrClaimed, w.ID(), holder)
+		return &ClaimedError{ID: w.ID(), Holder: holder}
 	}
 	es.Raise(w, Released{Previous: holder})
 	return nil

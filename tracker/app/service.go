@@ -191,7 +191,7 @@ func (s *Service) Create(ctx context.Context, n tracker.NewItem) (Result[tracker
 		if err != nil {
 			return res, err
 		}
-		if in.Status() != tracker.Active {
+		if in.Status() != tracker.ActiveInitiative {
 			return res, fmt.Errorf("%w: initiative %s is %s", tracker.ErrInvalidTransition, n.Initiative, in.Status())
 		}
 	}
