@@ -20,8 +20,9 @@ const (
 
 // Counter streams: their versions are the numbers of allocated IDs.
 const (
-	itemCounter       = "jerry-ids-workitem"
-	initiativeCounter = "jerry-ids-initiative"
+	counterPrefix     = "jerry-ids-"
+	itemCounter       = counterPrefix + tracker.WorkItemType
+	initiativeCounter = counterPrefix + tracker.InitiativeType
 )
 
 // NotFoundError reports a work item or initiative that does not exist (or
