@@ -256,11 +256,11 @@ func TestInitiativeGuard(t *testing.T) {
 	if err := in.Reopen("more to do"); err != nil {
 		t.Fatal(err)
 	}
-	want := []any{InitiativeCompleted{Reason: "anyway"}, InitiativeReopened{From: Completed, Reason: "more to do"}}
+	want := []any{InitiativeCompleted{Reason: "anyway"}, InitiativeReopened{From: CompletedInitiative, Reason: "more to do"}}
 	if got := pendingData(&in.Root); !reflect.DeepEqual(got, want) {
 		t.Fatalf("events = %#v", got)
 	}
-	if in.Status() != Active {
+	if in.Status() != ActiveInitiative {
 		t.Fatalf("status after reopen = %s", in.Status())
 	}
 	if err := in.Reopen(""); err != nil || len(in.Pending()) != 2 {

@@ -258,7 +258,7 @@ func Describe(data any) string {
 		}
 		return "heartbeat"
 	case InitiativeReopened:
-		return withReason(fmt.Sprintf("reopened %s -> %s", d.From, Active), d.Reason)
+		return withReason(fmt.Sprintf("reopened %s -> %s", d.From, ActiveInitiative), d.Reason)
 	case Commented:
 		return "comment: " + quoteShort(d.Text)
 	case InitiativeChanged:

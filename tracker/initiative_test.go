@@ -74,7 +74,7 @@ func TestInitiativeRules(t *testing.T) {
 func TestInitiativeFold(t *testing.T) {
 	in := givenInitiative(InitiativeCreated{Title: "Q4"}, ItemAdded{"J-1"}, ItemAdded{"J-2"}, ItemRemoved{"J-1"}, InitiativeCompleted{})
 	s := in.state
-	want := InitiativeState{Title: "Q4", Status: Completed, Members: []string{"J-2"}, Version: 5,
+	want := InitiativeState{Title: "Q4", Status: CompletedInitiative, Members: []string{"J-2"}, Version: 5,
 		CreatedAt: t0, UpdatedAt: t0.Add(4 * time.Minute)}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("state = %+v\nwant    %+v", s, want)

@@ -336,3 +336,30 @@ func TestCreateRecordsCanonicalNames(t *testing.T) {
 		t.Fatalf("recorded %+v, want %+v", got, want)
 	}
 }
+
+// A claim refused because another agent holds the item says who, in a
+// field a caller reads with errors.As.
+func TestClaimedErrorNamesTheHolder(t *testing.T) {
+	w := NewWorkItem()
+	w.SetID("J-1")
+	if err := w.Create(NewItem{Title: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Claim(as("alice"), 0); err != nil {
+		t.Fatal(err)
+	}
+	err := w.Claim(as("bob"), 0)
+	var ce *ClaimedError
+	if !errors.Is(err, ErrClaimed) || !errors.As(err, &ce) || ce.Holder != "alice" || ce.ID != "J-1" {
+		t.Fatalf("got %v (%+v), want a *ClaimedError naming alice", err, ce)
+	}
+}
+
+// The domain's bad input matches es.ErrInvalidInput, the one sentinel for
+// bad input everywhere.
+func TestInvalidInputIsTheStoresSentinel(t *testing.T) {
+	_, err := ParseStatus("doing")
+	if !errors.Is(err, es.ErrInvalidInput) || !errors.Is(err, ErrInvalidStatus) {
+		t.Fatalf("got %v, want it to match es.ErrInvalidInput and ErrInvalidStatus", err)
+	}
+}

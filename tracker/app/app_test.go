@@ -327,7 +327,7 @@ func TestInitiativeMembership(t *testing.T) {
 		t.Fatalf("create in unknown: %v", err)
 	}
 	all, _ := s.Initiatives(ctx)
-	if len(all) != 2 || all[0].Status != tracker.Completed {
+	if len(all) != 2 || all[0].Status != tracker.CompletedInitiative {
 		t.Fatalf("initiatives %+v", all)
 	}
 }

@@ -20,8 +20,9 @@ const (
 
 // Counter streams: their versions are the numbers of allocated IDs.
 const (
-	itemCounter       = "jerry-ids-workitem"
-	initiativeCounter = "jerry-ids-initiative"
+	counterPrefix     = "jerry-ids-"
+	itemCounter       = counterPrefix + tracker.WorkItemType
+	initiativeCounter = counterPrefix + tracker.InitiativeType
 )
 
 // NotFoundError reports a work item or initiative that does not exist (or
@@ -191,7 +192,7 @@ func (s *Service) Create(ctx context.Context, n tracker.NewItem) (Result[tracker
 		if err != nil {
 			return res, err
 		}
-		if in.Status() != tracker.Active {
+		if in.Status() != tracker.ActiveInitiative {
 			return res, fmt.Errorf("%w: initiative %s is %s", tracker.ErrInvalidTransition, n.Initiative, in.Status())
 		}
 	}

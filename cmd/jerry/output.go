@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/jerry-es/jerry/tracker/app"
+)
+
+// emit prints a command's answer: view as one JSON document with --json,
+// else what text writes for people. It is the one place that chooses.
+func (c *cli) emit(view any, text func(w io.Writer)) error {
+	if c.jsonOut {
+		return writeJSON(c.out, view)
+	}
+	text(c.out)
+	return nil
+}
+
+// writeJSON writes v as one line of JSON, without escaping <, > and &.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// errorJSON is the --json shape of an error on stderr.
+type errorJSON struct {
+	Error app.Problem `json:"error"`
+}
+
+// printError writes err to stderr as app.Explain presents it (as JSON with
+// --json), and returns the exit code for it.
+func (c *cli) printError(err error) int {
+	p := app.Explain(err)
+	if c.jsonOut {
+		writeJSON(c.errOut, errorJSON{p})
+	} else {
+		fmt.Fprintln(c.errOut, "jerry: "+display(p.Message))
+	}
+	return p.Class.ExitCode()
+}
+
+// wantsJSON reports whether args ask for --json.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true", "--json=1":
+			return true
+		}
+	}
+	return false
+}
+
+// runError marks an error returned by a command's own work, as opposed to
+// cobra's parsing.
+type runError struct{ err error }
+
+func (e runError) Error() string { return e.err.Error() }
+func (e runError) Unwrap() error { return e.err }
