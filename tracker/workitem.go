@@ -26,6 +26,8 @@ type Item struct {
 	Description string    `json:"description,omitempty"`
 	Type        ItemType  `json:"type"`
 	Status      Status    `json:"status"`
+	// StatusReason is the reason given with the last change of status.
+	StatusReason string `json:"status_reason,omitempty"`
 	Priority    Priority  `json:"priority"`
 	Assignee    string    `json:"assignee,omitempty"`
 	Initiative  string    `json:"initiative,omitempty"`
@@ -49,9 +51,9 @@ func (it *Item) Apply(e es.Envelope) {
 		it.Title, it.Description, it.Type, it.Priority = d.Title, d.Description, d.Type, d.Priority
 		it.Initiative, it.Status = d.Initiative, Backlog
 	case StatusChanged:
-		it.Status = d.To
+		it.Status, it.StatusReason = d.To, d.Reason
 	case Reopened:
-		it.Status = Backlog
+		it.Status, it.StatusReason = Backlog, d.Reason
 	case ItemEdited:
 		for _, c := range d.Changes {
 			switch c.Field {

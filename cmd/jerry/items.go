@@ -92,11 +92,21 @@ func (c *cli) statusCmd() *cobra.Command {
 			return s.ChangeStatus(ctx, a[0], st, reason, exp)
 		})
 	cmd.Long = `Change a work item's status. Statuses: backlog, ready, in_progress, blocked,
-done, cancelled. Done and cancelled items are left only by jerry reopen. An
-item cannot go to in_progress while one of its blockers is not done. Setting
-the status an item already has records nothing.`
-	cmd.Example = `  jerry status J-42 in_progress --reason "picked up"`
+done, cancelled. Done and cancelled items are left only by jerry reopen.
+
+An item cannot go to in_progress, ready or done while one of its blockers is
+not done (exit code 2, code "blocked", listing them), and no agent but the
+holder of an unexpired claim may change its status (exit code 3, code
+"claimed"); --force overrides both. Setting the status an item already has
+records nothing and exits 0.
+
+The status blocked is set by hand, with its --reason: the item waits on
+something outside the tracker. Waiting on other items is jerry block; jerry
+blocked lists both.`
+	cmd.Example = `  jerry status J-42 in_progress --reason "picked up"
+  jerry status J-42 blocked --reason "waiting for the vendor"`
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the change")
+	addForce(cmd, "change it even past open blockers or another agent's claim")
 	return cmd
 }
 
@@ -106,6 +116,8 @@ func (c *cli) reopenCmd() *cobra.Command {
 		func(ctx context.Context, s *app.Service, _ *cobra.Command, a []string, exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
 			return s.Reopen(ctx, a[0], reason, exp)
 		})
+	cmd.Long = `Move a done or cancelled work item back to backlog, unassigned, so that
+ready offers it again. Reopening an open item records nothing.`
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the change")
 	return cmd
 }
@@ -140,6 +152,7 @@ func (c *cli) editCmd() *cobra.Command {
 	f.StringVar(&desc, "description", "", "new description")
 	f.StringVar(&prio, "priority", "", "new priority: critical, high, medium, low or 0 to 3")
 	f.StringVar(&typ, "type", "", "new type: task, bug, story, spike or chore")
+	addForce(cmd, "edit even if another agent holds the item")
 	return cmd
 }
 
@@ -148,28 +161,95 @@ func (c *cli) assignCmd() *cobra.Command {
 		func(ctx context.Context, s *app.Service, _ *cobra.Command, a []string, exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
 			return s.Assign(ctx, a[0], a[1], exp)
 		})
+	cmd.Long = `Assign a work item to an agent, who then holds it as a claim for the
+default lease ($JERRY_LEASE, else 2h) after its last write. While another
+agent holds an unexpired claim, only that agent may reassign the item, unless
+--force.`
+	addForce(cmd, "assign even if another agent holds the item")
 	return cmd
 }
 
 func (c *cli) claimCmd() *cobra.Command {
-	cmd := c.itemWrite("claim ID", "Assign a work item to yourself; exit 3 if another agent holds it", 1, "ID",
+	var lease time.Duration
+	var start bool
+	cmd := c.itemWrite("claim ID", "Take a work item for yourself; exit 3 if another agent holds it", 1, "ID",
 		func(ctx context.Context, s *app.Service, _ *cobra.Command, a []string, exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
-			return s.Claim(ctx, a[0], exp)
+			return s.Claim(ctx, a[0], app.ClaimOptions{Lease: lease, Start: start}, exp)
 		})
-	cmd.Long = `Assign a work item to the actor (--actor, $JERRY_ACTOR or the OS user). If
-another agent holds it, claim fails with exit code 3 and records nothing;
-claiming an item you hold records nothing. Of several agents claiming one
-item at once, exactly one succeeds.`
+	cmd.Long = `Take a work item for the actor (--actor, $JERRY_ACTOR or the OS user).
+
+A claim holds for its lease (--lease, else $JERRY_LEASE, else 2h) after the
+holder's last write to the item: any write by the holder renews it, and so
+does jerry heartbeat. While it holds, other agents cannot change the item's
+status, edit, assign or release it (exit code 3, code "claimed", naming the
+holder and the expiry) unless --force; comments and blocks stay open to all.
+A claim that has expired no longer holds: claim and ready --claim take the
+item over, recording who held it and since when.
+
+If another agent holds it, claim fails with exit code 3 and records nothing;
+claiming an item you hold records nothing (or, with a new --lease, a
+heartbeat). Of several agents claiming one item at once, exactly one
+succeeds. With --start the item also moves to in_progress, in the same
+append.`
+	addLease(cmd, &lease)
+	cmd.Flags().BoolVar(&start, "start", false, "also move it to in_progress, in the same append")
+	addForce(cmd, "take the item over even if another agent's claim holds")
+	return cmd
+}
+
+func (c *cli) heartbeatCmd() *cobra.Command {
+	var lease time.Duration
+	cmd := &cobra.Command{
+		Use:   "heartbeat ID...",
+		Short: "Renew your claims on work items without changing them",
+		Long: `Renew the actor's claim on each work item: one event each, kept in the
+history, that changes nothing else. With --lease, the claim's lease becomes
+that long. Exit code 3 if another agent holds an item, 2 if you hold no claim
+on it.`,
+		Args: args(1, -1, "ID..."),
+	}
+	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
+		exp, err := expected(cmd)
+		if err != nil {
+			return err
+		}
+		var views []itemJSON
+		var items []tracker.Item
+		for _, id := range a {
+			r, err := s.Heartbeat(ctx, id, lease, exp)
+			if err != nil {
+				return err
+			}
+			items = append(items, r.State)
+			views = append(views, itemView(r.State))
+		}
+		var out any = views
+		if len(views) == 1 {
+			out = views[0]
+		}
+		return c.emit(out, func(w io.Writer) {
+			for _, it := range items {
+				fmt.Fprintf(w, "%s: held by %s until %s\n", display(it.ID), display(it.Assignee), localTime(it.Claim.ExpiresAt()))
+			}
+		})
+	})
+	cmd.Flags().DurationVar(&lease, "lease", 0, "make the claim's lease this long (default: keep it)")
+	addExpect(cmd)
 	return cmd
 }
 
 func (c *cli) releaseCmd() *cobra.Command {
-	var force bool
-	cmd := c.itemWrite("release ID", "Give up your hold on a work item", 1, "ID",
+	var reason string
+	cmd := c.itemWrite("release ID", "Give up your claim on a work item and put it back in the pool", 1, "ID",
 		func(ctx context.Context, s *app.Service, _ *cobra.Command, a []string, exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
-			return s.Release(ctx, a[0], force, exp)
+			return s.Release(ctx, a[0], reason, exp)
 		})
-	cmd.Flags().BoolVar(&force, "force", false, "release even if another agent holds it")
+	cmd.Long = `Give up the claim on a work item: it becomes unassigned, and an item in
+progress goes back to backlog, so that ready offers it again. Releasing an
+item another agent holds needs --force, which the history records with who
+forced it.`
+	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the release")
+	addForce(cmd, "release even if another agent holds it")
 	return cmd
 }
 

@@ -141,7 +141,11 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 		return nil, err
 	}
 	c.st = st
-	opts := []app.Option{app.WithStrategy(strategy)}
+	lease, err := defaultLease()
+	if err != nil {
+		return nil, err
+	}
+	opts := []app.Option{app.WithStrategy(strategy), app.WithLease(lease)}
 	if ms, err := readModelStore(ctx, st); err != nil {
 		return nil, err
 	} else if ms != nil {
@@ -149,6 +153,20 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 	}
 	c.svc = app.New(st, st, st, opts...)
 	return c.svc, nil
+}
+
+// defaultLease reads JERRY_LEASE: how long a claim holds after its holder's
+// last write when a command names no --lease (default 2h).
+func defaultLease() (time.Duration, error) {
+	v := os.Getenv("JERRY_LEASE")
+	if v == "" {
+		return tracker.DefaultLease, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, app.Usagef("JERRY_LEASE=%q: want a duration such as 30m or 2h", v)
+	}
+	return d, nil
 }
 
 // snapshotStrategy reads when to snapshot from JERRY_SNAPSHOT_EVERY (events

@@ -32,15 +32,18 @@ func (c *cli) unblockCmd() *cobra.Command {
 func (c *cli) readyCmd() *cobra.Command {
 	var limit int
 	var claim bool
+	var lease time.Duration
 	cmd := &cobra.Command{
 		Use:   "ready",
 		Short: "List work to take next; --claim takes the first for you",
-		Long: `List unassigned work items in backlog or ready whose blockers are all done,
-highest priority first, oldest first within a priority: an agent's "what next?".
+		Long: `List the work items an agent may take now, highest priority first, oldest
+first within a priority: an agent's "what next?". An item is ready when it is
+open, not set to blocked, every blocker is done, and it is either unassigned
+in backlog or ready, or held by a claim that has expired (its agent is gone).
 
-With --claim, claim the first one for the actor and print it. Agents running
-ready --claim at the same moment each get a different item. If nothing is
-ready, exit code 4.`,
+With --claim, claim the first one for the actor, move it to in_progress in
+the same append, and print it. Agents running ready --claim at the same
+moment each get a different item. If nothing is ready, exit code 4.`,
 		Args: args(0, 0, "no arguments"),
 	}
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
@@ -48,7 +51,7 @@ ready, exit code 4.`,
 			return app.Usagef("--limit %d: want 0 (all) or more", limit)
 		}
 		if claim {
-			r, err := s.ClaimReady(ctx)
+			r, err := s.ClaimReady(ctx, lease)
 			if err != nil {
 				return err
 			}
@@ -70,6 +73,27 @@ ready, exit code 4.`,
 		})
 	})
 	cmd.Flags().IntVar(&limit, "limit", 0, "show at most N items (0: all)")
-	cmd.Flags().BoolVar(&claim, "claim", false, "claim the first ready item and print it")
+	cmd.Flags().BoolVar(&claim, "claim", false, "claim the first ready item, start it, and print it")
+	addLease(cmd, &lease)
+	return cmd
+}
+
+func (c *cli) blockedCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "blocked",
+		Short: "List the work items that cannot move now, and why",
+		Long: `List every open work item that cannot move now, and why: blockers that are
+not done (with their status and holder), a status of blocked set by hand
+(with its reason), or a claim that has expired (its agent is gone; ready
+offers the item again).`,
+		Args: args(0, 0, "no arguments"),
+	}
+	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
+		stuck, err := s.Blocked(ctx)
+		if err != nil {
+			return err
+		}
+		return c.emit(stuckViews(stuck), func(w io.Writer) { printStuck(w, stuck) })
+	})
 	return cmd
 }

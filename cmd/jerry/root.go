@@ -32,7 +32,8 @@ Store URLs: file:PATH (the JSON file store), postgres://... (PostgreSQL).
 Environment: JERRY_STORE (store URL), JERRY_ACTOR (who acts),
 JERRY_SNAPSHOT_EVERY (snapshot after this many events, default 50, 0 never),
 JERRY_SNAPSHOT_AFTER (and after this long with 10 or more new events,
-default 24h, 0 never), JERRY_READ_MODEL (off: list and ready fold the
+default 24h, 0 never), JERRY_LEASE (how long a claim holds after its
+holder's last write, default 2h), JERRY_READ_MODEL (off: list and ready fold the
 whole log instead of reading the saved read model; for comparison).
 
 Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
@@ -50,13 +51,14 @@ Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 	root.AddGroup(&cobra.Group{ID: "items", Title: "Work items:"}, &cobra.Group{ID: "plan", Title: "Planning:"},
 		&cobra.Group{ID: "store", Title: "The store:"})
 	for _, cmd := range []*cobra.Command{
-		c.createCmd(), c.statusCmd(), c.reopenCmd(), c.editCmd(), c.assignCmd(), c.claimCmd(), c.releaseCmd(),
-		c.commentCmd(), readOnly(c.showCmd(), ""), readOnly(c.historyCmd(), ""), readOnly(c.listCmd(), ""),
+		c.createCmd(), c.statusCmd(), c.reopenCmd(), c.editCmd(), c.assignCmd(), c.claimCmd(), c.heartbeatCmd(),
+		c.releaseCmd(), c.commentCmd(), readOnly(c.showCmd(), ""), readOnly(c.historyCmd(), ""), readOnly(c.listCmd(), ""),
 	} {
 		cmd.GroupID = "items"
 		root.AddCommand(cmd)
 	}
-	for _, cmd := range []*cobra.Command{c.blockCmd(), c.unblockCmd(), readOnly(c.readyCmd(), "claim"), c.initiativeCmd()} {
+	for _, cmd := range []*cobra.Command{c.blockCmd(), c.unblockCmd(), readOnly(c.readyCmd(), "claim"),
+		readOnly(c.blockedCmd(), ""), c.initiativeCmd()} {
 		cmd.GroupID = "plan"
 		root.AddCommand(cmd)
 	}
@@ -99,7 +101,11 @@ func (c *cli) do(fn func(ctx context.Context, s *app.Service, cmd *cobra.Command
 		if err != nil {
 			return runError{err}
 		}
-		if err := fn(c.context(cmd.Context()), s, cmd, a); err != nil {
+		ctx := c.context(cmd.Context())
+		if f := cmd.Flags().Lookup("force"); f != nil && f.Changed {
+			ctx = app.Force(ctx)
+		}
+		if err := fn(ctx, s, cmd, a); err != nil {
 			return runError{err}
 		}
 		return nil
@@ -125,6 +131,18 @@ func readOnly(cmd *cobra.Command, writeFlag string) *cobra.Command {
 func isReadOnly(cmd *cobra.Command) bool {
 	flag, ok := cmd.Annotations[readOnlyKey]
 	return ok && (flag == "" || !cmd.Flags().Changed(flag))
+}
+
+// addForce gives cmd --force: its write goes through what would refuse it
+// (a claim held by another agent, open blockers, open members), and the
+// events record that they were forced.
+func addForce(cmd *cobra.Command, what string) {
+	cmd.Flags().Bool("force", false, what+"; recorded in the event's metadata and shown in history")
+}
+
+// addLease gives cmd --lease.
+func addLease(cmd *cobra.Command, lease *time.Duration) {
+	cmd.Flags().DurationVar(lease, "lease", 0, "how long the claim holds after your last write to the item (default $JERRY_LEASE, else 2h)")
 }
 
 func addExpect(cmd *cobra.Command) {

@@ -65,7 +65,7 @@ func graphs(t *testing.T, s *app.Service) (model, loaded map[string][]string) {
 	}
 	model, loaded = map[string][]string{}, map[string][]string{}
 	for _, it := range items {
-		model[it.ID] = it.Blockers
+		model[it.ID] = it.Item.Blockers
 		w, err := s.Item(ctx, it.ID)
 		if err != nil {
 			t.Fatal(err)

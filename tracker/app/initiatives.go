@@ -205,9 +205,17 @@ func (s *Service) reconcile(ctx context.Context, init, item string) (tracker.Ini
 	return state, changed, nil
 }
 
-// CompleteInitiative marks initiative id completed.
+// CompleteInitiative marks initiative id completed. It refuses with a
+// *tracker.OpenMembersError while members are open, unless ctx is [Force]d.
 func (s *Service) CompleteInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
-	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Complete(reason) })
+	force := Forced(es.MetadataFrom(ctx))
+	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error {
+		open, err := s.openMembers(ctx, in)
+		if err != nil {
+			return err
+		}
+		return in.Complete(reason, open, force)
+	})
 }
 
 // CancelInitiative marks initiative id cancelled.

@@ -36,7 +36,7 @@ import (
 
 const (
 	modelMagic      = "JRYPROJ\x00"
-	modelVersion    = 2 // 2: the dependency graph section
+	modelVersion    = 3 // 2: the dependency graph section; 3: status reasons and claims
 	modelHeaderSize = 8 + 4 + 8 + 16 + 8
 )
 
@@ -72,7 +72,7 @@ func bodySizeBound(p *Projection) int {
 	size := 3 * n
 	for _, it := range p.order {
 		size += len(it.ID) + len(it.Title) + len(it.Description) + len(it.Type) + len(it.Status) +
-			len(it.Priority) + len(it.Assignee) + len(it.Initiative) + len(it.raw) + 13*n
+			len(it.Priority) + len(it.Assignee) + len(it.Initiative) + len(it.StatusReason) + len(it.raw) + 18*n
 		for _, c := range it.Comments {
 			size += len(c.Author) + len(c.Text) + 3*n
 		}
@@ -158,6 +158,15 @@ func encodeBody(b []byte, p *Projection) []byte {
 		b = binary.AppendVarint(b, it.Version)
 		b = appendTime(b, it.CreatedAt)
 		b = appendTime(b, it.UpdatedAt)
+		b = appendString(b, it.StatusReason)
+		if c := it.Claim; c != nil {
+			b = binary.AppendUvarint(b, 1)
+			b = appendTime(b, c.Since)
+			b = appendTime(b, c.Renewed)
+			b = binary.AppendVarint(b, int64(c.Lease))
+		} else {
+			b = binary.AppendUvarint(b, 0)
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.inits)))
 	for key, in := range p.inits {
@@ -379,6 +388,11 @@ func (d *decoder) body(p *Projection) error {
 		it.Blockers = d.strings(&strs)
 		it.Version = d.varint()
 		it.CreatedAt, it.UpdatedAt = d.time(), d.time()
+		it.StatusReason = d.str()
+		if d.uvarint() == 1 {
+			// The holder of a claim is the item's assignee.
+			it.Claim = &tracker.Claim{Holder: it.Assignee, Since: d.time(), Renewed: d.time(), Lease: tracker.Duration(d.varint())}
+		}
 		if d.err != nil {
 			return d.err
 		}

@@ -146,6 +146,8 @@ func classify(err error) Problem {
 	var (
 		ce  *es.ConcurrencyError
 		cl  *tracker.ClaimedError
+		bl  *tracker.BlockedError
+		om  *tracker.OpenMembersError
 		nf  *NotFoundError
 		cor *es.CorruptError
 	)
@@ -161,7 +163,8 @@ func classify(err error) Problem {
 	case errors.Is(err, es.ErrConcurrency):
 		return Problem{Code: "conflict", Class: Conflict}
 	case errors.As(err, &cl):
-		return Problem{Code: "claimed", Class: Conflict, Fields: map[string]any{"id": cl.ID, "holder": cl.Holder}}
+		return Problem{Code: "claimed", Class: Conflict, Fields: map[string]any{"id": cl.ID, "holder": cl.Holder,
+			"since": cl.Since.UTC(), "expires_at": cl.ExpiresAt.UTC()}}
 	case errors.Is(err, tracker.ErrClaimed):
 		return Problem{Code: "claimed", Class: Conflict}
 	case errors.As(err, &nf) && nf.ID != "":
@@ -172,10 +175,14 @@ func classify(err error) Problem {
 		return Problem{Code: "cycle", Class: Invalid}
 	case errors.Is(err, es.ErrInvalidInput):
 		return Problem{Code: "invalid_input", Class: Invalid}
+	case errors.As(err, &om):
+		return Problem{Code: "invalid_transition", Class: Invalid, Fields: map[string]any{"id": om.Initiative, "open_members": om.Open}}
 	case errors.Is(err, tracker.ErrInvalidTransition):
-		return Problem{Code: "invalid_transition", Class: Failure}
+		return Problem{Code: "invalid_transition", Class: Invalid}
+	case errors.As(err, &bl):
+		return Problem{Code: "blocked", Class: Invalid, Fields: map[string]any{"id": bl.Item, "blockers": bl.Blockers}}
 	case errors.Is(err, tracker.ErrBlocked):
-		return Problem{Code: "blocked", Class: Failure}
+		return Problem{Code: "blocked", Class: Invalid}
 	case errors.As(err, &cor):
 		return Problem{Code: "corrupt", Class: Failure, Fields: map[string]any{"path": cor.Path, "offset": cor.Offset}}
 	case errors.Is(err, es.ErrCorrupt):

@@ -217,13 +217,14 @@ func sortByID[T any](s []T, id func(T) string) {
 	}
 }
 
-// Ready returns the work items an agent may take next: unassigned, in
-// backlog or ready, with every blocker done; highest priority first, oldest
-// first within a priority.
-func (p *Projection) Ready() []tracker.Item {
+// Ready returns the work items an agent may take next at t: unassigned in
+// backlog or ready, or held by a claim expired at t (see
+// tracker.Item.Available), with every blocker done; highest priority first,
+// oldest first within a priority.
+func (p *Projection) Ready(t time.Time) []tracker.Item {
 	var sel []*itemEntry
 	for _, e := range p.order {
-		if p.isReady(&e.Item) {
+		if p.isReady(&e.Item, t) {
 			sel = append(sel, e)
 		}
 	}
@@ -238,8 +239,8 @@ func (p *Projection) Ready() []tracker.Item {
 	return out
 }
 
-func (p *Projection) isReady(it *tracker.Item) bool {
-	if it.Assignee != "" || (it.Status != tracker.Backlog && it.Status != tracker.Ready) {
+func (p *Projection) isReady(it *tracker.Item, t time.Time) bool {
+	if !it.Available(t) {
 		return false
 	}
 	for _, b := range it.Blockers {
@@ -321,9 +322,9 @@ func (s *Service) ReadModel(ctx context.Context, asOf time.Time, progress Progre
 	return p, nil
 }
 
-// List returns the work items that match f, now or (asOf not zero) as of
-// a time.
-func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]tracker.Item, error) {
+// List returns the cards of the work items that match f, now or (asOf not
+// zero) as of a time.
+func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]Card, error) {
 	if f.Initiative != "" {
 		f.Initiative = InitiativeID(f.Initiative)
 	}
@@ -338,52 +339,58 @@ func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]tracker
 	if err != nil {
 		return nil, err
 	}
-	return p.Items(f), nil
+	t := asOf
+	if t.IsZero() {
+		t = es.Now()
+	}
+	return p.Cards(p.Items(f), t), nil
 }
 
-// Ready returns up to limit (0: all) work items ready to be taken, most
-// urgent first.
-func (s *Service) Ready(ctx context.Context, limit int) ([]tracker.Item, error) {
+// Ready returns the cards of up to limit (0: all) work items ready to be
+// taken, most urgent first.
+func (s *Service) Ready(ctx context.Context, limit int) ([]Card, error) {
 	p, err := s.Current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r := p.Ready()
+	now := es.Now()
+	r := p.Ready(now)
 	if limit > 0 && len(r) > limit {
 		r = r[:limit]
 	}
-	return r, nil
+	return p.Cards(r, now), nil
 }
 
-// ClaimReady claims the most urgent ready work item for the actor and
-// returns it. Each candidate is claimed with the version it was loaded at;
-// one that another agent changed or claimed meanwhile is skipped for the
-// next, so agents racing for work each get a different item. It returns a
-// *NotFoundError when no item is ready.
-func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) {
-	who := actor(ctx)
+// ClaimReady claims the most urgent ready work item for the actor, moves it
+// to in_progress in the same append, and returns it. Each candidate is
+// claimed with the version it was loaded at; one that another agent changed
+// or claimed meanwhile is skipped for the next, so agents racing for work
+// each get a different item. An item whose claim has expired is taken over.
+// It returns a *NotFoundError when no item is ready.
+func (s *Service) ClaimReady(ctx context.Context, lease time.Duration) (Result[tracker.Item], error) {
+	act, lease := s.act(ctx), s.leaseOr(lease)
+	act.Force = false // ready never forces its way
 	p, err := s.Current(ctx)
 	if err != nil {
 		return Result[tracker.Item]{}, err
 	}
-	for _, cand := range p.Ready() {
+	for _, cand := range p.Ready(act.Now) {
 		w, err := s.items.Load(ctx, cand.ID)
 		if err != nil {
 			return Result[tracker.Item]{}, err
 		}
 		// The item may have moved on since the log was read.
-		it := w.Item()
-		if it.Assignee != "" || (it.Status != tracker.Backlog && it.Status != tracker.Ready) {
+		if it := w.Item(); !it.Available(act.Now) {
 			continue
 		}
-		// A blocker may have been added, or reopened, meanwhile too.
-		if done, err := s.blockersDone(ctx, it.Blockers); err != nil {
+		// A blocker may have been added, or reopened, meanwhile too: Pick
+		// refuses an item with an open blocker.
+		lookup, err := s.blockers(ctx, w.Blockers())
+		if err != nil {
 			return Result[tracker.Item]{}, err
-		} else if !done {
-			continue
 		}
-		if err := w.Claim(who); err != nil {
-			if errors.Is(err, tracker.ErrClaimed) || errors.Is(err, tracker.ErrInvalidTransition) {
+		if err := w.Pick(act, lease, lookup); err != nil {
+			if errors.Is(err, tracker.ErrClaimed) || errors.Is(err, tracker.ErrInvalidTransition) || errors.Is(err, tracker.ErrBlocked) {
 				continue
 			}
 			return Result[tracker.Item]{}, err
@@ -399,24 +406,6 @@ func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) 
 		return Result[tracker.Item]{State: w.Item(), Events: events}, nil
 	}
 	return Result[tracker.Item]{}, &NotFoundError{Kind: "ready", ID: "work item"}
-}
-
-// blockersDone reports whether every one of blockers is done now (a missing
-// one is not), as the read model's Ready requires.
-func (s *Service) blockersDone(ctx context.Context, blockers []string) (bool, error) {
-	for _, b := range blockers {
-		bw, err := s.items.Load(ctx, b)
-		if errors.Is(err, es.ErrNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if bw.Status() != tracker.Done {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 // Initiatives returns every initiative.

@@ -106,7 +106,12 @@ func dump(t testing.TB, p *Projection) string {
 }
 
 func listings(p *Projection) string {
-	return fmt.Sprint(p.Items(Filter{}), p.Ready(), p.Initiatives())
+	// JSON, not fmt: items hold pointers (their claims).
+	b, err := json.Marshal([]any{p.Items(Filter{}), p.Ready(time.Now()), p.Initiatives()})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 func TestModelRoundTrip(t *testing.T) {

@@ -2,8 +2,8 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -41,7 +41,12 @@ func state(t *testing.T, s *app.Service) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprint(items, ready, inits)
+	// JSON, not fmt: items hold pointers (their claims).
+	b, err := json.Marshal([]any{items, ready, inits})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 // folded is the state by a fold of the whole log, without a read model.

@@ -49,6 +49,9 @@ func (s *Service) Seed(ctx context.Context, items, events int, seed uint64, prog
 	words := []string{"login", "timeout", "export", "billing", "cache", "index", "retry", "report", "search", "upload", "token", "schema"}
 	for i, id := range ids {
 		who := agents[rnd.IntN(len(agents))]
+		// Seeded histories are made fast and at random: the claim and
+		// blocker rules are not what they exercise.
+		act := tracker.Act{Actor: who, Now: es.Now(), Force: true}
 		actx := es.WithMetadata(ctx, es.Metadata{Actor: who})
 		w := s.items.New(id)
 		title := fmt.Sprintf("%s the %s %s", []string{"Fix", "Speed up", "Document", "Test", "Refactor"}[rnd.IntN(5)], words[rnd.IntN(len(words))], words[rnd.IntN(len(words))])
@@ -65,16 +68,16 @@ func (s *Service) Seed(ctx context.Context, items, events int, seed uint64, prog
 			left := n + 1 - len(w.Pending())
 			switch {
 			case left == 1 && fate < 3:
-				_ = w.ChangeStatus(tracker.Done, "", nil)
+				_ = w.ChangeStatus(tracker.Done, "", act, nil)
 			case left == 1 && fate < 5:
-				_ = w.Claim(who)
+				_ = w.Claim(act, 0)
 			default:
 				switch rnd.IntN(6) {
 				case 0:
-					_ = w.ChangeStatus([]tracker.Status{tracker.Ready, tracker.Backlog, tracker.Blocked}[rnd.IntN(3)], "", nil)
+					_ = w.ChangeStatus([]tracker.Status{tracker.Ready, tracker.Backlog, tracker.Blocked}[rnd.IntN(3)], "", act, nil)
 				case 1:
 					p := prios[rnd.IntN(len(prios))]
-					_ = w.Edit(tracker.Edit{Priority: &p})
+					_ = w.Edit(tracker.Edit{Priority: &p}, act)
 				case 2:
 					if i > 0 && rnd.IntN(3) == 0 {
 						_ = w.AddBlocker(ids[rnd.IntN(i)])

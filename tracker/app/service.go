@@ -58,6 +58,7 @@ type Service struct {
 	inits  *es.Repository[*tracker.Initiative]
 	models ModelStore
 	notes  func(string)
+	lease  time.Duration
 }
 
 // Option configures a [Service].
@@ -68,6 +69,7 @@ type options struct {
 	onSnap   func(string, error)
 	models   ModelStore
 	notes    func(string)
+	lease    time.Duration
 }
 
 // DefaultStrategy is when Jerry snapshots an aggregate: every 50 events (the
@@ -87,7 +89,7 @@ func WithSnapshotErrors(fn func(stream string, err error)) Option {
 // New returns a service over the given stores. snaps may be nil (no
 // snapshots).
 func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ...Option) *Service {
-	o := options{strategy: DefaultStrategy}
+	o := options{strategy: DefaultStrategy, lease: tracker.DefaultLease}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -104,7 +106,7 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 		events: events, log: log, reg: reg,
 		items:  es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
 		inits:  es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
-		models: o.models, notes: o.notes,
+		models: o.models, notes: o.notes, lease: o.lease,
 	}
 }
 
