@@ -146,10 +146,15 @@ func TestJSONShapesMatchDocs(t *testing.T) {
 		{[]string{"log"}, "log-record", lines},
 		{[]string{"initiative", "add", init, b}, "initiative", object},
 		{[]string{"initiative", "remove", init, b}, "initiative", object},
-		{[]string{"initiative", "show", init}, "initiative", object},
+		{[]string{"initiative", "show", init}, "initiative-detail", object},
+		{[]string{"initiative", "reopen", init}, "initiative", object},
+		{[]string{"heartbeat", a}, "item", object},
+		{[]string{"block", b, a}, "item", object},
+		{[]string{"blocked"}, "stuck-item", array},
+		{[]string{"unblock", b, a}, "item", object},
 		{[]string{"initiative", "list"}, "initiative", array},
 		{[]string{"initiative", "history", init}, "history-entry", array},
-		{[]string{"initiative", "complete", init}, "initiative", object},
+		{[]string{"initiative", "complete", init, "--force"}, "initiative", object},
 		{[]string{"verify"}, "verify-report", object},
 		{[]string{"export", export}, "export-result", object},
 		{[]string{"export"}, "export-line", lines},
@@ -182,11 +187,13 @@ func TestJSONShapesMatchDocs(t *testing.T) {
 	checkShape(t, "jerry import --json", shapes, "import-result", json.RawMessage(out.stdout))
 
 	e.ok("block", a, b)
+	closed := e.create("Delta")
+	e.ok("status", closed, "cancelled")
 	codes := map[string]bool{}
 	for _, tc := range [][]string{
 		{"frobnicate"}, {"status", a, "doing"}, {"show", "J-99"}, {"block", a, a},
 		{"comment", a, "late", "--expect-version", "1"}, {"--actor", "dave", "claim", a},
-		{"reopen", a}, {"block", b, a}, {"status", a, "in_progress"},
+		{"status", closed, "ready"}, {"block", b, a}, {"status", a, "in_progress"},
 	} {
 		r := e.run(append(tc, "--json")...)
 		var doc struct{ Error json.RawMessage }

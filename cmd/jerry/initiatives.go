@@ -25,7 +25,7 @@ func (c *cli) initiativeCmd() *cobra.Command {
 		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(c.initiativeCreateCmd(), c.initiativeAddCmd(), c.initiativeRemoveCmd(),
-		c.initiativeCompleteCmd(), c.initiativeCancelCmd(), readOnly(c.initiativeShowCmd(), ""),
+		c.initiativeCompleteCmd(), c.initiativeCancelCmd(), c.initiativeReopenCmd(), readOnly(c.initiativeShowCmd(), ""),
 		readOnly(c.initiativeListCmd(), ""), readOnly(c.initiativeHistoryCmd(), ""))
 	return cmd
 }
@@ -91,6 +91,20 @@ func (c *cli) initiativeCompleteCmd() *cobra.Command {
 		func(ctx context.Context, s *app.Service, a []string, exp es.ExpectedVersion) (app.Result[tracker.InitiativeState], error) {
 			return s.CompleteInitiative(ctx, a[0], reason, exp)
 		})
+	cmd.Long = `Mark an initiative completed. While any member is neither done nor
+cancelled, complete refuses (exit code 2, code "invalid_transition", listing
+the open members) unless --force.`
+	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the change")
+	addForce(cmd, "complete it even with open members")
+	return cmd
+}
+
+func (c *cli) initiativeReopenCmd() *cobra.Command {
+	var reason string
+	cmd := c.initiativeWrite("reopen INIT", "Make a completed or cancelled initiative active again", 1, "INIT",
+		func(ctx context.Context, s *app.Service, a []string, exp es.ExpectedVersion) (app.Result[tracker.InitiativeState], error) {
+			return s.ReopenInitiative(ctx, a[0], reason, exp)
+		})
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the change")
 	return cmd
 }
@@ -122,7 +136,8 @@ func (c *cli) initiativeShowCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(initiativeView(in), func(w io.Writer) { printInitiative(w, in, s.Members(ctx, in, t)) })
+		members := s.Members(ctx, in, t)
+		return c.emit(initiativeDetailView(in, members), func(w io.Writer) { printInitiative(w, in, members) })
 	})
 	cmd.Flags().StringVar(&asOf, "as-of", "", asOfHelp)
 	return cmd

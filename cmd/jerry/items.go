@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,12 +17,18 @@ import (
 // The work item commands: create, status, reopen, edit, assign, claim,
 // release, comment, show, history, list.
 
-// itemResult prints the outcome of a write to a work item.
-func (c *cli) itemResult(r app.Result[tracker.Item], err error) error {
+// itemResult prints the outcome of a write to a work item: in JSON its
+// card now, with its blockers' states (the items waiting on it are
+// show's).
+func (c *cli) itemResult(ctx context.Context, s *app.Service, r app.Result[tracker.Item], err error) error {
 	if err != nil {
 		return err
 	}
-	return c.emit(itemView(r.State), func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
+	card, err := s.Card(ctx, r.State, es.Now())
+	if err != nil {
+		return err
+	}
+	return c.emit(cardView(card), func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
 }
 
 // itemWrite builds a command that changes one work item.
@@ -32,7 +39,8 @@ func (c *cli) itemWrite(use, short string, nargs int, names string, fn func(ctx 
 		if err != nil {
 			return err
 		}
-		return c.itemResult(fn(ctx, s, cmd, a, exp))
+		r, err := fn(ctx, s, cmd, a, exp)
+		return c.itemResult(ctx, s, r, err)
 	})
 	addExpect(cmd)
 	return cmd
@@ -220,8 +228,12 @@ on it.`,
 			if err != nil {
 				return err
 			}
+			card, err := s.Card(ctx, r.State, es.Now())
+			if err != nil {
+				return err
+			}
 			items = append(items, r.State)
-			views = append(views, itemView(r.State))
+			views = append(views, cardView(card))
 		}
 		var out any = views
 		if len(views) == 1 {
@@ -300,7 +312,11 @@ func (c *cli) showCmd() *cobra.Command {
 		if cmd.Flags().Changed("at") {
 			when = it.UpdatedAt
 		}
-		return c.emit(itemView(it), func(w io.Writer) { printItem(w, it, s.BlockerStatuses(ctx, it, when)) })
+		card, err := s.Card(ctx, it, when)
+		if err != nil {
+			return err
+		}
+		return c.emit(cardView(card), func(w io.Writer) { printItem(w, card) })
 	})
 	cmd.Flags().Int64Var(&at, "at", 0, "the state after this version")
 	cmd.Flags().StringVar(&asOf, "as-of", "", asOfHelp)
@@ -358,7 +374,7 @@ func (c *cli) listCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(itemViews(items), func(w io.Writer) { printItems(w, items) })
+		return c.emit(cardViews(items), func(w io.Writer) { printItems(w, cardItems(items)) })
 	})
 	fl := cmd.Flags()
 	fl.StringVar(&status, "status", "", "only items with this status")

@@ -44,6 +44,7 @@ import (
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/memstore"
+	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
 )
 

@@ -55,21 +55,25 @@ moment each get a different item. If nothing is ready, exit code 4.`,
 			if err != nil {
 				return err
 			}
-			return c.emit(itemView(r.State), func(w io.Writer) {
+			card, err := s.Card(ctx, r.State, time.Time{})
+			if err != nil {
+				return err
+			}
+			return c.emit(cardView(card), func(w io.Writer) {
 				fmt.Fprintf(w, "%s: claimed by %s\n\n", display(r.State.ID), display(r.State.Assignee))
-				printItem(w, r.State, s.BlockerStatuses(ctx, r.State, time.Time{}))
+				printItem(w, card)
 			})
 		}
 		items, err := s.Ready(ctx, limit)
 		if err != nil {
 			return err
 		}
-		return c.emit(itemViews(items), func(w io.Writer) {
+		return c.emit(cardViews(items), func(w io.Writer) {
 			if len(items) == 0 {
 				fmt.Fprintln(w, "nothing ready")
 				return
 			}
-			printItems(w, items)
+			printItems(w, cardItems(items))
 		})
 	})
 	cmd.Flags().IntVar(&limit, "limit", 0, "show at most N items (0: all)")

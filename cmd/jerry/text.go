@@ -202,25 +202,39 @@ func keyValues(w io.Writer, rows [][]string) {
 	columns(w, rows)
 }
 
-// printItem shows one item; statuses, if not nil, holds its blockers'.
-func printItem(w io.Writer, it tracker.Item, statuses map[string]string) {
+// printItem shows one item's card: the status (a status of blocked is set
+// by hand, with its reason; waiting on other items shows as "waiting on"),
+// the claim, its blockers with their states, and the items waiting on it.
+func printItem(w io.Writer, c app.Card) {
+	it := c.Item
 	fmt.Fprintf(w, "%s  %s\n\n", display(it.ID), display(it.Title))
+	status := string(it.Status)
+	if it.Status == tracker.Blocked {
+		status += " (set by hand"
+		if it.StatusReason != "" {
+			status += ": " + oneLine(it.StatusReason, titleWidth)
+		}
+		status += ")"
+	}
 	rows := [][]string{
-		{"status", string(it.Status)},
+		{"status", status},
 		{"type", string(it.Type)},
 		{"priority", string(it.Priority)},
 		{"assignee", display(dash(it.Assignee))},
-		{"initiative", display(dash(it.Initiative))},
 	}
-	if len(it.Blockers) > 0 {
-		bs := make([]string, len(it.Blockers))
-		for i, b := range it.Blockers {
-			bs[i] = display(b)
-			if st, ok := statuses[b]; ok {
-				bs[i] += " (" + st + ")"
-			}
+	if cl := c.Claim; cl != nil {
+		state := "held until " + localTime(cl.ExpiresAt)
+		if cl.Expired {
+			state = "expired at " + localTime(cl.ExpiresAt) + "; ready offers it again"
 		}
-		rows = append(rows, []string{"blocked by", strings.Join(bs, ", ")})
+		rows = append(rows, []string{"claim", oneLine(cl.Holder, actorWidth) + ", since " + localTime(cl.Since) + ", " + state})
+	}
+	rows = append(rows, []string{"initiative", display(dash(it.Initiative))})
+	if len(c.Blockers) > 0 {
+		rows = append(rows, []string{"waiting on", refs(c.Blockers)})
+	}
+	if len(c.Blocks) > 0 {
+		rows = append(rows, []string{"blocks", refs(c.Blocks)})
 	}
 	rows = append(rows, []string{"version", strconv.FormatInt(it.Version, 10)},
 		[]string{"created", localTime(it.CreatedAt)}, []string{"updated", localTime(it.UpdatedAt)})
@@ -301,4 +315,57 @@ func printChange(w io.Writer, id string, version int64, events []any) {
 	for _, e := range events {
 		fmt.Fprintf(w, "%s: %s\n", display(id), display(tracker.Describe(e)))
 	}
+}
+
+// refs lists other items with their states: "J-1 (in_progress, alice)".
+func refs(bs []tracker.BlockerState) string {
+	parts := make([]string, len(bs))
+	for i, b := range bs {
+		st := string(b.Status)
+		if st == "" {
+			st = "unknown"
+		}
+		if b.Assignee != "" {
+			st += ", " + oneLine(b.Assignee, actorWidth)
+		}
+		parts[i] = display(b.ID) + " (" + st + ")"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cardItems returns the items of cards, for the tables.
+func cardItems(cards []app.Card) []tracker.Item {
+	out := make([]tracker.Item, len(cards))
+	for i, c := range cards {
+		out[i] = c.Item
+	}
+	return out
+}
+
+// printStuck shows what cannot move now, and why.
+func printStuck(w io.Writer, stuck []app.Stuck) {
+	if len(stuck) == 0 {
+		fmt.Fprintln(w, "nothing is blocked")
+		return
+	}
+	rows := [][]string{{"ID", "STATUS", "ASSIGNEE", "WHY", "TITLE"}}
+	for _, s := range stuck {
+		var why []string
+		if len(s.Why.Blockers) > 0 {
+			why = append(why, "waiting on "+refs(s.Why.Blockers))
+		}
+		if s.Why.Manual {
+			m := "blocked by hand"
+			if s.Why.Reason != "" {
+				m += ": " + oneLine(s.Why.Reason, titleWidth)
+			}
+			why = append(why, m)
+		}
+		if s.Why.Expired {
+			why = append(why, "claim expired")
+		}
+		rows = append(rows, []string{display(s.Item.ID), string(s.Item.Status), oneLine(dash(s.Item.Assignee), actorWidth),
+			strings.Join(why, "; "), oneLine(s.Item.Title, titleWidth)})
+	}
+	columns(w, rows)
 }

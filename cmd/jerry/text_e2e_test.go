@@ -34,7 +34,7 @@ func TestHumanOutputIsTerminalSafe(t *testing.T) {
 	id := e.create(hostile, "--description", hostile+"\nsecond line", "--initiative", init, "--actor", hostile)
 	e.ok("comment", id, hostile, "--actor", hostile)
 	e.ok("assign", id, hostile)
-	e.ok("status", id, "ready", "--reason", hostile)
+	e.ok("status", id, "ready", "--reason", hostile, "--actor", hostile)
 	for _, args := range [][]string{
 		{"list"}, {"ready"}, {"show", id}, {"history", id}, {"log"},
 		{"initiative", "list"}, {"initiative", "show", init}, {"initiative", "history", init},

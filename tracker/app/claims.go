@@ -69,11 +69,16 @@ type ClaimOptions struct {
 	Start bool
 }
 
-func (s *Service) leaseOr(d time.Duration) time.Duration {
-	if d > 0 {
-		return d
+// leaseOr returns d, or the service's default lease for 0; a negative
+// lease is invalid input.
+func (s *Service) leaseOr(d time.Duration) (time.Duration, error) {
+	switch {
+	case d < 0:
+		return 0, fmt.Errorf("%w: negative lease %s", tracker.ErrInvalidInput, d)
+	case d == 0:
+		return s.lease, nil
 	}
-	return s.lease
+	return d, nil
 }
 
 // Claim gives work item id to the actor in ctx's metadata for a lease. It
@@ -81,7 +86,11 @@ func (s *Service) leaseOr(d time.Duration) time.Duration {
 // holds it, even after a retry; an expired claim is taken over. With
 // opts.Start the item also moves to in_progress, in the same append.
 func (s *Service) Claim(ctx context.Context, id string, opts ClaimOptions, expected es.ExpectedVersion) (Result[tracker.Item], error) {
-	act, lease := s.act(ctx), s.leaseOr(opts.Lease)
+	act := s.act(ctx)
+	lease, err := s.leaseOr(opts.Lease)
+	if err != nil {
+		return Result[tracker.Item]{}, err
+	}
 	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error {
 		if !opts.Start {
 			return w.Claim(act, lease)

@@ -146,7 +146,7 @@ func (s *Service) history(ctx context.Context, stream, kind, id string) ([]Entry
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{Record: rec, Data: data, Summary: tracker.Describe(data)})
+		out = append(out, Entry{Record: rec, Data: data, Summary: describe(rec, data)})
 	}
 	if len(out) == 0 {
 		return nil, &NotFoundError{Kind: kind, ID: id}

@@ -42,7 +42,17 @@ func (s *Service) Describe(rec es.Record) string {
 	if err != nil {
 		return rec.Type
 	}
-	return tracker.Describe(data)
+	return describe(rec, data)
+}
+
+// describe says what an event changed, and that it was forced past a claim
+// or open blockers if it was (see [Force]).
+func describe(rec es.Record, data any) string {
+	s := tracker.Describe(data)
+	if Forced(rec.Metadata) {
+		s += " [forced by " + rec.Metadata.Actor + "]"
+	}
+	return s
 }
 
 // StreamLabel names a stream as people type and read it: J-42 for

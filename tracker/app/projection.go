@@ -368,8 +368,12 @@ func (s *Service) Ready(ctx context.Context, limit int) ([]Card, error) {
 // each get a different item. An item whose claim has expired is taken over.
 // It returns a *NotFoundError when no item is ready.
 func (s *Service) ClaimReady(ctx context.Context, lease time.Duration) (Result[tracker.Item], error) {
-	act, lease := s.act(ctx), s.leaseOr(lease)
+	act := s.act(ctx)
 	act.Force = false // ready never forces its way
+	lease, err := s.leaseOr(lease)
+	if err != nil {
+		return Result[tracker.Item]{}, err
+	}
 	p, err := s.Current(ctx)
 	if err != nil {
 		return Result[tracker.Item]{}, err
