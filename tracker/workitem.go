@@ -21,17 +21,17 @@ type Comment struct {
 // fold events into Items with [Item.Apply], the same fold the [WorkItem]
 // aggregate uses, so that both always agree.
 type Item struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description,omitempty"`
-	Type        ItemType  `json:"type"`
-	Status      Status    `json:"status"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Type        ItemType `json:"type"`
+	Status      Status   `json:"status"`
 	// StatusReason is the reason given with the last change of status.
-	StatusReason string `json:"status_reason,omitempty"`
-	Priority    Priority  `json:"priority"`
-	Assignee    string    `json:"assignee,omitempty"`
-	Initiative  string    `json:"initiative,omitempty"`
-	Comments    []Comment `json:"comments,omitempty"`
+	StatusReason string    `json:"status_reason,omitempty"`
+	Priority     Priority  `json:"priority"`
+	Assignee     string    `json:"assignee,omitempty"`
+	Initiative   string    `json:"initiative,omitempty"`
+	Comments     []Comment `json:"comments,omitempty"`
 	// Blockers are the items that must be done before this one can start,
 	// in the order they were added.
 	Blockers []string `json:"blockers,omitempty"`

@@ -335,4 +335,3 @@ func checkClaimHistory(t *testing.T, e *env, id string) {
 		t.Errorf("%s went to done %d times", id, dones)
 	}
 }
-

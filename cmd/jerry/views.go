@@ -146,7 +146,7 @@ func initiativeView(s tracker.InitiativeState) initiativeJSON {
 // members' states and its progress.
 type initiativeDetailJSON struct {
 	initiativeJSON
-	MemberStates []refJSON     `json:"member_states"`
+	MemberStates []refJSON    `json:"member_states"`
 	Progress     progressJSON `json:"progress"`
 }
 
