@@ -47,8 +47,22 @@ func (c *cli) initCmd() *cobra.Command {
 					return runError{err}
 				}
 				st.Close()
-				return c.emit(map[string]any{"store": redact(url), "created": false},
-					func(w io.Writer) { fmt.Fprintf(w, "the store at %s is ready\n", display(redact(url))) })
+				// --store names the project's store: every agent in this
+				// checkout uses it from now on.
+				config := ""
+				if c.storeFlag != "" {
+					if err := writeConfig(storeDir, url); err != nil {
+						return runError{err}
+					}
+					config = filepath.Join(storeDir, configFile)
+				}
+				return c.emit(map[string]any{"store": redact(url), "created": false, "config": config},
+					func(w io.Writer) {
+						fmt.Fprintf(w, "the store at %s is ready\n", display(redact(url)))
+						if config != "" {
+							fmt.Fprintf(w, "%s names it: jerry uses it anywhere in this directory and below\n", config)
+						}
+					})
 			}
 			path = strings.TrimPrefix(path, "//")
 			abs, err := filepath.Abs(path)
@@ -59,7 +73,7 @@ func (c *cli) initCmd() *cobra.Command {
 			if err != nil {
 				return runError{err}
 			}
-			return c.emit(map[string]any{"store": "file:" + abs, "created": created}, func(w io.Writer) {
+			return c.emit(map[string]any{"store": "file:" + abs, "created": created, "config": ""}, func(w io.Writer) {
 				if created {
 					fmt.Fprintf(w, "created an empty store in %s\n", display(abs))
 				} else {
@@ -293,4 +307,34 @@ func thousands(n int64) string {
 		return "-" + string(out)
 	}
 	return string(out)
+}
+
+func (c *cli) whoamiCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "whoami",
+		Short: "Print who you act as and which store you use, and why",
+		Long: `Print the actor recorded on your events (--actor, else $JERRY_ACTOR, else
+the OS user) and the store jerry uses here (--store, else $JERRY_STORE, else
+the nearest .jerry directory from here upward and the store its config names,
+else ./.jerry), each with where it came from. It opens nothing.`,
+		Args: args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w, err := locate(c.storeFlag)
+			if err != nil {
+				return runError{err}
+			}
+			actor, from := resolveActor(c.actorFlag), "the OS user"
+			switch {
+			case strings.TrimSpace(c.actorFlag) != "":
+				from = "--actor"
+			case strings.TrimSpace(os.Getenv("JERRY_ACTOR")) != "":
+				from = "$JERRY_ACTOR"
+			}
+			return c.emit(map[string]any{"actor": actor, "actor_from": from, "store": redact(w.store), "store_from": w.storeFrom},
+				func(out io.Writer) {
+					fmt.Fprintf(out, "actor  %s  (from %s)\n", display(actor), from)
+					fmt.Fprintf(out, "store  %s  (from %s)\n", display(redact(w.store)), display(w.storeFrom))
+				})
+		},
+	}
 }

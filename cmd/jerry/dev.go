@@ -20,6 +20,7 @@ func (c *cli) devCmd() *cobra.Command {
 		Short: "Fill the store with generated work items, for benchmarks",
 		Args:  args(0, 0, "no arguments"),
 	}
+	creates(seedCmd)
 	seedCmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
 		start := time.Now()
 		var progress app.Progress

@@ -24,7 +24,7 @@ func (c *cli) initiativeCmd() *cobra.Command {
 		Args:    noSubcommand,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(c.initiativeCreateCmd(), c.initiativeAddCmd(), c.initiativeRemoveCmd(),
+	cmd.AddCommand(creates(c.initiativeCreateCmd()), c.initiativeAddCmd(), c.initiativeRemoveCmd(),
 		c.initiativeCompleteCmd(), c.initiativeCancelCmd(), c.initiativeReopenCmd(), readOnly(c.initiativeShowCmd(), ""),
 		readOnly(c.initiativeListCmd(), ""), readOnly(c.initiativeHistoryCmd(), ""))
 	return cmd

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -333,5 +335,74 @@ func checkClaimHistory(t *testing.T, e *env, id string) {
 	}
 	if dones != 1 {
 		t.Errorf("%s went to done %d times", id, dones)
+	}
+}
+
+// Knowing where you are: .jerry/config names the project's store for
+// every agent below it, whoami says what jerry uses and why, errors that
+// depend on the store name it, and a write to an item that does not exist
+// creates no store.
+func TestWhereYouAre(t *testing.T) {
+	e := newEnv(t)
+	// Writes to missing items on a missing store create nothing.
+	for _, args := range [][]string{{"status", "J-1", "done"}, {"claim", "J-1"}, {"comment", "J-1", "hi"}} {
+		ej := e.fails(exitNotFound, args...)
+		if ej.Error.Code != "not_found" {
+			t.Fatalf("%v: %+v", args, ej.Error)
+		}
+		if _, err := os.Stat(strings.TrimPrefix(e.store, "file:")); !os.IsNotExist(err) {
+			t.Fatalf("%v created the store: %v", args, err)
+		}
+	}
+	r := e.run("show", "J-1")
+	if !strings.Contains(r.stderr, strings.TrimPrefix(e.store, "file:")) {
+		t.Fatalf("a not-found error does not name the store: %s", r.stderr)
+	}
+	// A project config names the store for the whole checkout.
+	project := t.TempDir()
+	shared := filepath.Join(t.TempDir(), "shared")
+	run := func(dir string, args ...string) result {
+		cmd := exec.Command(jerryBin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "JERRY_STORE=", "JERRY_ACTOR=tester")
+		out, err := cmd.Output()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return result{code: code, stdout: string(out)}
+	}
+	if r := run(project, "init", "--store", "file:"+shared); r.code != 0 {
+		t.Fatalf("init: exit %d", r.code)
+	}
+	os.MkdirAll(filepath.Join(project, ".jerry"), 0o755)
+	if err := os.WriteFile(filepath.Join(project, ".jerry", "config"), []byte("store = file:"+shared+"\nlease = 45m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(project, "a", "b")
+	os.MkdirAll(sub, 0o755)
+	if r := run(sub, "create", "From below"); r.code != 0 {
+		t.Fatalf("create: exit %d", r.code)
+	}
+	var who map[string]string
+	json.Unmarshal([]byte(run(sub, "whoami", "--json").stdout), &who)
+	if who["store"] != "file:"+shared || !strings.HasSuffix(who["store_from"], filepath.Join(".jerry", "config")) || who["actor"] != "tester" {
+		t.Fatalf("whoami = %v", who)
+	}
+	var c cardJSON
+	json.Unmarshal([]byte(run(sub, "claim", "J-1", "--json").stdout), &c)
+	if c.Claim == nil || c.Claim.ExpiresAt.Sub(c.Claim.Since) != 45*time.Minute {
+		t.Fatalf("the config's lease is not used: %+v", c.Claim)
+	}
+	if got := run(t.TempDir(), "--store", "file:"+shared, "show", "J-1", "--json"); got.code != 0 {
+		t.Fatal("the item is not in the store the config names")
+	}
+	// A config jerry cannot read is a usage error naming the file and line.
+	os.WriteFile(filepath.Join(project, ".jerry", "config"), []byte("stor = x\n"), 0o644)
+	if r := run(sub, "list"); r.code != exitUsage {
+		t.Fatalf("a bad config: exit %d", r.code)
+	}
+	if r := run(sub, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "jerry ") {
+		t.Fatalf("--version: %d %q", r.code, r.stdout)
 	}
 }

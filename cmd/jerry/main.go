@@ -110,6 +110,9 @@ type cli struct {
 	actorFlag string
 	jsonOut   bool
 
+	// where says which store the command uses and why, once known.
+	where where
+
 	st  store
 	svc *app.Service
 }
@@ -127,10 +130,12 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 	if c.svc != nil {
 		return c.svc, nil
 	}
-	url, err := resolveStore(c.storeFlag)
+	w, err := locate(c.storeFlag)
 	if err != nil {
 		return nil, err
 	}
+	c.where = w
+	url := w.store
 	strategy, err := snapshotStrategy()
 	if err != nil {
 		return nil, err
@@ -142,7 +147,7 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 		return nil, err
 	}
 	c.st = st
-	lease, err := defaultLease()
+	lease, err := defaultLease(w.config)
 	if err != nil {
 		return nil, err
 	}
@@ -156,11 +161,15 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 	return c.svc, nil
 }
 
-// defaultLease reads JERRY_LEASE: how long a claim holds after its holder's
-// last write when a command names no --lease (default 2h).
-func defaultLease() (time.Duration, error) {
+// defaultLease reads how long a claim holds after its holder's last write
+// when a command names no --lease: $JERRY_LEASE, else the project config's
+// lease, else 2h.
+func defaultLease(cfg config) (time.Duration, error) {
 	v := os.Getenv("JERRY_LEASE")
 	if v == "" {
+		if cfg.lease > 0 {
+			return cfg.lease, nil
+		}
 		return tracker.DefaultLease, nil
 	}
 	d, err := time.ParseDuration(v)

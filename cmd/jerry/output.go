@@ -34,6 +34,17 @@ type errorJSON struct {
 // --json), and returns the exit code for it.
 func (c *cli) printError(err error) int {
 	p := app.Explain(err)
+	if store := c.where.store; store != "" && p.Code != "usage" {
+		// The error depends on the store: name it.
+		if p.Fields == nil {
+			p.Fields = map[string]any{}
+		}
+		p.Fields["store"] = redact(store)
+		switch p.Code {
+		case "not_found", "corrupt", "error":
+			p.Message += " (store " + redact(store) + ")"
+		}
+	}
 	if c.jsonOut {
 		writeJSON(c.errOut, errorJSON{p})
 	} else {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -46,12 +47,13 @@ Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 	pf.StringVar(&c.actorFlag, "actor", "", "who acts, recorded on every event (default $JERRY_ACTOR, else the OS user)")
 	pf.BoolVar(&c.jsonOut, "json", false, "print JSON on stdout (errors as JSON on stderr)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return app.Usage(err) })
-	root.CompletionOptions.DisableDefaultCmd = true
+	root.Version = version()
+	root.SetVersionTemplate("jerry {{.Version}}\n")
 
 	root.AddGroup(&cobra.Group{ID: "items", Title: "Work items:"}, &cobra.Group{ID: "plan", Title: "Planning:"},
 		&cobra.Group{ID: "store", Title: "The store:"})
 	for _, cmd := range []*cobra.Command{
-		c.createCmd(), c.statusCmd(), c.reopenCmd(), c.editCmd(), c.assignCmd(), c.claimCmd(), c.heartbeatCmd(),
+		creates(c.createCmd()), c.statusCmd(), c.reopenCmd(), c.editCmd(), c.assignCmd(), c.claimCmd(), c.heartbeatCmd(),
 		c.releaseCmd(), c.commentCmd(), readOnly(c.showCmd(), ""), readOnly(c.historyCmd(), ""), readOnly(c.listCmd(), ""),
 	} {
 		cmd.GroupID = "items"
@@ -62,8 +64,8 @@ Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 		cmd.GroupID = "plan"
 		root.AddCommand(cmd)
 	}
-	for _, cmd := range []*cobra.Command{c.initCmd(), readOnly(c.logCmd(), "follow"), readOnly(c.verifyCmd(), ""),
-		readOnly(c.exportCmd(), ""), c.importCmd(), c.rebuildCmd()} {
+	for _, cmd := range []*cobra.Command{c.initCmd(), c.whoamiCmd(), readOnly(c.logCmd(), "follow"), readOnly(c.verifyCmd(), ""),
+		readOnly(c.exportCmd(), ""), creates(c.importCmd()), c.rebuildCmd()} {
 		cmd.GroupID = "store"
 		root.AddCommand(cmd)
 	}
@@ -97,7 +99,7 @@ func commandName(cmd *cobra.Command) string {
 // context and marks errors as the command's own.
 func (c *cli) do(fn func(ctx context.Context, s *app.Service, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, a []string) error {
-		s, err := c.service(cmd.Context(), isReadOnly(cmd))
+		s, err := c.service(cmd.Context(), isReadOnly(cmd) || !createsStore(cmd))
 		if err != nil {
 			return runError{err}
 		}
@@ -126,6 +128,23 @@ func readOnly(cmd *cobra.Command, writeFlag string) *cobra.Command {
 	cmd.Annotations[readOnlyKey] = writeFlag
 	return cmd
 }
+
+// createsKey marks, in a command's annotations, a command that makes a new
+// item, initiative or history, and so creates a file store that is not
+// there. Every other write needs something that exists, so on a missing
+// store it fails as not found and creates nothing.
+const createsKey = "jerry-creates"
+
+// creates marks cmd as one that may create the store.
+func creates(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[createsKey] = "yes"
+	return cmd
+}
+
+func createsStore(cmd *cobra.Command) bool { return cmd.Annotations[createsKey] != "" }
 
 // isReadOnly reports whether cmd, with the flags it was given, only reads.
 func isReadOnly(cmd *cobra.Command) bool {
@@ -204,3 +223,34 @@ func noSubcommand(cmd *cobra.Command, a []string) error {
 
 // usagef returns a usage error: a mistake in how jerry was called.
 func usagef(format string, args ...any) error { return app.Usagef(format, args...) }
+
+// version says which build this is: the module version when installed
+// with go install, else the commit it was built from (with "+dirty" for
+// uncommitted changes), else "devel".
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return "devel " + rev + dirty
+}

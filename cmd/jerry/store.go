@@ -28,29 +28,10 @@ type store interface {
 // directory upward.
 const storeDir = ".jerry"
 
-// resolveStore returns the store URL: the --store flag, else JERRY_STORE,
-// else file: and the nearest .jerry directory from the current directory
-// upward, else file:.jerry in the current directory.
+// resolveStore returns the store URL; see locate.
 func resolveStore(flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	if env := os.Getenv("JERRY_STORE"); env != "" {
-		return env, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(filepath.Join(d, storeDir)); err == nil && fi.IsDir() {
-			return "file:" + filepath.Join(d, storeDir), nil
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	return "file:" + storeDir, nil
+	w, err := locate(flag)
+	return w.store, err
 }
 
 // openStore opens the store a URL names. This is the one place that picks
