@@ -142,7 +142,7 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 	}
 	c.st = st
 	opts := []app.Option{app.WithStrategy(strategy)}
-	if ms, err := readModelStore(ctx, st); err != nil {
+	if ms, err := readModelStore(st); err != nil {
 		return nil, err
 	} else if ms != nil {
 		opts = append(opts, app.WithReadModel(ms, func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))

@@ -28,10 +28,10 @@
 //     changed meanwhile, so racing commands leave both sides agreeing, and
 //     a crash between the writes is repaired by running add or remove again
 //     (see initiatives.go).
-//   - Read models: [Projection] folds the global log into every item's and
+//   - Read models: [Overview] folds the global log into every item's and
 //     initiative's current state, for list, ready and initiative list.
-//     With [WithReadModel] it is persisted in a [ModelStore] ([ModelFile]
-//     for a file) and [Service.Current] brings it up to date through the
+//     With [WithReadModel] it is persisted in an es.ModelStore (each store
+//     adapter has one) and [Service.Current] brings it up to date through the
 //     es/projection runner: it loads the model, applies only the events
 //     after its position, and saves it back if any were applied. State and
 //     position are saved in one atomic write, so they never disagree; a
