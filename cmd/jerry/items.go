@@ -21,7 +21,7 @@ func (c *cli) itemResult(r app.Result[tracker.Item], err error) error {
 	if err != nil {
 		return err
 	}
-	return c.emit(itemView(r.State), func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
+	return c.emit(func() any { return itemView(r.State) }, func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
 }
 
 // itemWrite builds a command that changes one work item.
@@ -70,7 +70,7 @@ func (c *cli) createCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(itemView(r.State), func(w io.Writer) { fmt.Fprintln(w, r.State.ID) })
+		return c.emit(func() any { return itemView(r.State) }, func(w io.Writer) { fmt.Fprintln(w, r.State.ID) })
 	})
 	f := cmd.Flags()
 	f.StringVar(&typ, "type", "", "task, bug, story, spike or chore (default task)")
@@ -220,7 +220,7 @@ func (c *cli) showCmd() *cobra.Command {
 		if cmd.Flags().Changed("at") {
 			when = it.UpdatedAt
 		}
-		return c.emit(itemView(it), func(w io.Writer) { printItem(w, it, s.BlockerStatuses(ctx, it, when)) })
+		return c.emit(func() any { return itemView(it) }, func(w io.Writer) { printItem(w, it, s.BlockerStatuses(ctx, it, when)) })
 	})
 	cmd.Flags().Int64Var(&at, "at", 0, "the state after this version")
 	cmd.Flags().StringVar(&asOf, "as-of", "", asOfHelp)
@@ -238,7 +238,7 @@ func (c *cli) historyCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(historyView(h), func(w io.Writer) { printHistory(w, h) })
+		return c.emit(func() any { return historyView(h) }, func(w io.Writer) { printHistory(w, h) })
 	})
 	return cmd
 }
@@ -278,7 +278,7 @@ func (c *cli) listCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(itemViews(items), func(w io.Writer) { printItems(w, items) })
+		return c.emit(func() any { return itemViews(items) }, func(w io.Writer) { printItems(w, items) })
 	})
 	fl := cmd.Flags()
 	fl.StringVar(&status, "status", "", "only items with this status")

@@ -52,7 +52,7 @@ ready, exit code 4.`,
 			if err != nil {
 				return err
 			}
-			return c.emit(itemView(r.State), func(w io.Writer) {
+			return c.emit(func() any { return itemView(r.State) }, func(w io.Writer) {
 				fmt.Fprintf(w, "%s: claimed by %s\n\n", display(r.State.ID), display(r.State.Assignee))
 				printItem(w, r.State, s.BlockerStatuses(ctx, r.State, time.Time{}))
 			})
@@ -61,7 +61,7 @@ ready, exit code 4.`,
 		if err != nil {
 			return err
 		}
-		return c.emit(itemViews(items), func(w io.Writer) {
+		return c.emit(func() any { return itemViews(items) }, func(w io.Writer) {
 			if len(items) == 0 {
 				fmt.Fprintln(w, "nothing ready")
 				return

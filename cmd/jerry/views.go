@@ -73,6 +73,14 @@ func initiativeView(s tracker.InitiativeState) initiativeJSON {
 		Members: m, Version: s.Version, CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC()}
 }
 
+func initiativeViews(list []tracker.InitiativeState) []initiativeJSON {
+	out := make([]initiativeJSON, len(list))
+	for i, in := range list {
+		out[i] = initiativeView(in)
+	}
+	return out
+}
+
 type historyJSON struct {
 	Version  int64           `json:"version"`
 	Position int64           `json:"position"`

@@ -1,7 +1,21 @@
 // Package app holds Jerry's use cases: the operations the jerry command (or
 // any other front end) runs on work items and initiatives. It is written
-// against the es contracts only (an [es.EventStore], an [es.SnapshotStore]
-// and an [es.LogReader]); cmd/jerry picks the concrete store.
+// against the es contracts only (an [es.EventStore], an [es.SnapshotStore],
+// an [es.LogReader] and, for the persisted read model, an [es.ModelStore]);
+// cmd/jerry picks the concrete store. It does no I/O of its own: no files,
+// no database driver.
+//
+// # For the faces
+//
+// Everything a face (the jerry command; later HTTP and MCP) needs beyond
+// parsing and printing is here, so that no rule is written twice:
+// [Explain] turns any error into one [Problem] (a code, a message, fields
+// to act on, and a [Class] with its exit code), [Usage] marks a face's own
+// usage errors, [Service.Follow] follows the log (with the store's
+// subscription, else a 200 ms poll), [StreamLabel] and [Service.Describe]
+// name streams and events for people, [Service.Members] loads an
+// initiative's items and [Service.BlockerStatuses] an item's blockers, now or
+// as of a time.
 //
 // # What it adds to the domain
 //
@@ -47,6 +61,9 @@
 // # Errors
 //
 // Errors match the es and tracker sentinels with errors.Is: es.ErrNotFound
-// (as a [*NotFoundError]), es.ErrConcurrency, tracker.ErrClaimed,
-// tracker.ErrInvalidInput and its kinds, tracker.ErrInvalidTransition.
+// (as a [*NotFoundError]), es.ErrConcurrency (a *es.ConcurrencyError),
+// tracker.ErrClaimed (a *tracker.ClaimedError naming the holder),
+// es.ErrInvalidInput (which tracker.ErrInvalidInput is) and its kinds,
+// tracker.ErrInvalidTransition, tracker.ErrBlocked. [Explain] maps each to
+// its code.
 package app
