@@ -56,7 +56,7 @@ func (c *cli) initCmd() *cobra.Command {
 					}
 					config = filepath.Join(storeDir, configFile)
 				}
-				return c.emit(map[string]any{"store": redact(url), "created": false, "config": config},
+				return c.emit(func() any { return map[string]any{"store": redact(url), "created": false, "config": config} },
 					func(w io.Writer) {
 						fmt.Fprintf(w, "the store at %s is ready\n", display(redact(url)))
 						if config != "" {
@@ -73,7 +73,7 @@ func (c *cli) initCmd() *cobra.Command {
 			if err != nil {
 				return runError{err}
 			}
-			return c.emit(map[string]any{"store": "file:" + abs, "created": created, "config": ""}, func(w io.Writer) {
+			return c.emit(func() any { return map[string]any{"store": "file:" + abs, "created": created, "config": ""} }, func(w io.Writer) {
 				if created {
 					fmt.Fprintf(w, "created an empty store in %s\n", display(abs))
 				} else {
@@ -105,7 +105,7 @@ func (c *cli) verifyCmd() *cobra.Command {
 		}
 		view := map[string]any{"ok": rep.OK(), "events": rep.Events, "streams": rep.Streams,
 			"store_checked": rep.StoreChecked, "problems": problems, "repairs": notes}
-		c.emit(view, func(w io.Writer) { printReport(w, rep, notes) })
+		c.emit(func() any { return view }, func(w io.Writer) { printReport(w, rep, notes) })
 		if !rep.OK() {
 			return fmt.Errorf("%w: verify found %d problems", es.ErrCorrupt, len(rep.Problems))
 		}
@@ -145,7 +145,7 @@ func (c *cli) exportCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(map[string]any{"events": n, "file": a[0]},
+		return c.emit(func() any { return map[string]any{"events": n, "file": a[0]} },
 			func(w io.Writer) { fmt.Fprintf(w, "exported %d events to %s\n", n, display(a[0])) })
 	})
 	return cmd
@@ -169,7 +169,7 @@ first: invalid input, or a store that has events, writes nothing.`,
 			}
 			return err
 		}
-		return c.emit(map[string]any{"events": n}, func(w io.Writer) { fmt.Fprintf(w, "imported %d events\n", n) })
+		return c.emit(func() any { return map[string]any{"events": n} }, func(w io.Writer) { fmt.Fprintf(w, "imported %d events\n", n) })
 	}
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
 		// Read and check the whole input before the store is opened: a
@@ -232,7 +232,7 @@ on stderr; the summary goes to stdout (with --json, one JSON document).`,
 		items, inits := p.Counts()
 		view := map[string]any{"events": p.Position(), "items": items, "initiatives": inits,
 			"seconds": last.Elapsed.Seconds(), "events_per_second": math.Round(last.Rate)}
-		return c.emit(view, func(w io.Writer) {
+		return c.emit(func() any { return view }, func(w io.Writer) {
 			fmt.Fprintf(w, "rebuilt the read model from %d events in %v (%s events/s): %d work items, %d initiatives\n",
 				p.Position(), last.Elapsed.Round(time.Millisecond), thousands(int64(last.Rate)), items, inits)
 		})
@@ -330,7 +330,9 @@ else ./.jerry), each with where it came from. It opens nothing.`,
 			case strings.TrimSpace(os.Getenv("JERRY_ACTOR")) != "":
 				from = "$JERRY_ACTOR"
 			}
-			return c.emit(map[string]any{"actor": actor, "actor_from": from, "store": redact(w.store), "store_from": w.storeFrom},
+			return c.emit(func() any {
+				return map[string]any{"actor": actor, "actor_from": from, "store": redact(w.store), "store_from": w.storeFrom}
+			},
 				func(out io.Writer) {
 					fmt.Fprintf(out, "actor  %s  (from %s)\n", display(actor), from)
 					fmt.Fprintf(out, "store  %s  (from %s)\n", display(redact(w.store)), display(w.storeFrom))

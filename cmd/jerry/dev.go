@@ -23,7 +23,7 @@ func (c *cli) devCmd() *cobra.Command {
 	creates(seedCmd)
 	seedCmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
 		start := time.Now()
-		var progress app.Progress
+		var progress app.ProgressFunc
 		if isTerminal(c.errOut) {
 			progress = func(done, total int64) { fmt.Fprintf(c.errOut, "\rseeding: %d / %d items", done, total) }
 		}

@@ -35,7 +35,7 @@ func (c *cli) initiativeResult(r app.Result[tracker.InitiativeState], err error)
 	if err != nil {
 		return err
 	}
-	return c.emit(initiativeView(r.State), func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
+	return c.emit(func() any { return initiativeView(r.State) }, func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
 }
 
 // initiativeWrite builds a command that changes one initiative.
@@ -64,7 +64,7 @@ func (c *cli) initiativeCreateCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(initiativeView(r.State), func(w io.Writer) { fmt.Fprintln(w, r.State.ID) })
+		return c.emit(func() any { return initiativeView(r.State) }, func(w io.Writer) { fmt.Fprintln(w, r.State.ID) })
 	})
 	cmd.Flags().StringVar(&desc, "description", "", "longer description")
 	addExpectNew(cmd)
@@ -137,7 +137,7 @@ func (c *cli) initiativeShowCmd() *cobra.Command {
 			return err
 		}
 		members := s.Members(ctx, in, t)
-		return c.emit(initiativeDetailView(in, members), func(w io.Writer) { printInitiative(w, in, members) })
+		return c.emit(func() any { return initiativeDetailView(in, members) }, func(w io.Writer) { printInitiative(w, in, members) })
 	})
 	cmd.Flags().StringVar(&asOf, "as-of", "", asOfHelp)
 	return cmd
@@ -150,11 +150,7 @@ func (c *cli) initiativeListCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		views := make([]initiativeJSON, len(all))
-		for i, in := range all {
-			views[i] = initiativeView(in)
-		}
-		return c.emit(views, func(w io.Writer) { printInitiatives(w, all) })
+		return c.emit(func() any { return initiativeViews(all) }, func(w io.Writer) { printInitiatives(w, all) })
 	})
 	return cmd
 }
@@ -166,7 +162,7 @@ func (c *cli) initiativeHistoryCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(historyView(h), func(w io.Writer) { printHistory(w, h) })
+		return c.emit(func() any { return historyView(h) }, func(w io.Writer) { printHistory(w, h) })
 	})
 	return cmd
 }

@@ -28,7 +28,7 @@ func (c *cli) itemResult(ctx context.Context, s *app.Service, r app.Result[track
 	if err != nil {
 		return err
 	}
-	return c.emit(cardView(card), func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
+	return c.emit(func() any { return cardView(card) }, func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
 }
 
 // itemWrite builds a command that changes one work item.
@@ -78,7 +78,7 @@ func (c *cli) createCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(itemView(r.State), func(w io.Writer) { fmt.Fprintln(w, r.State.ID) })
+		return c.emit(func() any { return itemView(r.State) }, func(w io.Writer) { fmt.Fprintln(w, r.State.ID) })
 	})
 	f := cmd.Flags()
 	f.StringVar(&typ, "type", "", "task, bug, story, spike or chore (default task)")
@@ -239,7 +239,7 @@ on it.`,
 		if len(views) == 1 {
 			out = views[0]
 		}
-		return c.emit(out, func(w io.Writer) {
+		return c.emit(func() any { return out }, func(w io.Writer) {
 			for _, it := range items {
 				fmt.Fprintf(w, "%s: held by %s until %s\n", display(it.ID), display(it.Assignee), localTime(it.Claim.ExpiresAt()))
 			}
@@ -316,7 +316,7 @@ func (c *cli) showCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(cardView(card), func(w io.Writer) { printItem(w, card) })
+		return c.emit(func() any { return cardView(card) }, func(w io.Writer) { printItem(w, card) })
 	})
 	cmd.Flags().Int64Var(&at, "at", 0, "the state after this version")
 	cmd.Flags().StringVar(&asOf, "as-of", "", asOfHelp)
@@ -334,7 +334,7 @@ func (c *cli) historyCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(historyView(h), func(w io.Writer) { printHistory(w, h) })
+		return c.emit(func() any { return historyView(h) }, func(w io.Writer) { printHistory(w, h) })
 	})
 	return cmd
 }
@@ -374,7 +374,7 @@ func (c *cli) listCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return c.emit(cardViews(items), func(w io.Writer) { printItems(w, cardItems(items)) })
+		return c.emit(func() any { return cardViews(items) }, func(w io.Writer) { printItems(w, cardItems(items)) })
 	})
 	fl := cmd.Flags()
 	fl.StringVar(&status, "status", "", "only items with this status")

@@ -40,7 +40,7 @@ commit, until interrupted.`,
 			if err != nil {
 				return err
 			}
-			if err := c.emit(logView(rec), func(w io.Writer) { printLogRecord(w, rec, s.Describe(rec)) }); err != nil {
+			if err := c.emit(func() any { return logView(rec) }, func(w io.Writer) { printLogRecord(w, rec, s.Describe(rec)) }); err != nil {
 				return err
 			}
 			if follow {

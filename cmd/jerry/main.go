@@ -152,7 +152,7 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 		return nil, err
 	}
 	opts := []app.Option{app.WithStrategy(strategy), app.WithLease(lease)}
-	if ms, err := readModelStore(ctx, st); err != nil {
+	if ms, err := readModelStore(st); err != nil {
 		return nil, err
 	} else if ms != nil {
 		opts = append(opts, app.WithReadModel(ms, func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))

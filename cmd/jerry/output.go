@@ -8,11 +8,13 @@ import (
 	"github.com/jerry-es/jerry/tracker/app"
 )
 
-// emit prints a command's answer: view as one JSON document with --json,
-// else what text writes for people. It is the one place that chooses.
-func (c *cli) emit(view any, text func(w io.Writer)) error {
+// emit prints a command's answer: what view returns as one JSON document
+// with --json, else what text writes for people. It is the one place that
+// chooses. view is called only for JSON: a list of 10,000 items is not
+// converted for nothing.
+func (c *cli) emit(view func() any, text func(w io.Writer)) error {
 	if c.jsonOut {
-		return writeJSON(c.out, view)
+		return writeJSON(c.out, view())
 	}
 	text(c.out)
 	return nil

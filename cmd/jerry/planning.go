@@ -59,7 +59,7 @@ moment each get a different item. If nothing is ready, exit code 4.`,
 			if err != nil {
 				return err
 			}
-			return c.emit(cardView(card), func(w io.Writer) {
+			return c.emit(func() any { return cardView(card) }, func(w io.Writer) {
 				fmt.Fprintf(w, "%s: claimed by %s\n\n", display(r.State.ID), display(r.State.Assignee))
 				printItem(w, card)
 			})
@@ -68,7 +68,7 @@ moment each get a different item. If nothing is ready, exit code 4.`,
 		if err != nil {
 			return err
 		}
-		return c.emit(cardViews(items), func(w io.Writer) {
+		return c.emit(func() any { return cardViews(items) }, func(w io.Writer) {
 			if len(items) == 0 {
 				fmt.Fprintln(w, "nothing ready")
 				return
@@ -97,7 +97,7 @@ offers the item again).`,
 		if err != nil {
 			return err
 		}
-		return c.emit(stuckViews(stuck), func(w io.Writer) { printStuck(w, stuck) })
+		return c.emit(func() any { return stuckViews(stuck) }, func(w io.Writer) { printStuck(w, stuck) })
 	})
 	return cmd
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 
 	"github.com/jerry-es/jerry/es"
@@ -159,18 +158,14 @@ func storeCheck(st store) (check app.StoreCheck, notes []string) {
 	}, notes
 }
 
-// readModelDir is the subdirectory of a file store that holds jerry's
-// persisted read models; the store itself never looks into it.
-const readModelDir = "readmodels"
-
 // readModelStore returns where the store keeps jerry's persisted read model
-// (nil: fold the whole log every time):
+// (nil: fold the whole log every time): the adapter's own es.ModelStore,
 //
 //	file store   DIR/readmodels/jerry.model, a file replaced atomically
 //	PostgreSQL   a row of the table jerry_read_models in the store's schema
 //
 // JERRY_READ_MODEL=off turns it off, to compare with the full fold.
-func readModelStore(ctx context.Context, st store) (app.ModelStore, error) {
+func readModelStore(st store) (es.ModelStore, error) {
 	if v := os.Getenv("JERRY_READ_MODEL"); v != "" {
 		switch strings.ToLower(v) {
 		case "off", "0", "false", "no":
@@ -182,9 +177,9 @@ func readModelStore(ctx context.Context, st store) (app.ModelStore, error) {
 	}
 	switch st := st.(type) {
 	case *jsonfile.Store:
-		return app.NewModelFile(filepath.Join(st.Dir(), readModelDir, "jerry.model")), nil
+		return st.Models(), nil
 	case *postgres.Store:
-		return newPGModel(ctx, st)
+		return st.Models(), nil
 	}
 	return nil, nil
 }

@@ -64,10 +64,11 @@ func display(s string) string {
 	return b.String()
 }
 
-// safeASCII reports whether s is printable ASCII only.
+// safeASCII reports whether s is printable ASCII only (a tab makes it
+// false, to be looked at rune by rune).
 func safeASCII(s string) bool {
 	for i := range len(s) {
-		if c := s[i]; (c < 0x20 && c != '\t') || c >= 0x7f {
+		if s[i]-0x20 >= 0x7f-0x20 { // below 0x20 wraps around: one test for both ends
 			return false
 		}
 	}
@@ -119,27 +120,35 @@ func pad(s string, n int) string {
 
 // columns writes rows as left-aligned columns two spaces apart, aligned by
 // display width; the last column is not padded. Cells must already be
-// displayable (see cell).
+// displayable (see display and oneLine).
 func columns(w io.Writer, rows [][]string) {
+	if len(rows) == 0 {
+		return
+	}
 	var widths []int
+	cells := make([]int, 0, len(rows)*len(rows[0])) // each cell's width, measured once
 	for _, r := range rows {
 		for i, c := range r {
 			if i >= len(widths) {
 				widths = append(widths, 0)
 			}
-			widths[i] = max(widths[i], displayWidth(c))
+			cw := displayWidth(c)
+			cells = append(cells, cw)
+			widths[i] = max(widths[i], cw)
 		}
 	}
 	var line []byte
+	k := 0
 	for _, r := range rows {
 		line = line[:0]
 		for i, c := range r {
 			line = append(line, c...)
 			if i < len(r)-1 {
-				for range widths[i] - displayWidth(c) + 2 {
+				for range widths[i] - cells[k] + 2 {
 					line = append(line, ' ')
 				}
 			}
+			k++
 		}
 		line = append(line, '\n')
 		w.Write(line)

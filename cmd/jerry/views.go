@@ -179,6 +179,14 @@ func initiativeDetailView(in tracker.InitiativeState, members []app.Member) init
 	return out
 }
 
+func initiativeViews(list []tracker.InitiativeState) []initiativeJSON {
+	out := make([]initiativeJSON, len(list))
+	for i, in := range list {
+		out[i] = initiativeView(in)
+	}
+	return out
+}
+
 type historyJSON struct {
 	Version  int64           `json:"version"`
 	Position int64           `json:"position"`

@@ -49,7 +49,7 @@ func claimAt(it tracker.Item, t time.Time) *ClaimState {
 // Cards returns the cards of items at t, with blockers and dependents as
 // the projection holds them: a projection of the present for t now, or one
 // folded up to t.
-func (p *Projection) Cards(items []tracker.Item, t time.Time) []Card {
+func (p *Overview) Cards(items []tracker.Item, t time.Time) []Card {
 	waiting := make(map[string][]tracker.BlockerState)
 	for _, e := range p.order {
 		if e.Status.Closed() {
@@ -72,7 +72,7 @@ func (p *Projection) Cards(items []tracker.Item, t time.Time) []Card {
 }
 
 // state returns what a card shows of item id: its ID only if unknown.
-func (p *Projection) state(id string) tracker.BlockerState {
+func (p *Overview) state(id string) tracker.BlockerState {
 	e, ok := p.items[id]
 	if !ok {
 		return tracker.BlockerState{ID: id}

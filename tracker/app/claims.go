@@ -150,7 +150,7 @@ func (s *Service) Blocked(ctx context.Context) ([]Stuck, error) {
 
 // Stuck returns the work items that cannot move at t, and why; see
 // [Service.Blocked].
-func (p *Projection) Stuck(t time.Time) []Stuck {
+func (p *Overview) Stuck(t time.Time) []Stuck {
 	var out []Stuck
 	for _, e := range p.order {
 		it := &e.Item

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -83,12 +82,12 @@ func TestBlockRaceRefusesCycles(t *testing.T) {
 	const ring, pairs, rounds = 12, 6, 3
 	for round := range rounds {
 		st := memstore.New()
-		modelPath := filepath.Join(t.TempDir(), "jerry.model")
+		models := memstore.NewModels()
 		service := func(i int) *app.Service {
 			if i%2 == 0 {
 				return app.New(st, st, st)
 			}
-			return app.New(st, st, st, app.WithReadModel(app.NewModelFile(modelPath), func(msg string) { t.Error(msg) }))
+			return app.New(st, st, st, app.WithReadModel(models, func(msg string) { t.Error(msg) }))
 		}
 		s := service(0)
 		var ringIDs []string

@@ -16,7 +16,7 @@ import (
 	"github.com/jerry-es/jerry/tracker"
 )
 
-// The persisted read model is a compact binary encoding of a Projection,
+// The persisted read model is a compact binary encoding of an Overview,
 // because it is read by every list and ready: for 10,000 items (about 4 MB
 // with their comments) it decodes in about 2 ms, where encoding/gob or JSON
 // take tens. Layout, little-endian:
@@ -53,7 +53,7 @@ func modelErrorf(format string, args ...any) error {
 }
 
 // encodeModel returns p's state and position in the persisted form.
-func encodeModel(p *Projection) []byte {
+func encodeModel(p *Overview) []byte {
 	// Growing the buffer by appends would copy it several times over.
 	b := make([]byte, modelHeaderSize, modelHeaderSize+bodySizeBound(p)+4)
 	copy(b, modelMagic)
@@ -67,7 +67,7 @@ func encodeModel(p *Projection) []byte {
 
 // bodySizeBound returns at least the size encodeBody writes for p:
 // binary.MaxVarintLen64 for every number and string length.
-func bodySizeBound(p *Projection) int {
+func bodySizeBound(p *Overview) int {
 	const n = binary.MaxVarintLen64
 	size := 3 * n
 	for _, it := range p.order {
@@ -123,7 +123,7 @@ func appendStrings(b []byte, ss []string) []byte {
 }
 
 // encodeBody writes every item, in ID order, then every initiative.
-func encodeBody(b []byte, p *Projection) []byte {
+func encodeBody(b []byte, p *Overview) []byte {
 	p.sortOrder()
 	b = binary.AppendUvarint(b, uint64(len(p.items)))
 	var strs int
@@ -200,7 +200,7 @@ func encodeBody(b []byte, p *Projection) []byte {
 // decodeModel reads a model written by encodeModel into a new projection
 // that decodes events with reg. It takes b over: the projection's strings
 // point into it, so the caller must never modify it afterwards.
-func decodeModel(b []byte, reg *es.Registry) (*Projection, error) {
+func decodeModel(b []byte, reg *es.Registry) (*Overview, error) {
 	if len(b) < modelHeaderSize+4 || string(b[:8]) != modelMagic {
 		return nil, modelErrorf("not a read model file")
 	}
@@ -215,7 +215,7 @@ func decodeModel(b []byte, reg *es.Registry) (*Projection, error) {
 	if crc32.Checksum(b[:end], modelCRC) != binary.LittleEndian.Uint32(b[end:]) {
 		return nil, modelErrorf("checksum mismatch")
 	}
-	p := NewProjection(reg)
+	p := NewOverview(reg)
 	p.pos = int64(binary.LittleEndian.Uint64(b[12:]))
 	if p.pos < 0 {
 		return nil, modelErrorf("position %d", p.pos)
@@ -364,7 +364,7 @@ func (d *decoder) strings(pool *[]string) []string {
 	return out
 }
 
-func (d *decoder) body(p *Projection) error {
+func (d *decoder) body(p *Overview) error {
 	nItems := d.count(13)
 	strs := make([]string, d.count(1))
 	items := make([]itemEntry, nItems)

@@ -56,7 +56,7 @@ type Service struct {
 	reg    *es.Registry
 	items  *es.Repository[*tracker.WorkItem]
 	inits  *es.Repository[*tracker.Initiative]
-	models ModelStore
+	models es.ModelStore
 	notes  func(string)
 	lease  time.Duration
 }
@@ -67,7 +67,7 @@ type Option func(*options)
 type options struct {
 	strategy es.Strategy
 	onSnap   func(string, error)
-	models   ModelStore
+	models   es.ModelStore
 	notes    func(string)
 	lease    time.Duration
 }

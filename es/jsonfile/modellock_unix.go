@@ -1,15 +1,15 @@
 //go:build unix
 
-package app
+package jsonfile
 
 import (
 	"os"
 	"syscall"
 )
 
-// lockFile takes an exclusive flock(2) on the file at path, creating it. The
-// kernel drops the lock if the process dies.
-func lockFile(path string) (unlock func(), err error) {
+// lockModelFile takes an exclusive flock(2) on the file at path, creating
+// it. The kernel drops the lock if the process dies.
+func lockModelFile(path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
