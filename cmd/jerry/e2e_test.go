@@ -384,7 +384,7 @@ func TestJSONOutputs(t *testing.T) {
 			t.Errorf("jerry %v --json: fields %v, want %v", args, got, want)
 		}
 	}
-	check([]string{"created", "store"}, "init")
+	check([]string{"config", "created", "store"}, "init")
 	check(itemFields, "create", "First", "--type", "bug", "--priority", "high", "--description", "d")
 	check(itemFields, "create", "Second", "--expect-version", "0")
 	check(initiativeFields, "initiative", "create", "Launch", "--description", "d")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -225,16 +226,22 @@ func testAgentsWithLeases(t *testing.T, e *env) {
 	}
 	var mu sync.Mutex
 	firstClaims := map[string]string{} // dead agent -> its item
+	var done atomic.Int64              // items the live agents finished
+	deadline := time.Now().Add(3 * time.Minute)
 	var wg sync.WaitGroup
 	for a := range agents {
 		who := fmt.Sprintf("agent-%d", a)
 		dies := a < 2
 		wg.Go(func() {
-			for idle := 0; idle < 40; {
+			for done.Load() < items {
+				if time.Now().After(deadline) {
+					t.Errorf("%s: %d of %d items done after 3 minutes", who, done.Load(), items)
+					return
+				}
 				r := e.run("ready", "--claim", "--lease", "2s", "--json", "--actor", who)
 				if r.code == exitNotFound {
-					// Nothing ready now: a dead agent's item may come back.
-					idle++
+					// Nothing ready now: a dead agent's item comes back
+					// when its lease ends.
 					time.Sleep(200 * time.Millisecond)
 					continue
 				}
@@ -256,7 +263,7 @@ func testAgentsWithLeases(t *testing.T, e *env) {
 					t.Errorf("%s: status %s done: exit %d: %s", who, c.ID, r.code, r.stderr)
 					return
 				}
-				idle = 0
+				done.Add(1)
 			}
 		})
 	}
