@@ -20,8 +20,13 @@ var ErrUsage = errors.New("usage")
 // usageError is a mistake in how a face was called.
 type usageError struct{ err error }
 
-func (e usageError) Error() string        { return e.err.Error() }
-func (e usageError) Unwrap() error        { return e.err }
+// Error returns the message of the error it marks.
+func (e usageError) Error() string { return e.err.Error() }
+
+// Unwrap returns the error it marks.
+func (e usageError) Unwrap() error { return e.err }
+
+// Is reports whether target is ErrUsage.
 func (e usageError) Is(target error) bool { return target == ErrUsage }
 
 // Usage marks err as a mistake in how a face was called: it then matches
