@@ -193,8 +193,7 @@ func (s *Store) runGroup(batch []*appendReq) {
 				continue
 			}
 			var base *int64
-			var notified int64
-			if err := br.QueryRow().Scan(&r.current, &base, &notified); err != nil {
+			if err := br.QueryRow().Scan(&r.current, &base); err != nil {
 				return err
 			}
 			if base != nil {
