@@ -18,8 +18,8 @@ import (
 // while it is sending are announced together by its next NOTIFY.
 type hints struct {
 	mu      sync.Mutex
-	pending int64 // highest position committed and not yet announced; 0: none
-	running bool  // a goroutine is sending
+	pending int64     // highest position committed and not yet announced; 0: none
+	running bool      // a goroutine is sending
 	idle    sync.Cond // L is &mu; broadcast when running turns false
 }
 
