@@ -71,7 +71,11 @@ WHERE stream = $1 AND version >= $2 AND version <= $3 ORDER BY version LIMIT $4`
 WHERE position >= $1 ORDER BY position LIMIT $2`),
 		lastPosition: q(`SELECT position FROM S.head`),
 		lockHead:     q(`SELECT position FROM S.head FOR UPDATE`),
-		notify:       `SELECT pg_notify($1, $2)`,
+		// PostgreSQL gives a notifying transaction an ID, so its commit
+		// would wait for a WAL flush of its own; a hint has nothing to
+		// keep durable, so it commits without waiting (the notification
+		// is delivered at the commit either way).
+		notify: `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`,
 
 		findEventID: q(`SELECT stream, version FROM S.events WHERE id = $1`),
 		saveSnapshot: q(`INSERT INTO S.snapshots (stream, version, type, schema, state, time)
