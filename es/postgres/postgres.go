@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/internal/groupcommit"
 )
 
 //go:embed schema/*.sql
@@ -36,9 +37,9 @@ type Store struct {
 	sql     statements
 	channel string // NOTIFY channel of this schema
 
-	signal es.Signal // woken by own appends and by the LISTEN goroutine
-	group  grouper   // combines concurrent small appends into one commit
-	hints  hints     // NOTIFY after commit, for other processes' subscriptions
+	signal es.Signal                      // woken by own appends and by the LISTEN goroutine
+	group  *groupcommit.Group[*appendReq] // combines concurrent small appends into one commit
+	hints  hints                          // NOTIFY after commit, for other processes' subscriptions
 
 	closeMu  sync.RWMutex
 	isClosed bool
@@ -164,6 +165,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	s.sql = newStatements(s.schema)
 	s.channel = channelName(s.schema)
 	s.hints.idle.L = &s.hints.mu
+	s.group = s.newGrouper()
 	// The LISTEN connection is opened by the first Subscribe, not here: a
 	// one-shot command that appends or reads and exits never needs it.
 	return s, nil
