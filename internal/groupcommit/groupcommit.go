@@ -52,6 +52,13 @@ type Options struct {
 	// batches as large as the number of callers rather than alternating
 	// between halves of it. 0 takes the batch at once.
 	Settle int
+
+	// Leaders is how many batches may be committed at once; 0 means 1.
+	// With more than one, commit must be safe for concurrent use; a
+	// second batch can then be on its way (say, waiting at a database
+	// for the first's lock) while the first commits, rather than being
+	// sent only once the first's callers have been woken.
+	Leaders int
 }
 
 // Group commits the requests of concurrent callers in batches. Make one
@@ -61,9 +68,9 @@ type Group[R any] struct {
 	opts   Options
 
 	mu        sync.Mutex
-	idle      sync.Cond // broadcast when leading turns false
+	idle      sync.Cond // broadcast when leaders drops to 0
 	queue     []*waiter[R]
-	leading   bool // some caller is taking or committing batches
+	leaders   int // callers taking or committing a batch
 	lastBatch int
 	closed    bool
 }
@@ -71,15 +78,16 @@ type Group[R any] struct {
 // waiter is a queued request and how its caller is told it is done.
 type waiter[R any] struct {
 	req  R
-	lead bool          // set before done is closed: lead the next batch
+	lead bool          // set before done is closed: lead a batch
 	done chan struct{} // closed when the request was committed, or to lead
 }
 
 // New returns a Group whose leaders call commit with each batch, in the
 // order the requests were queued. commit must record the outcome of every
 // request in the batch before it returns; it is never called with an empty
-// batch, and never by two goroutines at once.
+// batch, nor by more goroutines at once than opts.Leaders allows.
 func New[R any](commit func(batch []R), opts Options) *Group[R] {
+	opts.Leaders = max(opts.Leaders, 1)
 	g := &Group[R]{commit: commit, opts: opts}
 	g.idle.L = &g.mu
 	return g
@@ -87,9 +95,9 @@ func New[R any](commit func(batch []R), opts Options) *Group[R] {
 
 // Do queues req and returns when it has been committed, when ctx ends
 // while req is still queued, or at once if the Group is closed; see the
-// package documentation for what each outcome means. If no batch is being
-// committed, the caller commits req itself (and whatever else has queued)
-// before Do returns.
+// package documentation for what each outcome means. If fewer batches are
+// being committed than Options.Leaders allows, the caller commits req
+// itself, with whatever else has queued, before Do returns.
 func (g *Group[R]) Do(ctx context.Context, req R) error {
 	w := &waiter[R]{req: req, done: make(chan struct{})}
 	g.mu.Lock()
@@ -97,8 +105,8 @@ func (g *Group[R]) Do(ctx context.Context, req R) error {
 		g.mu.Unlock()
 		return ErrClosed
 	}
-	g.queue = append(g.queue, w)
-	if g.leading {
+	if g.leaders >= g.opts.Leaders {
+		g.queue = append(g.queue, w)
 		g.mu.Unlock()
 		if err := g.wait(ctx, w); err != nil {
 			return err
@@ -107,6 +115,8 @@ func (g *Group[R]) Do(ctx context.Context, req R) error {
 			return nil
 		}
 		g.mu.Lock()
+	} else {
+		g.leaders++
 	}
 	g.lead(w)
 	return nil
@@ -121,7 +131,7 @@ func (g *Group[R]) wait(ctx context.Context, w *waiter[R]) error {
 	case <-ctx.Done():
 	}
 	g.mu.Lock()
-	if i := slices.Index(g.queue, w); i >= 0 && !w.lead {
+	if i := slices.Index(g.queue, w); i >= 0 {
 		g.queue = slices.Delete(g.queue, i, i+1)
 		g.mu.Unlock()
 		return ctx.Err()
@@ -134,52 +144,41 @@ func (g *Group[R]) wait(ctx context.Context, w *waiter[R]) error {
 	return nil
 }
 
-// lead commits batches until w's has been committed, then hands leadership
-// to the first request still queued, if any. g.mu is held on entry and
-// released on return.
+// lead commits one batch: w's request first, then those queued, in order.
+// Then it hands its leadership to the first request still queued, if any.
+// g.mu is held on entry and released on return.
 func (g *Group[R]) lead(w *waiter[R]) {
-	g.leading = true
-	for {
-		for i := 0; i < g.opts.Settle && len(g.queue) < g.lastBatch; i++ {
-			g.mu.Unlock()
-			runtime.Gosched()
-			g.mu.Lock()
-		}
-		n := len(g.queue)
-		if g.opts.MaxBatch > 0 {
-			n = min(n, g.opts.MaxBatch)
-		}
-		batch := g.queue[:n:n]
-		g.queue = g.queue[n:]
-		g.lastBatch = n
+	for i := 0; i < g.opts.Settle && len(g.queue)+1 < g.lastBatch; i++ {
 		g.mu.Unlock()
-
-		reqs := make([]R, n)
-		for i, b := range batch {
-			reqs[i] = b.req
-		}
-		g.commit(reqs)
-		// Release the batch first, so that its callers can queue their
-		// next requests before the next leader takes its batch.
-		mine := false
-		for _, b := range batch {
-			if b == w {
-				mine = true
-			} else {
-				close(b.done)
-			}
-		}
+		runtime.Gosched()
 		g.mu.Lock()
-		if mine {
-			break
-		}
 	}
+	n := len(g.queue)
+	if g.opts.MaxBatch > 0 {
+		n = min(n, g.opts.MaxBatch-1)
+	}
+	batch := append([]*waiter[R]{w}, g.queue[:n]...)
+	g.queue = g.queue[n:]
+	g.lastBatch = len(batch)
+	g.mu.Unlock()
+
+	reqs := make([]R, len(batch))
+	for i, b := range batch {
+		reqs[i] = b.req
+	}
+	g.commit(reqs)
+	// Release the batch first, so that its callers can queue their next
+	// requests before the next leader takes its batch.
+	for _, b := range batch[1:] {
+		close(b.done)
+	}
+	g.mu.Lock()
 	if len(g.queue) > 0 {
 		next := g.queue[0]
+		g.queue = g.queue[1:]
 		next.lead = true
 		close(next.done)
-	} else {
-		g.leading = false
+	} else if g.leaders--; g.leaders == 0 {
 		g.idle.Broadcast()
 	}
 	g.mu.Unlock()
@@ -199,7 +198,7 @@ func (g *Group[R]) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.closed = true
-	for g.leading {
+	for g.leaders > 0 {
 		g.idle.Wait()
 	}
 }

@@ -254,3 +254,90 @@ func TestClose(t *testing.T) {
 	}
 	g.Close()
 }
+
+// TestTwoLeaders: with Leaders 2, a second batch commits while the first
+// is held, a third request waits for one of them, and no more than two
+// commits ever run at once.
+func TestTwoLeaders(t *testing.T) {
+	var running, most atomic.Int32
+	entered := make(chan int, 10)
+	hold := make(chan struct{})
+	g := groupcommit.New(func(batch []*req) {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		entered <- batch[0].id
+		<-hold
+		for _, q := range batch {
+			q.committed.Add(1)
+		}
+	}, groupcommit.Options{Leaders: 2})
+	ctx := context.Background()
+	reqs := []*req{{id: 1}, {id: 2}, {id: 3}, {id: 4}}
+	errs := make(chan error, len(reqs))
+	for _, q := range reqs[:2] {
+		go func() { errs <- g.Do(ctx, q) }()
+	}
+	<-entered
+	<-entered // both commit at once
+	for _, q := range reqs[2:] {
+		go func() { errs <- g.Do(ctx, q) }()
+	}
+	waitQueued(t, g, 2)
+	close(hold)
+	for range reqs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range reqs {
+		if q.committed.Load() != 1 {
+			t.Errorf("request %d committed %d times", q.id, q.committed.Load())
+		}
+	}
+	if most.Load() != 2 {
+		t.Errorf("at most %d commits at once, want 2", most.Load())
+	}
+	g.Close()
+}
+
+// TestStressTwoLeaders is TestStress with two leaders.
+func TestStressTwoLeaders(t *testing.T) {
+	var running atomic.Int32
+	g := groupcommit.New(func(batch []*req) {
+		if running.Add(1) > 2 {
+			t.Error("more than two commits at once")
+		}
+		defer running.Add(-1)
+		for _, q := range batch {
+			q.committed.Add(1)
+		}
+	}, groupcommit.Options{MaxBatch: 4, Settle: 1, Leaders: 2})
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 300 {
+				q := &req{id: w*1000 + i}
+				ctx, cancel := context.WithCancel(context.Background())
+				if rand.IntN(3) == 0 {
+					go func() {
+						time.Sleep(time.Duration(rand.IntN(50)) * time.Microsecond)
+						cancel()
+					}()
+				}
+				err := g.Do(ctx, q)
+				cancel()
+				if !(err == nil && q.committed.Load() == 1 || errors.Is(err, context.Canceled) && q.committed.Load() == 0) {
+					t.Errorf("request %d: Do %v, committed %d times", q.id, err, q.committed.Load())
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	g.Close()
+	if g.Len() != 0 {
+		t.Errorf("%d requests left queued", g.Len())
+	}
+}
