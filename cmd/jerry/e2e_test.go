@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jerry-es/jerry/internal/pgtest"
 )
 
 // These tests build the jerry binary once and run it as a user would, each
@@ -60,47 +58,11 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, dir: dir, store: "file:" + filepath.Join(dir, "store")}
 }
 
-// pgEnvVar names the variable that gives tests a PostgreSQL server, as in
-// es/postgres.
-const pgEnvVar = "JERRY_TEST_POSTGRES"
-
 // newPostgresEnv returns an env whose store is a fresh schema on the server
 // JERRY_TEST_POSTGRES names, dropped when the test ends; it skips the test
 // if the variable is unset.
 func newPostgresEnv(t *testing.T) *env {
-	dsn := os.Getenv(pgEnvVar)
-	if dsn == "" {
-		t.Skipf("PostgreSQL runs skipped: set %s, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable", pgEnvVar)
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("jerry_e2e_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return &env{t: t, dir: t.TempDir(), store: u.String()}
+	return &env{t: t, dir: t.TempDir(), store: pgtest.URL(t, pgtest.Schema(t))}
 }
 
 // eachStore runs fn on a fresh JSON file store and, if one is configured,
