@@ -48,43 +48,61 @@ func getEntry(b []byte) (off int64, n int, ok bool) {
 }
 
 // head says how far the derived files are up to date: the log's committed
-// size, the last position, and the boot that wrote it. It is one text line
-// of fixed length with a checksum:
+// size, the last position, whether the writer synced its appends, and the
+// boot that wrote it. It is one text line of fixed length with a checksum:
 //
-//	jsonfile 1 00000000000000004242 00000000000000000017 <boot id> 1a2b3c4d
+//	jsonfile 2 00000000000000004242 00000000000000000017 s <boot id> 1a2b3c4d
+//
+// where s is "s" for a writer that fsyncs its appends and "n" for a NoSync
+// one. A version 1 head (no flag) is still read, as "s".
 type head struct {
-	size int64
-	last int64
-	boot string
+	size   int64
+	last   int64
+	noSync bool
+	boot   string
 }
 
 const (
-	headMagic = "jsonfile 1 "
-	headLen   = len(headMagic) + 20 + 1 + 20 + 1 + 36 + 1 + 8 + 1
+	headMagic   = "jsonfile 2 "
+	headMagicV1 = "jsonfile 1 "
+	headLen     = len(headMagic) + 20 + 1 + 20 + 1 + 2 + 36 + 1 + 8 + 1
+	headLenV1   = headLen - 2
 )
 
 func (h head) encode() []byte {
 	b := make([]byte, 0, headLen)
 	b = append(b, headMagic...)
-	b = fmt.Appendf(b, "%020d %020d %-36.36s ", h.size, h.last, h.boot)
+	flag := 's'
+	if h.noSync {
+		flag = 'n'
+	}
+	b = fmt.Appendf(b, "%020d %020d %c %-36.36s ", h.size, h.last, flag, h.boot)
 	b = appendHex32(b, crc32.Checksum(b, castagnoli))
 	return append(b, '\n')
 }
 
 func parseHead(b []byte) (head, error) {
-	if len(b) != headLen || !bytes.HasPrefix(b, []byte(headMagic)) || b[headLen-1] != '\n' {
+	n := len(b)
+	v1 := n == headLenV1 && bytes.HasPrefix(b, []byte(headMagicV1))
+	if !v1 && (n != headLen || !bytes.HasPrefix(b, []byte(headMagic))) || b[n-1] != '\n' {
 		return head{}, errors.New("malformed head")
 	}
-	body := b[:headLen-9]
-	want, ok := parseHex32(b[headLen-9 : headLen-1])
-	if !ok || want != crc32.Checksum(body, castagnoli) {
+	want, ok := parseHex32(b[n-9 : n-1])
+	if !ok || want != crc32.Checksum(b[:n-9], castagnoli) {
 		return head{}, errors.New("head checksum mismatch")
 	}
-	f := bytes.Fields(b[len(headMagic) : headLen-10])
+	f := bytes.Fields(b[len(headMagic) : n-10])
+	var h head
+	if !v1 {
+		if len(f) < 3 || len(f) > 4 || len(f[2]) != 1 || f[2][0] != 's' && f[2][0] != 'n' {
+			return head{}, errors.New("malformed head")
+		}
+		h.noSync = f[2][0] == 'n'
+		f = append(f[:2], f[3:]...)
+	}
 	if len(f) < 2 || len(f) > 3 {
 		return head{}, errors.New("malformed head")
 	}
-	var h head
 	var err error
 	h.size, err = strconv.ParseInt(string(f[0]), 10, 64)
 	if err != nil || h.size < 0 {

@@ -65,14 +65,65 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error)
 		return 0, es.ErrClosed
 	}
 	f, err := os.Open(s.idxPath(stream))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return 0, err
 	}
-	defer f.Close()
-	return readCount(f)
+	if f != nil {
+		defer f.Close()
+	}
+	return s.checkedCount(stream, f)
+}
+
+// checkedCount returns the version of stream from its index file f (nil if
+// there is none), checked for a reader that holds no lock: writers write
+// the index before the stream table, so the index must hold at least the
+// table's version, and its last entry must point to the stream's record of
+// that version. An index missing, emptied, cut short or copied from another
+// stream fails one of these, and the reader gets an error naming it rather
+// than a wrong answer. A disagreement is looked at again a few times: a
+// rebuild may be rewriting the files.
+func (s *Store) checkedCount(stream string, f *os.File) (int64, error) {
+	path := s.idxPath(stream)
+	for i := 0; ; i++ {
+		tv, err := lookupTable(s.path(tableName), stream)
+		var n int64
+		if err == nil && f != nil {
+			n, err = readCount(f)
+		}
+		if err == nil && n < tv {
+			err = &es.CorruptError{Path: path, Offset: n * entrySize,
+				Err: fmt.Errorf("index of stream %q holds %d entries; the stream table says %d (a writer rebuilds it; Reindex or Repair do now)", stream, n, tv)}
+		}
+		if err == nil && n > 0 {
+			err = s.checkLastEntry(stream, f, n)
+		}
+		if err == nil || i == 3 {
+			return n, err
+		}
+		time.Sleep(time.Duration(i+1) * time.Millisecond)
+	}
+}
+
+// checkLastEntry checks that the entry of version n of stream's index f
+// points to that record.
+func (s *Store) checkLastEntry(stream string, f *os.File, n int64) error {
+	path := s.idxPath(stream)
+	off, ln, ok, err := readEntry(f, (n-1)*entrySize)
+	if err != nil {
+		return err
+	}
+	if ok {
+		line := make([]byte, ln)
+		got, _ := s.log.ReadAt(line, off)
+		var r es.Record
+		if got == ln && line[ln-1] == '\n' {
+			if _, err := newDecoder().decodeLine(line[:ln-1], &r); err == nil && r.Stream == stream && r.Version == n {
+				return nil
+			}
+		}
+	}
+	return &es.CorruptError{Path: path, Offset: (n - 1) * entrySize,
+		Err: fmt.Errorf("entry of version %d of stream %q does not point to that record", n, stream)}
 }
 
 // readCount returns the number of entries of an index file without the lock.
@@ -107,14 +158,24 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) i
 			return
 		}
 		f, err := os.Open(s.idxPath(stream))
-		if errors.Is(err, fs.ErrNotExist) {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			yield(es.Record{}, err)
 			return
 		}
+		if f != nil {
+			defer f.Close()
+		}
+		count, err := s.checkedCount(stream, f)
 		if err != nil {
 			yield(es.Record{}, err)
 			return
 		}
-		defer f.Close()
+		if to == 0 || to > count {
+			to = count
+		}
+		if from > to {
+			return
+		}
 		r := newStreamReader(s, stream, f)
 		defer r.release()
 		for rec, err := range r.read(ctx, from, to) {
@@ -241,7 +302,7 @@ func (r *streamReader) line(ents []byte, i int, idxPath string, eoff int64) ([]b
 		got, err := r.s.log.ReadAt(buf[:span], off)
 		if got < n {
 			if err == nil || err == io.EOF {
-				err = &es.CorruptError{Path: idxPath, Offset: eoff, Err: fmt.Errorf("entry points past the end of the log (offset %d)", off)}
+				err = &es.CorruptError{Path: r.s.path(logName), Offset: off, Err: fmt.Errorf("the log ends before the line that %s (offset %d) points to", idxPath, eoff)}
 			}
 			return nil, err
 		}
