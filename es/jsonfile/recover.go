@@ -96,25 +96,26 @@ func (s *Store) syncHead(h head, herr error, logSize int64) (head, error) {
 	case herr != nil:
 		// Nothing says what was acknowledged: all of the log may have
 		// been, so a damaged tail is not cut.
-		s.report(Recovery{Path: s.path(headName), Reason: "head damaged or missing (" + herr.Error() + "): derived files rebuilt from the log"})
-		return s.rebuild(logSize, rebuildOpts{ackEnd: logSize})
+		return s.rebuildReporting(Recovery{Path: s.path(headName), Reason: "head damaged or missing (" + herr.Error() + "): derived files rebuilt from the log"},
+			logSize, rebuildOpts{ackEnd: logSize})
 	case h.size > logSize && h.noSync && h.boot != s.boot:
-		s.report(Recovery{Path: s.path(logName), Offset: logSize, Reason: fmt.Sprintf(
-			"log is %d bytes, shorter than the %d bytes a NoSync writer committed before the machine restarted (appends its option let it lose): derived files rebuilt", logSize, h.size)})
-		return s.rebuild(logSize, rebuildOpts{lost: true})
+		return s.rebuildReporting(Recovery{Path: s.path(logName), Offset: logSize, Reason: fmt.Sprintf(
+			"log is %d bytes, shorter than the %d bytes a NoSync writer committed before the machine restarted (appends its option let it lose): derived files rebuilt", logSize, h.size)},
+			logSize, rebuildOpts{lost: true})
 	case h.size > logSize:
 		return head{}, &es.CorruptError{Path: s.path(logName), Offset: logSize, Err: fmt.Errorf(
 			"the log holds %d bytes, but %d bytes up to position %d were committed: acknowledged events are missing; nothing was cut (Repair rebuilds the store from what the log holds)", logSize, h.size, h.last)}
 	case h.boot != s.boot:
 		if h.boot == rebuildingBoot {
-			s.report(Recovery{Path: s.path(headName), Reason: "a rebuild of the derived files was cut short: rebuilt again"})
+			return s.rebuildReporting(Recovery{Path: s.path(headName), Reason: "a rebuild of the derived files was cut short: rebuilt again"},
+				logSize, rebuildOpts{ackEnd: h.size})
 		}
 		return s.rebuild(logSize, rebuildOpts{ackEnd: h.size})
 	case h.size < logSize:
 		nh, err := s.repair(h, logSize)
 		if errors.Is(err, errDerivedDamaged) {
-			s.report(Recovery{Path: pathOf(err, s.path(tableName)), Reason: err.Error() + ": derived files rebuilt from the log"})
-			return s.rebuild(logSize, rebuildOpts{ackEnd: h.size})
+			return s.rebuildReporting(Recovery{Path: pathOf(err, s.path(tableName)), Reason: err.Error() + ": derived files rebuilt from the log"},
+				logSize, rebuildOpts{ackEnd: h.size})
 		}
 		return nh, err
 	case !s.synced:
@@ -122,8 +123,8 @@ func (s *Store) syncHead(h head, herr error, logSize int64) (head, error) {
 			if !errors.Is(err, errDerivedDamaged) {
 				return head{}, err
 			}
-			s.report(Recovery{Path: pathOf(err, s.path(headName)), Reason: err.Error() + ": derived files rebuilt from the log"})
-			return s.rebuild(logSize, rebuildOpts{ackEnd: logSize})
+			return s.rebuildReporting(Recovery{Path: pathOf(err, s.path(headName)), Reason: err.Error() + ": derived files rebuilt from the log"},
+				logSize, rebuildOpts{ackEnd: logSize})
 		}
 	}
 	return h, nil
@@ -192,12 +193,12 @@ func (s *Store) checkDerived(h head) error {
 // rebuildDamaged rebuilds the derived files after err, a disagreement found
 // while committing, and reports it.
 func (s *Store) rebuildDamaged(err error) error {
-	s.report(Recovery{Path: pathOf(err, s.path(tableName)), Reason: err.Error() + ": derived files rebuilt from the log"})
 	fi, serr := s.log.Stat()
 	if serr != nil {
 		return serr
 	}
-	h, rerr := s.rebuild(fi.Size(), rebuildOpts{ackEnd: s.size})
+	h, rerr := s.rebuildReporting(Recovery{Path: pathOf(err, s.path(tableName)), Reason: err.Error() + ": derived files rebuilt from the log"},
+		fi.Size(), rebuildOpts{ackEnd: s.size})
 	if rerr != nil {
 		return rerr
 	}
@@ -436,6 +437,15 @@ func (s *Store) indexTail(streams map[string]*tailStream) error {
 		}
 	}
 	return nil
+}
+
+// rebuildReporting rebuilds and, if that succeeds, reports r.
+func (s *Store) rebuildReporting(r Recovery, logSize int64, o rebuildOpts) (head, error) {
+	h, err := s.rebuild(logSize, o)
+	if err == nil {
+		s.report(r)
+	}
+	return h, err
 }
 
 // rebuildOpts says what a rebuild may cut.
