@@ -113,13 +113,16 @@ func TestAcknowledgedTailIsNeverCut(t *testing.T) {
 func TestDamagedStreamIndexIsNotEmpty(t *testing.T) {
 	const stream = "jerry-ids-workitem"
 	cases := map[string]func(idx, other string){
-		"removed":        func(idx, _ string) { os.Remove(idx) },
-		"zeroed":         func(idx, _ string) { b, _ := os.ReadFile(idx); os.WriteFile(idx, make([]byte, len(b)), 0o644) },
-		"emptied":        func(idx, _ string) { os.Truncate(idx, 0) },
-		"cut to half":    func(idx, _ string) { os.Truncate(idx, 4*16) },
-		"other's index":  func(idx, other string) { b, _ := os.ReadFile(other); os.WriteFile(idx, b, 0o644) },
-		"and head gone":  func(idx, _ string) { os.Remove(idx); os.Remove(filepath.Join(filepath.Dir(filepath.Dir(idx)), "head")) },
-		"table gone too": func(idx, _ string) { os.Remove(idx); os.Remove(filepath.Join(filepath.Dir(filepath.Dir(idx)), "streams.tab")) },
+		"removed":       func(idx, _ string) { os.Remove(idx) },
+		"zeroed":        func(idx, _ string) { b, _ := os.ReadFile(idx); os.WriteFile(idx, make([]byte, len(b)), 0o644) },
+		"emptied":       func(idx, _ string) { os.Truncate(idx, 0) },
+		"cut to half":   func(idx, _ string) { os.Truncate(idx, 4*16) },
+		"other's index": func(idx, other string) { b, _ := os.ReadFile(other); os.WriteFile(idx, b, 0o644) },
+		"and head gone": func(idx, _ string) { os.Remove(idx); os.Remove(filepath.Join(filepath.Dir(filepath.Dir(idx)), "head")) },
+		"table gone too": func(idx, _ string) {
+			os.Remove(idx)
+			os.Remove(filepath.Join(filepath.Dir(filepath.Dir(idx)), "streams.tab"))
+		},
 	}
 	ctx := context.Background()
 	for name, damage := range cases {
