@@ -699,7 +699,11 @@ func Repair(ctx context.Context, dir string, opts ...Option) ([]Recovery, error)
 			// acknowledged.
 			o.ackEnd = h.size
 		}
-		_, err = s.rebuild(logSize, o)
+		nh, err := s.rebuild(logSize, o)
+		if err == nil && herr == nil && h.last > nh.last {
+			s.report(Recovery{Path: s.path(logName), Offset: nh.size, Lost: true, Reason: fmt.Sprintf(
+				"positions %d to %d are lost; they, and the versions of the streams they held, will be given to new events", nh.last+1, h.last)})
+		}
 		return err
 	})
 	return s.Recovered(), err
