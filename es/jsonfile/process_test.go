@@ -101,6 +101,15 @@ func runChild(mode, dir string) error {
 		flock.RecordHolder(f)
 		fmt.Fprintln(os.Stdout, "locked")
 		select {}
+	case "verify-loop":
+		// Verify the whole store over and over until killed, as `jerry
+		// verify` run again and again would.
+		fmt.Fprintln(os.Stdout, "verifying")
+		for {
+			if _, err := s.Verify(ctx); err != nil {
+				return err
+			}
+		}
 	case "reindex":
 		// Rebuild the derived files over and over until killed.
 		fmt.Fprintln(os.Stdout, "reindexing")
@@ -173,7 +182,7 @@ type ack struct {
 }
 
 // child starts the test binary as a child in mode on dir.
-func child(t *testing.T, mode, dir string, env ...string) (*exec.Cmd, *bufio.Reader) {
+func child(t testing.TB, mode, dir string, env ...string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$", dir)
 	cmd.Env = append(os.Environ(), append(env, childEnv+"="+mode)...)
