@@ -20,8 +20,10 @@ import (
 // versions that exist. It is an open-addressing hash table of fixed-size
 // slots:
 //
-//	header, 64 bytes: "jsonfile-streams" (16), slots (8), used (8), CRC-32C of
-//	                  the 32 bytes before it (4), zeros
+//	header, 64 bytes: "jsonfile-streams" (16), slots (8), used (8; written
+//	                  after a new stream's slot, so it may fall short of the
+//	                  slots in use by the streams a killed writer added),
+//	                  CRC-32C of the 32 bytes before it (4), zeros
 //	slot,   32 bytes: key (16: the first 16 bytes of the SHA-256 of the
 //	                  stream ID), version (8), CRC-32C of the 24 bytes
 //	                  before it (4), zeros (4)

@@ -403,9 +403,9 @@ func (v *verifier) checkTable() error {
 		v.rep.add(path, 0, err)
 		return nil
 	}
-	if int64(len(got)) != t.used {
-		v.rep.add(path, 0, fmt.Errorf("header counts %d streams; %d slots are used", t.used, len(got)))
-	}
+	// The header's count of used slots is not compared: a writer killed
+	// between a new stream's slot and the header leaves it one short,
+	// which only makes the table grow a little later.
 	for _, st := range v.streams {
 		k := keyOf(st.stream)
 		if got[k] != st.version {
