@@ -393,6 +393,11 @@ func (s *Store) indexBatch(w *batchWrite) {
 		ierr = s.writeHead(head{size: w.base + int64(len(w.buf)), last: w.last})
 	}
 	s.size, s.last = w.base+int64(len(w.buf)), w.last
+	if ierr == nil && s.size-s.durSize >= checkpointBytes {
+		// A failed checkpoint leaves the mark where it was: the next
+		// reboot indexes more of the log, nothing worse.
+		_ = s.checkpoint()
+	}
 	if ierr != nil {
 		// The appends are durable; only the derived files lag, and the
 		// next process to lock repairs them. Refuse further writes here.

@@ -44,8 +44,8 @@
 // an index file that is missing, emptied, cut short or copied from another
 // stream disagrees with the table, or its last entry does not point to the
 // stream's record of that version. The head holds the log size and last
-// position the indexes cover, whether the writer synced, and the boot ID of
-// the machine that wrote it. NAME is an injective, filesystem-safe encoding
+// position the indexes cover, the point up to which they are durable,
+// whether the writer synced, and the boot ID of the machine that wrote it. NAME is an injective, filesystem-safe encoding
 // of the stream ID: bytes in [a-z0-9-] stand for themselves, every other
 // byte is '_' and two hex digits ("a/b" is "a_2fb", "a_b" is "a_5fb", ".."
 // is "_2e_2e", "A" is "_41", so names never collide on case-insensitive
@@ -111,12 +111,16 @@
 //     time until a person runs Repair. (Except after a crash of the machine
 //     under NoSync, whose head says so: those appends were the option's
 //     risk, and the rest is rebuilt and reported.)
-//   - A head written before the last reboot, missing or damaged: the derived
-//     files were written without fsync and cannot be trusted, so they are
-//     rebuilt from the whole log (once per boot, at the first open; it
-//     reads the log once). A damaged tail is cut only past the size the
-//     head says was committed; with no head, nothing is cut: damage is then
-//     an error, as above.
+//   - A head written before the last reboot: the derived files are written
+//     without fsync, but every 1 MiB of log a writer makes them durable (one
+//     syncfs(2), on Linux) and records that point, synced, in the head. So
+//     the first open after a reboot indexes only the log past the last such
+//     checkpoint, as it does a dead writer's tail. A damaged tail is cut
+//     only past the size the head says was committed.
+//   - A head missing or damaged, or one with no checkpoint (NoSync writers
+//     make none; nor do systems without syncfs): the derived files are
+//     rebuilt from the whole log, which is read once. With no head nothing
+//     is cut: damage is then an error, as above.
 //   - Damage followed by valid lines is damage in the middle of committed
 //     data: it is never cut and never skipped; Open (or the read that meets
 //     it) fails with an *es.CorruptError naming the file and the offset.

@@ -16,9 +16,12 @@ import (
 // the log before the commit goes on.
 var errDerivedDamaged = errors.New("derived files disagree")
 
+// writeHead writes h as this process's head, carrying the durable mark
+// forward.
 func (s *Store) writeHead(h head) error {
 	h.boot = s.boot
 	h.noSync = s.opts.noSync
+	h.durSize, h.durLast = min(s.durSize, h.size), min(s.durLast, h.last)
 	_, err := s.headFile.WriteAt(h.encode(), 0)
 	return err
 }

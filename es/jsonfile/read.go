@@ -21,7 +21,7 @@ import (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, scanBuf); return &b }}
 
 // currentHead reads the head file. A read that races a writer's update of
-// the 101-byte line can see it half written; the checksum catches that, and
+// the 143-byte line can see it half written; the checksum catches that, and
 // the read is tried again.
 func (s *Store) currentHead() (head, error) {
 	var err error

@@ -164,6 +164,8 @@ type Store struct {
 	synced  bool  // size and last have been read from the files once
 	size    int64 // committed size of the log, as of the last sync
 	last    int64 // last committed position, as of the last sync
+	durSize int64 // the head's durable mark: derived files synced up to here
+	durLast int64
 	idx     map[string]*idxFile
 	tab     *table // the stream table; nil until opened under the lock
 	posSize int64  // size of positions.idx; -1 if unknown
@@ -189,8 +191,8 @@ type Store struct {
 // If no other process holds the directory lock, Open takes it briefly to
 // bring the derived files up to date: an append that a process killed
 // mid-write left unfinished (never acknowledged) is cut, and reported by
-// Recovered; derived files written before the last reboot, or found damaged,
-// are rebuilt from the log. If a writer holds the lock, Open does not wait
+// Recovered; after a reboot the log past the last checkpoint is indexed
+// again; derived files found damaged are rebuilt from the log. If a writer holds the lock, Open does not wait
 // for it: the files are as that writer keeps them, and reads take no lock.
 // It waits only when the derived files must be rebuilt.
 //
@@ -391,6 +393,10 @@ type Stats struct {
 	// CommitTime is the time spent committing (holding the lock), and
 	// SyncTime the part of it spent in fsync.
 	CommitTime, SyncTime time.Duration
+	// Replayed is the number of log records recovery read to bring the
+	// derived files up to date, and Checkpoints the number of times the
+	// derived files were made durable.
+	Replayed, Checkpoints int64
 }
 
 // Stats returns counts of this Store's work since it was opened.

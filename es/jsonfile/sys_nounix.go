@@ -2,8 +2,15 @@
 
 package jsonfile
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 func datasync(f *os.File) error { return f.Sync() }
 
 func bootID() string { return "" }
+
+func syncFS(*os.File) error { return errNoSyncFS }
+
+var errNoSyncFS = errors.New("jsonfile: syncfs is not available on this system")
