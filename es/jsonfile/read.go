@@ -64,29 +64,34 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error)
 	if s.isClosed() {
 		return 0, es.ErrClosed
 	}
-	f, err := os.Open(s.idxPath(stream))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
-	}
+	f, n, err := s.openChecked(stream)
 	if f != nil {
-		defer f.Close()
+		f.Close()
 	}
-	return s.checkedCount(stream, f)
+	return n, err
 }
 
-// checkedCount returns the version of stream from its index file f (nil if
-// there is none), checked for a reader that holds no lock: writers write
-// the index before the stream table, so the index must hold at least the
-// table's version, and its last entry must point to the stream's record of
-// that version. An index missing, emptied, cut short or copied from another
-// stream fails one of these, and the reader gets an error naming it rather
-// than a wrong answer. A disagreement is looked at again a few times: a
+// openChecked opens stream's index file (nil if there is none) and returns
+// its version, checked for a reader that holds no lock: writers write the
+// index before the stream table, and this reads the table first, so the
+// index must hold at least the table's version, and its last entry must
+// point to the stream's record of that version. An index missing, emptied,
+// cut short or copied from another stream fails one of these, and the
+// reader gets an error naming it rather than a wrong answer. A
+// disagreement is looked at again a few times, the file opened anew: a
 // rebuild may be rewriting the files.
-func (s *Store) checkedCount(stream string, f *os.File) (int64, error) {
+func (s *Store) openChecked(stream string) (*os.File, int64, error) {
 	path := s.idxPath(stream)
 	for i := 0; ; i++ {
 		tv, err := lookupTable(s.path(tableName), stream)
+		var f *os.File
 		var n int64
+		if err == nil {
+			f, err = os.Open(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				f, err = nil, nil
+			}
+		}
 		if err == nil && f != nil {
 			n, err = readCount(f)
 		}
@@ -97,8 +102,14 @@ func (s *Store) checkedCount(stream string, f *os.File) (int64, error) {
 		if err == nil && n > 0 {
 			err = s.checkLastEntry(stream, f, n)
 		}
-		if err == nil || i == 3 {
-			return n, err
+		if err == nil {
+			return f, n, nil
+		}
+		if f != nil {
+			f.Close()
+		}
+		if i == 3 {
+			return nil, 0, err
 		}
 		time.Sleep(time.Duration(i+1) * time.Millisecond)
 	}
@@ -157,15 +168,10 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) i
 			yield(es.Record{}, es.ErrClosed)
 			return
 		}
-		f, err := os.Open(s.idxPath(stream))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			yield(es.Record{}, err)
-			return
-		}
+		f, count, err := s.openChecked(stream)
 		if f != nil {
 			defer f.Close()
 		}
-		count, err := s.checkedCount(stream, f)
 		if err != nil {
 			yield(es.Record{}, err)
 			return
