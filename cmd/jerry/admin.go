@@ -85,12 +85,22 @@ func (c *cli) initCmd() *cobra.Command {
 }
 
 func (c *cli) verifyCmd() *cobra.Command {
+	var repair bool
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the store's integrity; exit 1 with a report on damage",
-		Args:  args(0, 0, "no arguments"),
+		Long: `Check the store's integrity: checksums, versions, positions, indexes and
+snapshots. On damage, exit 1 with a report naming the file and offset; a file
+store that finds damage refuses writes until a person acts.
+
+With --repair (file stores), first rebuild every derived file (indexes, the
+stream table, the head) from the log, and cut a log whose tail is damaged or
+unfinished back to its last whole append: events cut that way are lost for
+good, and the report says so. Damage in the middle of the log is not
+repaired. Every repair is recorded in the store and listed by later verifies.`,
+		Args: args(0, 0, "no arguments"),
 	}
-	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
+	verify := c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
 		check, notes := storeCheck(c.st)
 		rep, err := s.Verify(ctx, check)
 		if err != nil {
@@ -111,6 +121,23 @@ func (c *cli) verifyCmd() *cobra.Command {
 		}
 		return nil
 	})
+	cmd.RunE = func(cmd *cobra.Command, a []string) error {
+		if repair {
+			url, err := resolveStore(c.storeFlag)
+			if err != nil {
+				return runError{err}
+			}
+			repairs, err := repairStore(cmd.Context(), url)
+			for _, r := range repairs {
+				fmt.Fprintln(c.errOut, "jerry: repaired: "+display(r))
+			}
+			if err != nil {
+				return runError{err}
+			}
+		}
+		return verify(cmd, a)
+	}
+	cmd.Flags().BoolVar(&repair, "repair", false, "first rebuild derived files from the log and cut a damaged tail (file stores)")
 	return cmd
 }
 

@@ -43,8 +43,10 @@ func (c *cli) printError(err error) int {
 		}
 		p.Fields["store"] = redact(store)
 		switch p.Code {
-		case "not_found", "corrupt", "error":
+		case "not_found", "error":
 			p.Message += " (store " + redact(store) + ")"
+		case "corrupt":
+			p.Message += " (store " + redact(store) + "; jerry verify reports the damage, jerry verify --repair rebuilds what the log holds)"
 		}
 	}
 	if c.jsonOut {

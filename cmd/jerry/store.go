@@ -158,6 +158,22 @@ func storeCheck(st store) (check app.StoreCheck, notes []string) {
 	}, notes
 }
 
+// repairStore runs the store's own repair, for verify --repair, and says
+// what it did. Only file stores have one; PostgreSQL's constraints keep its
+// tables whole.
+func repairStore(ctx context.Context, url string) ([]string, error) {
+	scheme, rest, ok := strings.Cut(url, ":")
+	if !ok || !strings.EqualFold(scheme, "file") {
+		return nil, usagef("verify --repair: only file stores can be repaired (store %s)", redact(url))
+	}
+	recs, err := jsonfile.Repair(ctx, strings.TrimPrefix(rest, "//"))
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.String()
+	}
+	return out, err
+}
+
 // readModelStore returns where the store keeps jerry's persisted read model
 // (nil: fold the whole log every time): the adapter's own es.ModelStore,
 //
