@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/internal/atomicfile"
+	"github.com/jerry-es/jerry/internal/flock"
 )
 
 var _ es.ModelStore = (*Models)(nil)
@@ -163,53 +165,30 @@ func savedModelPosition(path string) (int64, bool) {
 }
 
 // writeModelFile replaces the file at path, atomically and durably, with
-// the header for position and state.
-func writeModelFile(path string, position int64, state []byte) (err error) {
-	tmp := path + ".tmp" // one writer at a time: the lock is held
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	var h [modelHeader]byte
-	binary.LittleEndian.PutUint64(h[:], uint64(position))
-	binary.LittleEndian.PutUint32(h[8:], crc32.Checksum(h[:8], modelCRC))
-	if _, err = f.Write(h[:]); err != nil {
-		return err
-	}
-	if _, err = f.Write(state); err != nil {
-		return err
-	}
-	// The data must be on disk before the rename makes it the model: else
-	// a crash could leave the new name on old, empty blocks.
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// And the rename itself must reach the disk, or a crash could bring
-	// the old model back after a newer one was reported saved.
-	return syncModelDir(filepath.Dir(path))
+// the header for position and state (see internal/atomicfile for why each
+// sync is there).
+func writeModelFile(path string, position int64, state []byte) error {
+	b := make([]byte, modelHeader+len(state))
+	binary.LittleEndian.PutUint64(b, uint64(position))
+	binary.LittleEndian.PutUint32(b[8:], crc32.Checksum(b[:8], modelCRC))
+	copy(b[modelHeader:], state)
+	return atomicfile.WriteFile(path, b)
 }
 
-// syncModelDir fsyncs a directory, so that a rename in it is durable.
-func syncModelDir(dir string) error {
-	d, err := os.Open(dir)
+// lockModelFile takes an exclusive lock on the file at path, creating it.
+// The kernel drops the lock if the process dies; where flock(2) is missing,
+// concurrent saves race and the last rename wins.
+func lockModelFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return err
+	if err := flock.Lock(f, flock.Exclusive, 0, nil); err != nil {
+		f.Close()
+		if errors.Is(err, flock.ErrUnsupported) {
+			return func() {}, nil
+		}
+		return nil, err
 	}
-	return nil
+	return func() { f.Close() }, nil // closing releases the lock
 }
