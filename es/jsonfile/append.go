@@ -273,15 +273,21 @@ func (s *Store) place(w *batchWrite, req *request) error {
 		return err
 	}
 	cur := ps.base + int64(len(ps.recs))
-	checkErr := req.expected.Check(req.stream, cur)
-	if _, exact := req.expected.Version(); checkErr != nil || !exact {
-		dup, err := s.retried(w, ps, req, cur)
-		if err != nil || dup {
-			return err
-		}
+	stored, dup, err := es.CheckAppend(req.stream, req.expected, cur, req.recs, func(from, to int64) ([]es.Record, error) {
+		return s.window(req.stream, ps, from, to)
+	})
+	if err != nil {
+		return err
 	}
-	if checkErr != nil {
-		return checkErr
+	if dup {
+		// An idempotent retry: its result is the records stored.
+		req.out = stored
+		if stored[len(stored)-1].Version > ps.base {
+			// It matched records of this very batch: it stands or falls
+			// with the batch's write.
+			w.accepted = append(w.accepted, req)
+		}
+		return nil
 	}
 	out, err := s.encode(w, ps, req.recs, cur)
 	if err != nil {
@@ -292,30 +298,6 @@ func (s *Store) place(w *batchWrite, req *request) error {
 	req.out = out
 	w.accepted = append(w.accepted, req)
 	return nil
-}
-
-// retried reports whether req repeats records already stored (an idempotent
-// retry), and if so sets its result.
-func (s *Store) retried(w *batchWrite, ps *pendingStream, req *request, cur int64) (bool, error) {
-	from, to, ok := es.ConflictWindow(req.expected, cur, len(req.recs))
-	if !ok {
-		return false, nil
-	}
-	stored, err := s.window(req.stream, ps, from, to)
-	if err != nil {
-		return false, err
-	}
-	dup, err := es.ResolveConflict(stored, req.recs)
-	if err != nil || !dup {
-		return false, err
-	}
-	req.out = stored
-	if to > ps.base {
-		// It matched records of this very batch: it stands or falls
-		// with the batch's write.
-		w.accepted = append(w.accepted, req)
-	}
-	return true, nil
 }
 
 // encode appends the lines of recs, as versions cur+1... of ps's stream, to

@@ -173,8 +173,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		types, schema, data, actor, corr, caus, extra, times, ids}, nil
 }
 
-// resolve decides a failed append with es.ConflictWindow and
-// es.ResolveConflict: a retry of an append already stored returns the stored
+// resolve decides a failed append with es.CheckAppend: a retry of an append already stored returns the stored
 // records, anything else is a conflict or an overlap. current is the stream
 // version the append saw, or -1 to read it afresh.
 func (s *Store) resolve(ctx context.Context, stream string, expected es.ExpectedVersion, recs []es.Record, current int64, cause error) ([]es.Record, error) {
@@ -184,18 +183,14 @@ func (s *Store) resolve(ctx context.Context, stream string, expected es.Expected
 			return nil, err
 		}
 	}
-	if from, to, ok := es.ConflictWindow(expected, current, len(recs)); ok {
-		stored, err := es.Collect(s.ReadStream(ctx, stream, from, to))
-		if err != nil {
-			return nil, err
-		}
-		dup, err := es.ResolveConflict(stored, recs)
-		if err != nil {
-			return nil, err
-		}
-		if dup {
-			return stored, nil
-		}
+	stored, dup, checkErr := es.CheckAppend(stream, expected, current, recs, func(from, to int64) ([]es.Record, error) {
+		return es.Collect(s.ReadStream(ctx, stream, from, to))
+	})
+	switch {
+	case dup:
+		return stored, nil
+	case checkErr != nil && !errors.Is(checkErr, es.ErrConcurrency):
+		return nil, checkErr
 	}
 	if cause == errDuplicateID {
 		// An event ID of this append is stored, but not as this append's
@@ -211,12 +206,12 @@ func (s *Store) resolve(ctx context.Context, stream string, expected es.Expected
 		}
 		return nil, fmt.Errorf("%w: an event ID of the append is already stored", es.ErrPartialDuplicate)
 	}
-	if expected.Check(stream, current) == nil {
+	if checkErr == nil {
 		// Only an append with no exact expected version that lost every
 		// race gets here.
 		return nil, fmt.Errorf("postgres: append to stream %q lost %d races in a row", stream, maxRaces)
 	}
-	return nil, &es.ConcurrencyError{Stream: stream, Expected: expected, Actual: current}
+	return nil, checkErr
 }
 
 func encodeExtra(m map[string]string) ([]byte, error) {
