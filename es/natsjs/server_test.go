@@ -153,7 +153,7 @@ func (c *cluster) start(i int) error {
 // waitReady waits until a client can use JetStream.
 func (c *cluster) waitReady(d time.Duration) error {
 	deadline := time.Now().Add(d)
-	nc, err := nats.Connect(c.urls)
+	nc, err := nats.Connect(c.urls, nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		return err
 	}
