@@ -108,9 +108,9 @@ func runFailover(t *testing.T, urls string, stopLeader func(leader string)) {
 	var (
 		mu        sync.Mutex
 		all       []acked
-		retried   int           // appends that failed and were sent again
-		resolved  int           // of which the retry found the events stored
-		firstAck  time.Time     // first ack of an append begun after the leader stopped
+		retried   int       // appends that failed and were sent again
+		resolved  int       // of which the retry found the events stored
+		firstAck  time.Time // first ack of an append begun after the leader stopped
 		stoppedAt time.Time
 		failures  []error
 	)
