@@ -224,7 +224,10 @@ func (s *Store) getBatch(ctx context.Context, subject string, next, end uint64) 
 		return nil, err
 	}
 	inbox := s.nc.NewInbox()
-	sub, err := s.nc.SubscribeSync(inbox)
+	// A buffered channel takes the whole batch without blocking the
+	// connection's reader; one idle timer serves every message.
+	ch := make(chan *nats.Msg, readBatch+1)
+	sub, err := s.nc.ChanSubscribe(inbox, ch)
 	if err != nil {
 		return nil, fmt.Errorf("natsjs: %w", err)
 	}
@@ -232,20 +235,19 @@ func (s *Store) getBatch(ctx context.Context, subject string, next, end uint64) 
 	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.name, inbox, body); err != nil {
 		return nil, fmt.Errorf("natsjs: %w", err)
 	}
-	var msgs []*nats.Msg
+	idle := time.NewTimer(s.opts.RequestTimeout)
+	defer idle.Stop()
+	msgs := make([]*nats.Msg, 0, 64)
 	for {
-		rctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
-		m, err := sub.NextMsgWithContext(rctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if errors.Is(err, context.DeadlineExceeded) {
-				return nil, errRequestTimeout
-			}
-			return nil, fmt.Errorf("natsjs: direct get: %w", err)
+		var m *nats.Msg
+		select {
+		case m = <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-idle.C:
+			return nil, errRequestTimeout
 		}
+		idle.Reset(s.opts.RequestTimeout)
 		if len(m.Data) == 0 && m.Header.Get(hdrStatus) != "" {
 			switch m.Header.Get(hdrStatus) {
 			case statusEndOfBatch:
