@@ -123,7 +123,7 @@ func (e *benchEnv) rawPublish(msgs []*nats.Msg) error {
 	}
 	var ack struct {
 		Error *struct{ Description string } `json:"error"`
-		Seq   uint64                         `json:"seq"`
+		Seq   uint64                        `json:"seq"`
 	}
 	if err := json.Unmarshal(resp.Data, &ack); err != nil {
 		return err
