@@ -12,6 +12,7 @@ import (
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
 	"github.com/jerry-es/jerry/es/memstore"
+	"github.com/jerry-es/jerry/es/natsjs"
 	"github.com/jerry-es/jerry/es/postgres"
 	"github.com/jerry-es/jerry/tracker/app"
 )
@@ -58,6 +59,7 @@ func resolveStore(flag string) (string, error) {
 //
 //	file:PATH, file://PATH   the JSON file store in directory PATH
 //	postgres://..., postgresql://...   PostgreSQL (schema created or migrated on open)
+//	nats://HOST:PORT[?stream=NAME&replicas=N]   NATS JetStream (stream created on open)
 func openStore(ctx context.Context, url string) (store, error) {
 	scheme, rest, ok := strings.Cut(url, ":")
 	if !ok {
@@ -72,6 +74,12 @@ func openStore(ctx context.Context, url string) (store, error) {
 		return openFileStore(ctx, path)
 	case "postgres", "postgresql":
 		st, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", redact(url), err)
+		}
+		return st, nil
+	case "nats":
+		st, err := natsjs.Open(ctx, url)
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", redact(url), err)
 		}
