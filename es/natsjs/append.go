@@ -61,6 +61,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	var deadline time.Time
 	backoff := time.Millisecond
 	for {
+		// What the Store knew of the stream before this read: a place to
+		// start a scan of the window from.
+		hint, _ := s.cached(stream)
 		if !known {
 			if t, err = s.lastOf(ctx, stream); err != nil {
 				return nil, err
@@ -72,7 +75,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 			// A retry of an append already stored, or (with no exact
 			// version) a plain append or a conflict?
 			if from, to, ok := es.ConflictWindow(expected, t.version, len(recs)); ok {
-				prior, err := s.readRange(ctx, stream, from, to, t.seq)
+				prior, err := s.window(ctx, stream, hint, t, from, to)
 				if err != nil {
 					return nil, err
 				}
@@ -142,12 +145,13 @@ var errDuplicate = errors.New("natsjs: duplicate event ID")
 // in its duplicate window. If the stream does not hold recs where a retry
 // would find them, the IDs are in use elsewhere: [es.ErrPartialDuplicate].
 func (s *Store) checkDuplicate(ctx context.Context, stream string, expected es.ExpectedVersion, recs []es.Record) error {
+	hint, _ := s.cached(stream)
 	t, err := s.lastOf(ctx, stream)
 	if err != nil {
 		return err
 	}
 	if from, to, ok := es.ConflictWindow(expected, t.version, len(recs)); ok {
-		prior, err := s.readRange(ctx, stream, from, to, t.seq)
+		prior, err := s.window(ctx, stream, hint, t, from, to)
 		if err != nil {
 			return err
 		}

@@ -48,17 +48,21 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) i
 		if to == 0 || to > t.version {
 			to = t.version
 		}
-		s.readVersions(ctx, stream, from, to, t.seq, yield)
+		s.readVersions(ctx, stream, tail{}, from, to, t.seq, yield)
 	}
 }
 
 // readVersions yields versions from to to of stream, whose last message
-// has sequence end.
-func (s *Store) readVersions(ctx context.Context, stream string, from, to int64, end uint64, yield func(es.Record, error) bool) {
+// has sequence end. It scans the subject from start, a version at or below
+// from and its sequence, or from the beginning if start is zero.
+func (s *Store) readVersions(ctx context.Context, stream string, start tail, from, to int64, end uint64, yield func(es.Record, error) bool) {
 	subject := s.subjectOf(stream)
-	want := int64(1)
+	want, seq := int64(1), uint64(1)
+	if start.version >= 1 && start.version <= from && start.seq <= end {
+		want, seq = start.version, start.seq
+	}
 	stop := errors.New("stop")
-	err := s.scan(ctx, subject, 1, end, func(seq uint64, subj string, hdr nats.Header, data []byte) error {
+	err := s.scan(ctx, subject, seq, end, func(seq uint64, subj string, hdr nats.Header, data []byte) error {
 		r, err := s.decode(subj, seq, hdr, data)
 		if err != nil {
 			return err
@@ -81,12 +85,16 @@ func (s *Store) readVersions(ctx context.Context, stream string, from, to int64,
 	}
 }
 
-// readRange returns versions from to to of stream, whose last message has
-// sequence end.
-func (s *Store) readRange(ctx context.Context, stream string, from, to int64, end uint64) ([]es.Record, error) {
+// window returns versions from to to of stream, whose tail is t: the tail's
+// own record if that is the window, else a scan from hint (see
+// readVersions).
+func (s *Store) window(ctx context.Context, stream string, hint, t tail, from, to int64) ([]es.Record, error) {
+	if from == to && to == t.version && t.last != nil {
+		return []es.Record{*t.last}, nil
+	}
 	var out []es.Record
 	var failed error
-	s.readVersions(ctx, stream, from, to, end, func(r es.Record, err error) bool {
+	s.readVersions(ctx, stream, hint, from, to, t.seq, func(r es.Record, err error) bool {
 		if err != nil {
 			failed = err
 			return false

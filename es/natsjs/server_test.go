@@ -125,6 +125,10 @@ func startCluster(dir string, n int) (*cluster, error) {
 		c.shutdown()
 		return nil, err
 	}
+	if err := c.keepAccountDir(n); err != nil {
+		c.shutdown()
+		return nil, err
+	}
 	clustersMu.Lock()
 	allClusters = append(allClusters, c)
 	clustersMu.Unlock()
@@ -171,6 +175,24 @@ func (c *cluster) waitReady(d time.Duration) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// keepAccountDir creates a stream that is never deleted. The server
+// removes an account's stream directory when its last stream goes, and a
+// stream created at that moment fails with "could not create storage
+// directory" (seen under -race, as tests delete their streams one after
+// another).
+func (c *cluster) keepAccountDir(replicas int) error {
+	nc, err := nats.Connect(c.urls)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "KEEP", Subjects: []string{"keep"}, Replicas: replicas})
+	return err
 }
 
 func singleServer(t testing.TB) *cluster {

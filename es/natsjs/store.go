@@ -91,10 +91,12 @@ type Store struct {
 }
 
 // tail is what an append needs to know of a stream: its version and the
-// stream sequence of its last message.
+// stream sequence of its last message; and, when just read from the
+// leader, that message as a record.
 type tail struct {
 	version int64
 	seq     uint64
+	last    *es.Record
 }
 
 // maxTails bounds the cache of stream tails.
@@ -451,15 +453,15 @@ func (s *Store) lastOf(ctx context.Context, stream string) (tail, error) {
 		if err != nil {
 			return &es.CorruptError{Path: "nats stream " + s.name + " subject " + subject, Offset: int64(m.Seq), Err: err}
 		}
-		v, err := strconv.ParseInt(hdr.Get(hdrVersion), 10, 64)
-		if err != nil || v < 1 {
-			return &es.CorruptError{Path: "nats stream " + s.name + " subject " + subject, Offset: int64(m.Seq), Err: fmt.Errorf("bad %s header %q", hdrVersion, hdr.Get(hdrVersion))}
+		r, err := s.decode(m.Subject, m.Seq, hdr, m.Data)
+		if err != nil {
+			return err
 		}
-		t = tail{version: v, seq: m.Seq}
+		t = tail{version: r.Version, seq: m.Seq, last: &r}
 		return nil
 	})
 	if err == nil {
-		s.remember(stream, t)
+		s.remember(stream, tail{version: t.version, seq: t.seq})
 	}
 	return t, err
 }
