@@ -87,3 +87,26 @@ func TestConformanceR3(t *testing.T) {
 		},
 	})
 }
+
+func TestOpenURL(t *testing.T) {
+	c := singleServer(t)
+	name := newStream()
+	t.Cleanup(func() { deleteStore(c, name) })
+	st, err := natsjs.Open(t.Context(), c.urls+"?stream="+name+"&replicas=1")
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer st.Close()
+	if st.StreamName() != name {
+		t.Fatalf("stream %q, want %q", st.StreamName(), name)
+	}
+	if _, err := st.Append(t.Context(), "s", es.NoStream, []es.Event{{Type: "E", Data: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"nats://", "http://127.0.0.1:4222", c.urls + "?replicas=zero", c.urls + "?stream=bad.name"} {
+		if st, err := natsjs.Open(t.Context(), bad); err == nil {
+			st.Close()
+			t.Errorf("Open(%q) succeeded", bad)
+		}
+	}
+}

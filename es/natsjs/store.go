@@ -493,27 +493,22 @@ func (s *Store) cached(stream string) (tail, bool) {
 	return t, ok
 }
 
-// lastSeq returns the stream's last sequence, as its leader reports it.
+// lastSeq returns the sequence of the stream's last event, as its leader
+// reports it. It asks for the last message rather than the stream's state,
+// because the message-get API is isolated from a batch being committed and
+// the state is not: the state can name a sequence in the middle of a batch,
+// and a read that stopped there would see part of an atomic append.
 func (s *Store) lastSeq(ctx context.Context) (uint64, error) {
 	var last uint64
 	err := s.retry(ctx, func() error {
-		resp, err := s.request(ctx, &nats.Msg{Subject: "$JS.API.STREAM.INFO." + s.name, Data: []byte(`{}`)})
+		m, err := s.msgGet(ctx, s.name, map[string]any{"last_by_subj": s.prefix + "*", "no_hdr": true})
 		if err != nil {
 			return err
 		}
-		var r struct {
-			Error *apiError `json:"error"`
-			State struct {
-				LastSeq uint64 `json:"last_seq"`
-			} `json:"state"`
+		last = 0
+		if m != nil {
+			last = m.Seq
 		}
-		if err := json.Unmarshal(resp.Data, &r); err != nil {
-			return fmt.Errorf("natsjs: stream info reply: %w", err)
-		}
-		if r.Error != nil {
-			return r.Error
-		}
-		last = r.State.LastSeq
 		return nil
 	})
 	return last, err
