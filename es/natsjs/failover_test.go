@@ -186,7 +186,7 @@ func runFailover(t *testing.T, urls string, stopLeader func(leader string)) {
 		}
 	}
 
-	waitFor(300, 30*time.Second)
+	waitFor(200, 30*time.Second)
 	leader := streamLeader(t, urls, name)
 	t.Logf("stopping leader %s after %d acknowledged events", leader, count())
 	began := time.Now()
@@ -195,7 +195,7 @@ func runFailover(t *testing.T, urls string, stopLeader func(leader string)) {
 	stoppedAt = time.Now()
 	before := len(all)
 	mu.Unlock()
-	waitFor(before+300, 60*time.Second)
+	waitFor(before+200, 60*time.Second)
 	close(stop)
 	wg.Wait()
 	for _, err := range failures {
