@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/natsjs"
@@ -71,6 +72,15 @@ func env(b *testing.B, replicas int) *benchEnv {
 	}); err != nil {
 		b.Fatal(err)
 	}
+	if replicas > 1 {
+		// Both streams led by the server the client is connected to, so
+		// that neither pays a route hop the other does not.
+		for _, s := range []string{name, raw} {
+			if err := preferLeader(nc, js, s, nc.ConnectedServerName()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	e := &benchEnv{st: st, nc: nc, raw: raw}
 	for i := range 200 {
 		if _, err := st.Append(context.Background(), "warm-up", es.Exact(int64(i)), []es.Event{benchEvent()}); err != nil {
@@ -82,6 +92,20 @@ func env(b *testing.B, replicas int) *benchEnv {
 	}
 	benchEnvs[key] = e
 	return e
+}
+
+// preferLeader moves the leadership of stream to server.
+func preferLeader(nc *nats.Conn, js jetstream.JetStream, stream, server string) error {
+	for range 20 {
+		info, err := js.Stream(context.Background(), stream)
+		if err == nil && info.CachedInfo().Cluster != nil && info.CachedInfo().Cluster.Leader == server {
+			return nil
+		}
+		req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, server)
+		_, _ = nc.Request("$JS.API.STREAM.LEADER.STEPDOWN."+stream, []byte(req), 5*time.Second)
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("stream %s: leader not moved to %s", stream, server)
 }
 
 // rawMsg builds the message the store would send for benchEvent at version,
