@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
@@ -60,7 +61,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 
 	var deadline time.Time
 	backoff := time.Millisecond
-	for {
+	for attempt := 0; ; attempt++ {
 		// What the Store knew of the stream before this read: a place to
 		// start a scan of the window from.
 		hint, _ := s.cached(stream)
@@ -81,6 +82,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 				}
 				dup, err := es.ResolveConflict(prior, recs)
 				if dup {
+					if attempt > 0 {
+						resolvedRetries.Add(1)
+					}
 					return prior, nil
 				}
 				if err != nil {
@@ -136,6 +140,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 		}
 	}
 }
+
+// resolvedRetries counts appends that sent their events, did not learn the
+// outcome (a lost reply, a leader gone), and found them stored on reading
+// the stream again. Tests read it.
+var resolvedRetries atomic.Int64
 
 // errDuplicate means the server took a message as a duplicate of one it
 // stored recently under the same event ID, and stored nothing.

@@ -186,6 +186,7 @@ func runFailover(t *testing.T, urls string, stopLeader func(leader string)) {
 		}
 	}
 
+	resolvedBefore := natsjs.ResolvedRetries()
 	waitFor(200, 30*time.Second)
 	leader := streamLeader(t, urls, name)
 	t.Logf("stopping leader %s after %d acknowledged events", leader, count())
@@ -208,8 +209,10 @@ func runFailover(t *testing.T, urls string, stopLeader func(leader string)) {
 		t.Fatalf("no append succeeded after the leader stopped")
 	}
 	newLeader := streamLeader(t, urls, name)
-	t.Logf("leader %s stopped in %s; writable again %s after it was down (new leader %s); %d events acknowledged; %d appends failed and were sent again, %d of them then succeeded",
-		leader, stoppedAt.Sub(began).Round(time.Millisecond), firstAck.Sub(stoppedAt).Round(time.Millisecond), newLeader, len(all), retried, resolved)
+	t.Logf("leader %s stopped in %s; writable again %s after it was down (new leader %s); %d events acknowledged; "+
+		"%d appends found their events stored after an attempt whose reply was lost; %d appends returned an error and were sent again by the writer, %d of them then succeeded",
+		leader, stoppedAt.Sub(began).Round(time.Millisecond), firstAck.Sub(stoppedAt).Round(time.Millisecond), newLeader, len(all),
+		natsjs.ResolvedRetries()-resolvedBefore, retried, resolved)
 
 	// Every acknowledged event is in its stream once, versions contiguous.
 	byID := map[uuid.UUID]acked{}
