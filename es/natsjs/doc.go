@@ -74,6 +74,18 @@
 // appends from any process, and polling every second for nudges lost on
 // the way (core NATS delivers at most once).
 //
+// # Measured
+//
+// On this project's shared 2-core machine, against nats-server 2.15.2
+// embedded in the test binary, as medians of five rounds that each ran the
+// store and then raw JetStream publishes of the same bytes (bench_test.go):
+// one-event appends ran at 0.94x (R1) and 0.90x (R3) the rate of a raw
+// synchronous publish, 100-event appends at 0.96x (R1) and 0.79x (R3) that
+// of a raw atomic batch of 100. Reading a 100,000-event stream ran at
+// 14,000 to 35,000 events/s, and the global log likewise. When the leader
+// of an R3 stream was killed with SIGKILL, appends resumed about 6 s later
+// (the followers' election); when it was shut down, within a second.
+//
 // # What it cannot promise
 //
 //   - At most [MaxAppendEvents] (1000) events per append, JetStream's limit
