@@ -12,14 +12,9 @@ import (
 
 // r1Config runs the suite on an embedded single server.
 func r1Config() estest.Config {
-	names := map[es.EventStore]string{}
 	return estest.Config{
 		New: func(t testing.TB) es.EventStore {
-			c := singleServer(t)
-			name := newStream()
-			st := openNamed(t, c, name, 1, true)
-			names[st] = name
-			return st
+			return openStore(t, singleServer(t), 1)
 		},
 		Reopen: func(t testing.TB, st es.EventStore) es.EventStore {
 			name := st.(*natsjs.Store).StreamName()
