@@ -108,11 +108,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 		}
 		switch code := codeOf(err); {
 		case code == errWrongLastSeq:
+			wrongLastSeq.Add(1)
 			// Another append got in first, or what we knew was stale:
 			// read the tail again.
 		case code == errWrongLastSeqBusy || code == errDuplicateInBatch || errors.Is(err, errDuplicate) || transient(err):
 			// The outcome of a write in flight, or of our own whose reply
 			// was lost, is not known yet: wait a little, then read.
+			if code == errWrongLastSeqBusy {
+				subjectBusy.Add(1)
+			}
 			now := time.Now()
 			if deadline.IsZero() {
 				deadline = now.Add(s.opts.RetryTimeout)
@@ -145,6 +149,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 // outcome (a lost reply, a leader gone), and found them stored on reading
 // the stream again. Tests read it.
 var resolvedRetries atomic.Int64
+
+// wrongLastSeq and subjectBusy count the server's answers 10071 and 10164
+// to appends. Tests read them.
+var wrongLastSeq, subjectBusy atomic.Int64
 
 // errDuplicate means the server took a message as a duplicate of one it
 // stored recently under the same event ID, and stored nothing.
