@@ -396,6 +396,7 @@ func startProcessCluster(t *testing.T) (map[string]*exec.Cmd, string) {
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^TestServerProcess$")
 		cmd.Env = append(os.Environ(), serverChildEnv+"="+string(spec))
+		cmd.SysProcAttr = childAttr()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
