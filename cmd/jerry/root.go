@@ -28,7 +28,8 @@ from here upward (jerry init makes one), else ./.jerry. The first write
 creates a file store that is not there; reads (show, list, ready without
 --claim, history, log without --follow, verify, export, initiative show,
 list and history) create nothing and find an empty store.
-Store URLs: file:PATH (the JSON file store), postgres://... (PostgreSQL).
+Store URLs: file:PATH (the JSON file store), postgres://... (PostgreSQL),
+nats://HOST:PORT[?stream=NAME&replicas=N] (NATS JetStream).
 
 Environment: JERRY_STORE (store URL), JERRY_ACTOR (who acts),
 JERRY_SNAPSHOT_EVERY (snapshot after this many events, default 50, 0 never),

@@ -11,6 +11,7 @@ import (
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
 	"github.com/jerry-es/jerry/es/memstore"
+	"github.com/jerry-es/jerry/es/natsjs"
 	"github.com/jerry-es/jerry/es/postgres"
 	"github.com/jerry-es/jerry/tracker/app"
 )
@@ -38,6 +39,7 @@ func resolveStore(flag string) (string, error) {
 //
 //	file:PATH, file://PATH   the JSON file store in directory PATH
 //	postgres://..., postgresql://...   PostgreSQL (schema created or migrated on open)
+//	nats://HOST:PORT[?stream=NAME&replicas=N]   NATS JetStream (stream created on open)
 func openStore(ctx context.Context, url string) (store, error) {
 	scheme, rest, ok := strings.Cut(url, ":")
 	if !ok {
@@ -56,8 +58,14 @@ func openStore(ctx context.Context, url string) (store, error) {
 			return nil, fmt.Errorf("open store %s: %w", redact(url), err)
 		}
 		return st, nil
+	case "nats":
+		st, err := natsjs.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", redact(url), err)
+		}
+		return st, nil
 	}
-	return nil, usagef("invalid store URL %q: unknown scheme %q (want file:PATH or postgres://...)", redact(url), scheme)
+	return nil, usagef("invalid store URL %q: unknown scheme %q (want file:PATH, postgres://... or nats://...)", redact(url), scheme)
 }
 
 // missingFileStore reports whether url names a file store whose directory
