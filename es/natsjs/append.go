@@ -59,8 +59,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 		}
 	}
 
-	var deadline time.Time
-	backoff := time.Millisecond
+	r := retrier{backoff: time.Millisecond, timeout: s.opts.RetryTimeout}
 	for attempt := 0; ; attempt++ {
 		// What the Store knew of the stream before this read: a place to
 		// start a scan of the window from.
@@ -71,78 +70,90 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 			}
 		}
 		known = false
-		check := expected.Check(stream, t.version)
-		if check != nil || !exact {
-			// A retry of an append already stored, or (with no exact
-			// version) a plain append or a conflict?
-			if from, to, ok := es.ConflictWindow(expected, t.version, len(recs)); ok {
-				prior, err := s.window(ctx, stream, hint, t, from, to)
-				if err != nil {
-					return nil, err
-				}
-				dup, err := es.ResolveConflict(prior, recs)
-				if dup {
-					if attempt > 0 {
-						resolvedRetries.Add(1)
-					}
-					return prior, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("append to %q: %w", stream, err)
-				}
+		// A retry of an append already stored, a conflict, or (with no
+		// exact version) a plain append?
+		prior, dup, err := es.CheckAppend(stream, expected, t.version, recs, func(from, to int64) ([]es.Record, error) {
+			return s.window(ctx, stream, hint, t, from, to)
+		})
+		if dup {
+			if attempt > 0 {
+				resolvedRetries.Add(1)
 			}
+			return prior, nil
 		}
-		if check != nil {
-			return nil, check
+		if err != nil {
+			return nil, err
 		}
-
 		out, err := s.publish(ctx, subject, t, recs)
 		if err == nil {
-			last := out[len(out)-1]
-			s.remember(stream, tail{version: last.Version, seq: uint64(last.Position)})
-			s.wake.Notify()
-			// Wake the subscribers of other Stores and processes. Losing
-			// the nudge costs them a poll interval, nothing more.
-			_ = s.nc.Publish(s.wakeSub, nil)
+			s.published(stream, out)
 			return out, nil
 		}
-		switch code := codeOf(err); {
-		case code == errWrongLastSeq:
-			wrongLastSeq.Add(1)
-			// Another append got in first, or what we knew was stale:
-			// read the tail again.
-		case code == errWrongLastSeqBusy || code == errDuplicateInBatch || errors.Is(err, errDuplicate) || transient(err):
-			// The outcome of a write in flight, or of our own whose reply
-			// was lost, is not known yet: wait a little, then read.
-			if code == errWrongLastSeqBusy {
-				subjectBusy.Add(1)
-			}
-			now := time.Now()
-			if deadline.IsZero() {
-				deadline = now.Add(s.opts.RetryTimeout)
-			} else if now.After(deadline) {
-				return nil, err
-			}
-			if errors.Is(err, errDuplicate) || code == errDuplicateInBatch {
-				// An event ID the server saw recently. If the read
-				// below does not find the append stored, the ID is
-				// in use elsewhere.
-				if dupErr := s.checkDuplicate(ctx, stream, expected, recs); dupErr != nil {
-					return nil, dupErr
-				}
-			}
-			timer := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return nil, ctx.Err()
-			case <-timer.C:
-			}
-			backoff = min(backoff*2, 100*time.Millisecond)
-		default:
+		if err := r.wait(ctx, err, func() error { return s.checkDuplicate(ctx, stream, expected, recs) }); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// published records a successful append: the stream's new tail, and a
+// wake-up for the subscribers of this Store and of other Stores and
+// processes (losing the nudge costs them a poll interval, nothing more).
+func (s *Store) published(stream string, out []es.Record) {
+	last := out[len(out)-1]
+	s.remember(stream, tail{version: last.Version, seq: uint64(last.Position)})
+	s.wake.Notify()
+	_ = s.nc.Publish(s.wakeSub, nil)
+}
+
+// retrier decides, after a failed publish, whether an append reads the
+// tail again and how long it waits first.
+type retrier struct {
+	deadline time.Time
+	backoff  time.Duration
+	timeout  time.Duration
+}
+
+// wait returns nil when the append should read the tail again, after
+// waiting if the outcome of a write is not known yet, or the error that
+// ends the append. checkDuplicate says whether an event ID the server saw
+// recently is in use elsewhere.
+func (r *retrier) wait(ctx context.Context, err error, checkDuplicate func() error) error {
+	switch code := codeOf(err); {
+	case code == errWrongLastSeq:
+		wrongLastSeq.Add(1)
+		// Another append got in first, or what we knew was stale: read
+		// the tail again.
+		return nil
+	case code == errWrongLastSeqBusy || code == errDuplicateInBatch || errors.Is(err, errDuplicate) || transient(err):
+		// The outcome of a write in flight, or of our own whose reply was
+		// lost, is not known yet: wait a little, then read.
+		if code == errWrongLastSeqBusy {
+			subjectBusy.Add(1)
+		}
+		now := time.Now()
+		if r.deadline.IsZero() {
+			r.deadline = now.Add(r.timeout)
+		} else if now.After(r.deadline) {
+			return err
+		}
+		if errors.Is(err, errDuplicate) || code == errDuplicateInBatch {
+			// If the read that follows does not find the append stored,
+			// the ID is in use elsewhere.
+			if dupErr := checkDuplicate(); dupErr != nil {
+				return dupErr
+			}
+		}
+		timer := time.NewTimer(r.backoff)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+		r.backoff = min(r.backoff*2, 100*time.Millisecond)
+		return nil
+	}
+	return err
 }
 
 // resolvedRetries counts appends that sent their events, did not learn the
