@@ -157,7 +157,7 @@ func written(r app.Result[tracker.Item], err error) (Written, error) {
 	for i, e := range r.Events {
 		changes[i] = tracker.Describe(e)
 	}
-	return Written{Item: itemOf(r.State), Changes: changes}, nil
+	return Written{Item: summaryOf(r.State), Changes: changes}, nil
 }
 
 // cut returns the first n of s, whether it cut, and len(s).

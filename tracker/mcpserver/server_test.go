@@ -237,7 +237,7 @@ func TestEveryTool(t *testing.T) {
 		t.Fatalf("status: %+v", st)
 	}
 	c := ok[mcpserver.Written](f, "comment", map[string]any{"id": "1", "text": "found it", "expect_version": st.Item.Version})
-	if len(c.Item.Comments) != 1 || c.Item.Comments[0].Author != "agent-1" || c.Item.Version != st.Item.Version+1 {
+	if c.Item.Version != st.Item.Version+1 || c.Changes[0] != `comment: "found it"` {
 		t.Fatalf("comment: %+v", c)
 	}
 	done := ok[mcpserver.Written](f, "status", map[string]any{"id": "J-1", "status": "done"})
@@ -267,8 +267,15 @@ func TestEveryTool(t *testing.T) {
 
 	// show: now, at a version, as of a time.
 	sh := ok[mcpserver.Item](f, "show", map[string]any{"id": "J-1"})
-	if sh.Status != "done" || len(sh.Comments) != 1 || sh.Version != done.Item.Version {
+	if sh.Status != "done" || len(sh.Comments) != 1 || sh.Comments[0].Author != "agent-1" || sh.Version != done.Item.Version {
 		t.Fatalf("show: %+v", sh)
+	}
+	// show gives the latest comments, up to the limit, and their number.
+	for i := range 4 {
+		ok[mcpserver.Written](f, "comment", map[string]any{"id": "J-4", "text": fmt.Sprint("note ", i)})
+	}
+	if sh := ok[mcpserver.Item](f, "show", map[string]any{"id": "J-4", "limit": 2}); sh.CommentsAll != 4 || len(sh.Comments) != 2 || sh.Comments[1].Text != "note 3" {
+		t.Fatalf("show limit 2: %+v", sh)
 	}
 	if at := ok[mcpserver.Item](f, "show", map[string]any{"id": "J-1", "at": 1}); at.Status != "backlog" || at.Version != 1 {
 		t.Fatalf("show at 1: %+v", at)

@@ -33,7 +33,7 @@ func (s *server) addTools(srv *mcp.Server) {
 				if err != nil {
 					return Ready{}, err
 				}
-				it := itemOf(r.State)
+				it := itemOf(r.State, n)
 				return Ready{Total: 1, Claimed: &it}, nil
 			}
 			items, err := s.svc.Ready(ctx, 0)
@@ -67,6 +67,10 @@ func (s *server) addTools(srv *mcp.Server) {
 	add(srv, s, tool{name: "show", title: "Show an item", readOnly: true,
 		desc: "Show a work item in full (comments included): now, after a version (at), or as it was at a time (as_of)."},
 		func(ctx context.Context, in ShowIn) (Item, error) {
+			n, err := s.limit(in.Limit)
+			if err != nil {
+				return Item{}, err
+			}
 			t, err := parseTime("as_of", in.AsOf)
 			if err != nil {
 				return Item{}, err
@@ -87,7 +91,7 @@ func (s *server) addTools(srv *mcp.Server) {
 			if err != nil {
 				return Item{}, err
 			}
-			return itemOf(it), nil
+			return itemOf(it, n), nil
 		})
 
 	add(srv, s, tool{name: "list", title: "List items", readOnly: true,

@@ -28,7 +28,8 @@ type Item struct {
 	Summary
 	Description string    `json:"description,omitempty" jsonschema:"the longer description"`
 	Initiative  string    `json:"initiative,omitempty" jsonschema:"the initiative the item belongs to, like I-3"`
-	Comments    []Comment `json:"comments,omitempty" jsonschema:"the comments, oldest first"`
+	Comments    []Comment `json:"comments,omitempty" jsonschema:"the latest comments, oldest first, up to the limit"`
+	CommentsAll int       `json:"comments_total" jsonschema:"how many comments the item has in all"`
 	CreatedAt   time.Time `json:"created_at" jsonschema:"when the item was created (RFC 3339, UTC)"`
 	UpdatedAt   time.Time `json:"updated_at" jsonschema:"when the item last changed (RFC 3339, UTC)"`
 }
@@ -40,9 +41,10 @@ type Comment struct {
 	Text   string    `json:"text" jsonschema:"what it says"`
 }
 
-// Written is the result of a tool that writes one work item.
+// Written is the result of a tool that writes one work item: compact, as
+// show gives the rest.
 type Written struct {
-	Item    Item     `json:"item" jsonschema:"the item after the write"`
+	Item    Summary  `json:"item" jsonschema:"the item after the write (show gives it in full)"`
 	Changes []string `json:"changes" jsonschema:"what the write recorded, one line per event; empty if nothing needed to change"`
 }
 
@@ -137,9 +139,10 @@ type ReleaseIn struct {
 
 // ShowIn is the show tool's input.
 type ShowIn struct {
-	ID   string `json:"id" jsonschema:"the work item's ID, like J-42 (42 alone also works)"`
-	At   int64  `json:"at,omitempty" jsonschema:"show the item as it was after this version"`
-	AsOf string `json:"as_of,omitempty" jsonschema:"show the item as it was at this time (RFC 3339, like 2026-11-20T10:00:00Z)"`
+	ID    string `json:"id" jsonschema:"the work item's ID, like J-42 (42 alone also works)"`
+	At    int64  `json:"at,omitempty" jsonschema:"show the item as it was after this version"`
+	AsOf  string `json:"as_of,omitempty" jsonschema:"show the item as it was at this time (RFC 3339, like 2026-11-20T10:00:00Z)"`
+	Limit int    `json:"limit,omitempty" jsonschema:"show at most this many comments, the latest (default 20)"`
 }
 
 // ListIn is the list tool's input: the filters of jerry list.
@@ -207,13 +210,14 @@ func summaryOf(it tracker.Item) Summary {
 		Type: string(it.Type), Assignee: it.Assignee, Blockers: it.Blockers, Version: it.Version}
 }
 
-func itemOf(it tracker.Item) Item {
+// itemOf returns it in full, with its last comments comments.
+func itemOf(it tracker.Item, comments int) Item {
 	var cs []Comment
-	for _, c := range it.Comments {
+	for _, c := range it.Comments[max(0, len(it.Comments)-comments):] {
 		cs = append(cs, Comment{Author: c.Author, Time: c.Time.UTC(), Text: c.Text})
 	}
 	return Item{Summary: summaryOf(it), Description: it.Description, Initiative: it.Initiative, Comments: cs,
-		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
+		CommentsAll: len(it.Comments), CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
 }
 
 func eventOf(item string, e app.Entry) Event {
