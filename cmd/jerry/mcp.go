@@ -23,10 +23,11 @@ Register it in an MCP client as the command "jerry mcp" (see the README).
 
 The actor recorded on every event is fixed now: --actor, else $JERRY_ACTOR,
 else the OS user; no tool takes it as an argument. The store is chosen as
-for every command. Tools: ready (claim: true takes the first), claim,
-release, show, list, create, status, comment, block, unblock, history,
-changes_since, blocked, whoami. Failed calls are tool errors carrying the
-codes of --json.`,
+for every command, and so is the default lease of claims. Tools: ready
+(claim: true takes and starts the first), claim, heartbeat, release, show,
+list, create, status, comment, block, unblock, history, changes_since,
+blocked, whoami. Failed calls are tool errors carrying the --json error:
+its code and fields.`,
 		Args: args(0, 0, "no arguments"),
 	}
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, _ *cobra.Command, _ []string) error {

@@ -92,7 +92,7 @@ func TestMCPAgentLoop(t *testing.T) {
 		t.Fatalf("ready claim: %+v", ready)
 	}
 	var w struct{ Item mcpItem }
-	a.call("status", map[string]any{"id": "J-1", "status": "in_progress"}, &w)
+	a.call("heartbeat", map[string]any{"id": "J-1", "lease": "1h"}, &w)
 	a.call("comment", map[string]any{"id": "J-1", "text": "the timeout was 5 s; made it 30 s"}, &w)
 	a.call("status", map[string]any{"id": "J-1", "status": "done", "reason": "fixed", "expect_version": w.Item.Version}, &w)
 	if w.Item.Status != "done" {
@@ -114,7 +114,7 @@ func TestMCPAgentLoop(t *testing.T) {
 		}
 		types = append(types, en.Type)
 	}
-	want := []string{"workitem.created", "workitem.claimed", "workitem.status_changed", "workitem.commented", "workitem.status_changed"}
+	want := []string{"workitem.created", "workitem.claimed", "workitem.status_changed", "workitem.heartbeat", "workitem.commented", "workitem.status_changed"}
 	if !slices.Equal(types, want) {
 		t.Fatalf("history %q, want %q", types, want)
 	}
@@ -175,7 +175,7 @@ func TestMCPEightAgentsClaimAtOnce(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	// The store agrees: 8 items held, by 8 different agents, 2 left.
+	// The store agrees: 8 items held and started, by 8 different agents.
 	var items []item
 	e.okJSON(&items, "list")
 	holders := map[string]string{}

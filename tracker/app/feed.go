@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -70,46 +69,4 @@ func (s *Service) Changes(ctx context.Context, from int64, since time.Time, limi
 		f.Next = last // nothing left out: on from the end
 	}
 	return f, nil
-}
-
-// BlockedItem is a work item that waits: its status is blocked, or one of
-// its blockers is not done.
-type BlockedItem struct {
-	tracker.Item
-	// Waiting lists the blockers that are not done, in the order they were
-	// added (a blocker that does not exist counts as not done).
-	Waiting []string
-}
-
-// Blocked returns the open work items (neither done nor cancelled) that
-// wait, by ID number: those in status blocked, and those with a blocker that
-// is not done, which therefore cannot start.
-func (p *Projection) Blocked() []BlockedItem {
-	p.sortOrder()
-	var out []BlockedItem
-	for _, e := range p.order {
-		if e.Status == "" || e.Status.Closed() {
-			continue
-		}
-		var waiting []string
-		for _, b := range e.Blockers {
-			if bi, ok := p.items[b]; !ok || bi.Status != tracker.Done {
-				waiting = append(waiting, b)
-			}
-		}
-		if len(waiting) > 0 || e.Status == tracker.Blocked {
-			out = append(out, BlockedItem{Item: e.item(true), Waiting: slices.Clip(waiting)})
-		}
-	}
-	return out
-}
-
-// Blocked returns the open work items that wait, as [Projection.Blocked]
-// does, from the read model brought up to date.
-func (s *Service) Blocked(ctx context.Context) ([]BlockedItem, error) {
-	p, err := s.Current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.Blocked(), nil
 }

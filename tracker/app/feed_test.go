@@ -3,12 +3,10 @@ package app_test
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
-	"github.com/jerry-es/jerry/tracker"
 )
 
 func TestChangesFeedsWorkItemEventsOnly(t *testing.T) {
@@ -78,46 +76,5 @@ func TestChangesFeedsWorkItemEventsOnly(t *testing.T) {
 	}
 	if _, err := s.Changes(context.Background(), -1, time.Time{}, 0); err == nil {
 		t.Fatal("a negative position was taken")
-	}
-}
-
-func TestBlockedListsOpenItemsThatWait(t *testing.T) {
-	s, _ := newService(t)
-	ctx := as("ann")
-	a := create(t, s, "a")
-	b := create(t, s, "b")
-	c := create(t, s, "c")
-	d := create(t, s, "d")
-	for _, blk := range [][2]string{{b.ID, a.ID}, {c.ID, a.ID}, {c.ID, d.ID}} {
-		if _, err := s.Block(ctx, blk[0], blk[1], es.Any); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.ChangeStatus(ctx, d.ID, tracker.Done, "", es.Any); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.ChangeStatus(ctx, a.ID, tracker.Blocked, "waiting on a vendor", es.Any); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Blocked(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, bi := range got {
-		ids = append(ids, bi.ID+":"+string(bi.Status)+":"+strings.Join(bi.Waiting, ","))
-	}
-	// a is in status blocked; b and c wait on a (d is done, so c waits on a only).
-	want := []string{"J-1:blocked:", "J-2:backlog:J-1", "J-3:backlog:J-1"}
-	if !slices.Equal(ids, want) {
-		t.Fatalf("blocked %q, want %q", ids, want)
-	}
-	// A cancelled item waits for nothing.
-	if _, err := s.ChangeStatus(ctx, b.ID, tracker.Cancelled, "", es.Any); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = s.Blocked(context.Background())
-	if len(got) != 2 || got[1].ID != c.ID {
-		t.Fatalf("after cancelling b: %+v", got)
 	}
 }

@@ -15,17 +15,18 @@
 //     the server's life: no tool takes it as an argument.
 //   - A tool that fails returns a tool error (a result with isError set), not
 //     a protocol error, so that the agent reads it. Its text is
-//     {"error":{"code":..,"message":..,...}}, with
-//     the codes of jerry --json (conflict, not_found, invalid_input,
-//     invalid_transition, blocked, ...) and fields an agent can act on
-//     (holder, expected_version, actual_version). Arguments that do
-//     not fit the schema (a wrong type, a missing field) are invalid_input.
-//     A failed call writes nothing.
+//     {"error":{"code":..,"message":..,...}}: app.Explain's presentation,
+//     the same codes and fields as jerry --json (claimed with holder and
+//     expires_at, conflict with expected_version and actual_version,
+//     blocked with the blockers, not_found, invalid_input, cycle, ...).
+//     Arguments that do not fit the schema (a wrong type, a missing or
+//     unknown field) are code usage. A failed call writes nothing.
 //   - Lists are cut to a limit (default 20, at most 500) and say how many
 //     matched in all.
 //   - ready with claim inherits app.Service.ClaimReady's guarantee: agents
 //     claiming at once, through one server or many on one store, each get a
-//     different item.
+//     different item. Claims carry leases: heartbeat, or any write by the
+//     holder, renews them.
 //
 // The workflow an agent should follow is in [Workflow], served as the
 // server's instructions, as the resource jerry://workflow and as the prompt
@@ -34,7 +35,6 @@ package mcpserver
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -94,7 +94,7 @@ func (s *server) context(ctx context.Context) context.Context {
 func (s *server) limit(n int) (int, error) {
 	switch {
 	case n < 0:
-		return 0, fmt.Errorf("%w: limit %d: want 1 or more, or leave it out", tracker.ErrInvalidInput, n)
+		return 0, app.Usagef("limit %d: want 1 or more, or leave it out", n)
 	case n == 0:
 		return s.opts.Limit, nil
 	}
@@ -108,7 +108,7 @@ func expected(v *int64) (es.ExpectedVersion, error) {
 	case v == nil:
 		return es.Any, nil
 	case *v < 0:
-		return es.Any, fmt.Errorf("%w: expect_version %d: versions are 0 or more", tracker.ErrInvalidInput, *v)
+		return es.Any, app.Usagef("expect_version %d: versions are 0 or more", *v)
 	}
 	return es.Exact(*v), nil
 }
@@ -120,9 +120,22 @@ func parseTime(field, v string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return t, fmt.Errorf("%w: %s %q: want an RFC 3339 time like 2026-11-20T10:00:00Z", tracker.ErrInvalidInput, field, v)
+		return t, app.Usagef("%s %q: want an RFC 3339 time like 2026-11-20T10:00:00Z", field, v)
 	}
 	return t, nil
+}
+
+// parseLease reads a lease argument in Go's duration syntax; "" is 0 (the
+// default).
+func parseLease(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, app.Usagef("lease %q: want a duration like 30m or 2h", v)
+	}
+	return d, nil
 }
 
 // tool describes one tool for add.
@@ -168,10 +181,10 @@ func cut[T any](s []T, n int) ([]T, bool, int) {
 	return s, false, len(s)
 }
 
-func summaries(items []tracker.Item) []Summary {
-	out := make([]Summary, len(items))
-	for i, it := range items {
-		out[i] = summaryOf(it)
+func cardSummaries(cards []app.Card) []Summary {
+	out := make([]Summary, len(cards))
+	for i, c := range cards {
+		out[i] = summaryOf(c.Item)
 	}
 	return out
 }

@@ -89,19 +89,30 @@ func ok[Out any](f *fixture, name string, args any) Out {
 	return out
 }
 
-// fail calls a tool that must fail and returns its error body.
-func (f *fixture) fail(name string, args any) mcpserver.ErrorBody {
+// problem is a failed call's error, as jerry --json prints it.
+type problem struct {
+	Code            string    `json:"code"`
+	Message         string    `json:"message"`
+	Holder          string    `json:"holder"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	ExpectedVersion *int64    `json:"expected_version"`
+	ActualVersion   *int64    `json:"actual_version"`
+	Blockers        []struct {
+		ID string `json:"id"`
+	} `json:"blockers"`
+}
+
+// fail calls a tool that must fail and returns its error.
+func (f *fixture) fail(name string, args any) problem {
 	f.t.Helper()
 	res := f.call(name, args)
 	if !res.IsError {
 		f.t.Fatalf("%s %v: succeeded, want a tool error: %s", name, args, text(res))
 	}
 	var body struct {
-		Error mcpserver.ErrorBody `json:"error"`
+		Error problem `json:"error"`
 	}
-	dec := json.NewDecoder(strings.NewReader(text(res)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Error.Code == "" || body.Error.Message == "" {
+	if err := json.Unmarshal([]byte(text(res)), &body); err != nil || body.Error.Code == "" || body.Error.Message == "" {
 		f.t.Fatalf("%s: error text %q is not jerry's error shape (%v)", name, text(res), err)
 	}
 	return body.Error
@@ -127,7 +138,7 @@ func (f *fixture) export() string {
 	return b.String()
 }
 
-var allTools = []string{"block", "blocked", "changes_since", "claim", "comment", "create", "history", "list",
+var allTools = []string{"block", "blocked", "changes_since", "claim", "comment", "create", "heartbeat", "history", "list",
 	"ready", "release", "show", "status", "unblock", "whoami"}
 
 func TestToolsHaveDescribedSchemas(t *testing.T) {
@@ -214,8 +225,16 @@ func TestEveryTool(t *testing.T) {
 	if !slices.Equal(blk.Item.Blockers, []string{"J-1"}) {
 		t.Fatalf("block: %+v", blk)
 	}
+	// show says what each blocker is at, and what waits on the item.
+	if sh := ok[mcpserver.Item](f, "show", map[string]any{"id": "J-2"}); len(sh.WaitingOn) != 1 || sh.WaitingOn[0].Status != "backlog" {
+		t.Fatalf("show J-2: %+v", sh)
+	}
+	if sh := ok[mcpserver.Item](f, "show", map[string]any{"id": "J-1"}); len(sh.Blocks) != 1 || sh.Blocks[0].ID != "J-2" {
+		t.Fatalf("show J-1: %+v", sh)
+	}
 	waiting := ok[mcpserver.WaitingItems](f, "blocked", nil)
-	if waiting.Total != 1 || waiting.Items[0].ID != "J-2" || !slices.Equal(waiting.Items[0].WaitingOn, []string{"J-1"}) {
+	if waiting.Total != 1 || waiting.Items[0].ID != "J-2" || len(waiting.Items[0].WaitingOn) != 1 ||
+		waiting.Items[0].WaitingOn[0].ID != "J-1" || waiting.Items[0].WaitingOn[0].Status != "backlog" {
 		t.Fatalf("blocked: %+v", waiting)
 	}
 
@@ -227,14 +246,21 @@ func TestEveryTool(t *testing.T) {
 	if r := ok[mcpserver.Ready](f, "ready", map[string]any{"limit": 1}); len(r.Items) != 1 || r.Total != 4 {
 		t.Fatalf("ready limit 1: %+v", r)
 	}
-	claimed := ok[mcpserver.Ready](f, "ready", map[string]any{"claim": true})
-	if claimed.Claimed == nil || claimed.Claimed.ID != "J-1" || claimed.Claimed.Assignee != "agent-1" {
-		t.Fatalf("ready claim: %+v", claimed)
+	// ready with claim takes the first and starts it, for the lease asked.
+	claimed := ok[mcpserver.Ready](f, "ready", map[string]any{"claim": true, "lease": "30m"})
+	c1 := claimed.Claimed
+	if c1 == nil || c1.ID != "J-1" || c1.Assignee != "agent-1" || c1.Status != "in_progress" || c1.Claim == nil ||
+		c1.Claim.Holder != "agent-1" || c1.Claim.Expired || c1.Claim.ExpiresAt.Sub(c1.Claim.Since).Round(time.Second) != 30*time.Minute {
+		t.Fatalf("ready claim: %+v, claim %+v", c1, c1.Claim)
+	}
+	hb := ok[mcpserver.Written](f, "heartbeat", map[string]any{"id": "J-1", "lease": "1h"})
+	if hb.Item.Claim == nil || !hb.Item.Claim.ExpiresAt.After(c1.Claim.ExpiresAt) || len(hb.Changes) != 1 {
+		t.Fatalf("heartbeat: %+v", hb)
 	}
 
 	st := ok[mcpserver.Written](f, "status", map[string]any{"id": "J-1", "status": "in_progress", "reason": "picked up"})
-	if st.Item.Status != "in_progress" || st.Changes[0] != "status backlog -> in_progress (picked up)" {
-		t.Fatalf("status: %+v", st)
+	if st.Item.Status != "in_progress" || len(st.Changes) != 0 {
+		t.Fatalf("status in_progress again: %+v", st)
 	}
 	c := ok[mcpserver.Written](f, "comment", map[string]any{"id": "1", "text": "found it", "expect_version": st.Item.Version})
 	if c.Item.Version != st.Item.Version+1 || c.Changes[0] != `comment: "found it"` {
@@ -249,15 +275,15 @@ func TestEveryTool(t *testing.T) {
 	}
 
 	// Claim and release, and unblock.
-	cl := ok[mcpserver.Written](f, "claim", map[string]any{"id": "J-3"})
-	if cl.Item.Assignee != "agent-1" {
+	cl := ok[mcpserver.Written](f, "claim", map[string]any{"id": "J-3", "start": true})
+	if cl.Item.Assignee != "agent-1" || cl.Item.Status != "in_progress" || cl.Item.Claim == nil {
 		t.Fatalf("claim: %+v", cl)
 	}
 	if again := ok[mcpserver.Written](f, "claim", map[string]any{"id": "J-3"}); len(again.Changes) != 0 {
 		t.Fatalf("claiming a held item again recorded %q", again.Changes)
 	}
-	rel := ok[mcpserver.Written](f, "release", map[string]any{"id": "J-3"})
-	if rel.Item.Assignee != "" || len(rel.Changes) != 1 {
+	rel := ok[mcpserver.Written](f, "release", map[string]any{"id": "J-3", "reason": "lunch"})
+	if rel.Item.Assignee != "" || rel.Item.Claim != nil || rel.Item.Status != "backlog" || len(rel.Changes) == 0 {
 		t.Fatalf("release: %+v", rel)
 	}
 	ub := ok[mcpserver.Written](f, "unblock", map[string]any{"id": "J-2", "blocker": "J-1"})
@@ -305,12 +331,13 @@ func TestEveryTool(t *testing.T) {
 		t.Fatalf("list as of J-1's creation: %+v", l)
 	}
 
-	// history: every event, cut to the limit; from_version pages on.
+	// history: every event (created, claimed, started, heartbeat, comment,
+	// done), cut to the limit; from_version pages on.
 	h := ok[mcpserver.History](f, "history", map[string]any{"id": "J-1"})
-	if h.Total != 5 || len(h.Events) != 3 || !h.Truncated || h.Events[0].Type != "workitem.created" || h.Events[0].Actor != "agent-1" {
+	if h.Total != 6 || len(h.Events) != 3 || !h.Truncated || h.Events[0].Type != "workitem.created" || h.Events[0].Actor != "agent-1" {
 		t.Fatalf("history: %+v", h)
 	}
-	if h := ok[mcpserver.History](f, "history", map[string]any{"id": "J-1", "from_version": 4}); len(h.Events) != 2 || h.Truncated || h.Events[1].Change != "status in_progress -> done" {
+	if h := ok[mcpserver.History](f, "history", map[string]any{"id": "J-1", "from_version": 5}); len(h.Events) != 2 || h.Truncated || h.Events[1].Change != "status in_progress -> done" {
 		t.Fatalf("history from 4: %+v", h)
 	}
 
@@ -364,7 +391,7 @@ func TestWorkflowResourceAndPrompt(t *testing.T) {
 	if err != nil || len(p.Messages) != 1 || p.Messages[0].Content.(*mcp.TextContent).Text != mcpserver.Workflow {
 		t.Fatalf("prompt: %+v, %v", p, err)
 	}
-	for _, word := range []string{"ready", "claim", "comment", "done", "conflict", "blocked", "release"} {
+	for _, word := range []string{"ready", "claim", "heartbeat", "comment", "done", "claimed", "blocked", "release"} {
 		if !strings.Contains(mcpserver.Workflow, word) {
 			t.Errorf("the workflow does not mention %s", word)
 		}
@@ -385,14 +412,14 @@ func TestBadArgumentsFailWithCodesAndWriteNothing(t *testing.T) {
 		args map[string]any
 		code string
 	}{
-		// Arguments that do not fit the schema.
-		{"create", map[string]any{}, "invalid_input"},                                 // missing title
-		{"create", map[string]any{"title": 7}, "invalid_input"},                       // wrong type
-		{"create", map[string]any{"title": "x", "actor": "mallory"}, "invalid_input"}, // no actor argument
-		{"status", map[string]any{"id": "J-1"}, "invalid_input"},                      // missing status
-		{"comment", map[string]any{"id": "J-1", "text": "x", "expect_version": "1"}, "invalid_input"},
-		{"ready", map[string]any{"claim": "yes"}, "invalid_input"},
-		{"list", map[string]any{"limit": 1.5}, "invalid_input"},
+		// Arguments that do not fit the schema, or that the tool refuses.
+		{"create", map[string]any{}, "usage"},                                 // missing title
+		{"create", map[string]any{"title": 7}, "usage"},                       // wrong type
+		{"create", map[string]any{"title": "x", "actor": "mallory"}, "usage"}, // no actor argument
+		{"status", map[string]any{"id": "J-1"}, "usage"},                      // missing status
+		{"comment", map[string]any{"id": "J-1", "text": "x", "expect_version": "1"}, "usage"},
+		{"ready", map[string]any{"claim": "yes"}, "usage"},
+		{"list", map[string]any{"limit": 1.5}, "usage"},
 		// Values the use cases refuse.
 		{"create", map[string]any{"title": "  "}, "invalid_input"},
 		{"create", map[string]any{"title": "x", "type": "epic"}, "invalid_input"},
@@ -401,12 +428,12 @@ func TestBadArgumentsFailWithCodesAndWriteNothing(t *testing.T) {
 		{"status", map[string]any{"id": "J-1", "status": "finished"}, "invalid_input"},
 		{"status", map[string]any{"id": "J-2", "status": "in_progress"}, "blocked"},
 		{"list", map[string]any{"status": "nope"}, "invalid_input"},
-		{"list", map[string]any{"as_of": "last tuesday"}, "invalid_input"},
-		{"list", map[string]any{"limit": -1}, "invalid_input"},
-		{"show", map[string]any{"id": "J-1", "at": 1, "as_of": "2026-01-01T00:00:00Z"}, "invalid_input"},
+		{"list", map[string]any{"as_of": "last tuesday"}, "usage"},
+		{"list", map[string]any{"limit": -1}, "usage"},
+		{"show", map[string]any{"id": "J-1", "at": 1, "as_of": "2026-01-01T00:00:00Z"}, "usage"},
 		{"comment", map[string]any{"id": "J-1", "text": ""}, "invalid_input"},
-		{"comment", map[string]any{"id": "J-1", "text": "x", "expect_version": -2}, "invalid_input"},
-		{"block", map[string]any{"id": "J-1", "blocker": "J-2"}, "invalid_input"}, // a cycle
+		{"comment", map[string]any{"id": "J-1", "text": "x", "expect_version": -2}, "usage"},
+		{"block", map[string]any{"id": "J-1", "blocker": "J-2"}, "cycle"},
 		{"block", map[string]any{"id": "J-1", "blocker": "J-1"}, "invalid_input"},
 		{"changes_since", map[string]any{"position": -1}, "invalid_input"},
 		// Unknown items.
@@ -416,10 +443,15 @@ func TestBadArgumentsFailWithCodesAndWriteNothing(t *testing.T) {
 		{"status", map[string]any{"id": "J-99", "status": "done"}, "not_found"},
 		{"claim", map[string]any{"id": "J-99"}, "not_found"},
 		{"block", map[string]any{"id": "J-1", "blocker": "J-99"}, "not_found"},
-		{"unblock", map[string]any{"id": "J-1", "blocker": "J-2"}, "not_found"}, // not a blocker
+		{"unblock", map[string]any{"id": "J-99", "blocker": "J-2"}, "not_found"},
+		{"heartbeat", map[string]any{"id": "J-99"}, "not_found"},
+		{"ready", map[string]any{"claim": true, "lease": "forever"}, "usage"},
+		{"claim", map[string]any{"id": "J-2", "lease": "-1h"}, "usage"},
+		{"ready", map[string]any{"lease": "1h"}, "usage"}, // a lease without claim
 		// Conflicts.
 		{"comment", map[string]any{"id": "J-1", "text": "x", "expect_version": 1}, "conflict"},
-		{"release", map[string]any{"id": "J-1"}, "conflict"},
+		{"release", map[string]any{"id": "J-1"}, "claimed"},
+		{"status", map[string]any{"id": "J-1", "status": "ready"}, "claimed"},
 	} {
 		e := f.fail(c.tool, c.args)
 		if e.Code != c.code {
@@ -429,7 +461,7 @@ func TestBadArgumentsFailWithCodesAndWriteNothing(t *testing.T) {
 
 	// A claim conflict names the holder; a version conflict both versions.
 	e := f.fail("claim", map[string]any{"id": "J-1"})
-	if e.Code != "conflict" || e.Holder != "bob" {
+	if e.Code != "claimed" || e.Holder != "bob" || e.ExpiresAt.IsZero() {
 		t.Fatalf("claim conflict: %+v", e)
 	}
 	e = f.fail("status", map[string]any{"id": "J-1", "status": "ready", "expect_version": 1})

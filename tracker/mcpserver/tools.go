@@ -2,8 +2,6 @@ package mcpserver
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -22,46 +20,77 @@ func (s *server) addTools(srv *mcp.Server) {
 
 	add(srv, s, tool{name: "ready", title: "Work ready to take",
 		desc: "List unassigned work items in backlog or ready whose blockers are all done, most urgent first: what to do next. " +
-			"With claim, claim the first one for yourself and return it (code not_found if nothing is ready)."},
+			"With claim, claim the first one for yourself, move it to in_progress and return it (code not_found if nothing is ready)."},
 		func(ctx context.Context, in ReadyIn) (Ready, error) {
 			n, err := s.limit(in.Limit)
 			if err != nil {
 				return Ready{}, err
 			}
+			lease, err := parseLease(in.Lease)
+			if err != nil {
+				return Ready{}, err
+			}
 			if in.Claim {
-				r, err := s.svc.ClaimReady(ctx)
+				r, err := s.svc.ClaimReady(ctx, lease)
 				if err != nil {
 					return Ready{}, err
 				}
 				it := itemOf(r.State, n)
 				return Ready{Total: 1, Claimed: &it}, nil
 			}
-			items, err := s.svc.Ready(ctx, 0)
+			if lease != 0 {
+				return Ready{}, app.Usagef("lease: give it with claim")
+			}
+			cards, err := s.svc.Ready(ctx, 0)
 			if err != nil {
 				return Ready{}, err
 			}
-			items, more, total := cut(items, n)
-			return Ready{Items: summaries(items), Total: total, Truncated: more}, nil
+			cards, more, total := cut(cards, n)
+			return Ready{Items: cardSummaries(cards), Total: total, Truncated: more}, nil
 		})
 
 	add(srv, s, tool{name: "claim", title: "Claim an item",
-		desc: "Take a work item for yourself. If another agent holds it, fail with code conflict and the holder; claiming an item you hold changes nothing."},
+		desc: "Take a work item for yourself for a lease, renewed by each of your writes to it. " +
+			"If another agent's claim holds it, fail with code claimed, naming the holder and when the claim expires; an expired claim is taken over. " +
+			"Claiming an item you hold changes nothing."},
 		func(ctx context.Context, in ClaimIn) (Written, error) {
 			exp, err := expected(in.ExpectVersion)
 			if err != nil {
 				return Written{}, err
 			}
-			return s.claimed(ctx, in.ID)(written(s.svc.Claim(ctx, in.ID, exp)))
+			lease, err := parseLease(in.Lease)
+			if err != nil {
+				return Written{}, err
+			}
+			return written(s.svc.Claim(ctx, in.ID, app.ClaimOptions{Lease: lease, Start: in.Start}, exp))
+		})
+
+	add(srv, s, tool{name: "heartbeat", title: "Renew a claim",
+		desc: "Renew your claim on a work item while you work on it, without changing anything else. " +
+			"Any write of yours to the item renews it too. Code claimed if another agent holds it."},
+		func(ctx context.Context, in HeartbeatIn) (Written, error) {
+			exp, err := expected(in.ExpectVersion)
+			if err != nil {
+				return Written{}, err
+			}
+			lease, err := parseLease(in.Lease)
+			if err != nil {
+				return Written{}, err
+			}
+			return written(s.svc.Heartbeat(ctx, in.ID, lease, exp))
 		})
 
 	add(srv, s, tool{name: "release", title: "Release an item",
-		desc: "Give up your hold on a work item, so that another agent can take it."},
+		desc: "Give up your claim on a work item and put it back in the pool (an item in progress goes back to backlog), so that another agent can take it."},
 		func(ctx context.Context, in ReleaseIn) (Written, error) {
 			exp, err := expected(in.ExpectVersion)
 			if err != nil {
 				return Written{}, err
 			}
-			return s.claimed(ctx, in.ID)(written(s.svc.Release(ctx, in.ID, in.Force, exp)))
+			if in.Force {
+				ctx = app.Force(ctx)
+			}
+			return written(s.svc.Release(ctx, in.ID, in.Reason, exp))
 		})
 
 	add(srv, s, tool{name: "show", title: "Show an item", readOnly: true,
@@ -76,13 +105,15 @@ func (s *server) addTools(srv *mcp.Server) {
 				return Item{}, err
 			}
 			var it tracker.Item
+			when := t // the moment whose blockers the card shows
 			switch {
 			case in.At != 0 && !t.IsZero():
-				return Item{}, fmt.Errorf("%w: give at or as_of, not both", tracker.ErrInvalidInput)
+				return Item{}, app.Usagef("give at or as_of, not both")
 			case in.At < 0:
-				return Item{}, fmt.Errorf("%w: at %d: versions start at 1", tracker.ErrInvalidInput, in.At)
+				return Item{}, app.Usagef("at %d: versions start at 1", in.At)
 			case in.At > 0:
 				it, err = s.svc.ItemAt(ctx, in.ID, in.At)
+				when = it.UpdatedAt
 			case !t.IsZero():
 				it, err = s.svc.ItemAsOf(ctx, in.ID, t)
 			default:
@@ -91,7 +122,13 @@ func (s *server) addTools(srv *mcp.Server) {
 			if err != nil {
 				return Item{}, err
 			}
-			return itemOf(it, n), nil
+			card, err := s.svc.Card(ctx, it, when)
+			if err != nil {
+				return Item{}, err
+			}
+			out := itemOf(it, n)
+			out.WaitingOn, out.Blocks = blockersOf(card.Blockers), blockersOf(card.Blocks)
+			return out, nil
 		})
 
 	add(srv, s, tool{name: "list", title: "List items", readOnly: true,
@@ -116,12 +153,12 @@ func (s *server) addTools(srv *mcp.Server) {
 			if err != nil {
 				return Items{}, err
 			}
-			items, err := s.svc.List(ctx, f, t)
+			cards, err := s.svc.List(ctx, f, t)
 			if err != nil {
 				return Items{}, err
 			}
-			items, more, total := cut(items, n)
-			return Items{Items: summaries(items), Total: total, Truncated: more}, nil
+			cards, more, total := cut(cards, n)
+			return Items{Items: cardSummaries(cards), Total: total, Truncated: more}, nil
 		})
 
 	add(srv, s, tool{name: "create", title: "Create an item",
@@ -230,48 +267,23 @@ func (s *server) addTools(srv *mcp.Server) {
 			return Feed{Changes: evs, Total: f.Total, Truncated: f.Total > len(evs), Next: f.Next}, nil
 		})
 
-	add(srv, s, tool{name: "blocked", title: "Waiting items", readOnly: true,
-		desc: "List open work items that wait: in status blocked, or with a blocker not done, with what each waits on."},
+	add(srv, s, tool{name: "blocked", title: "Stuck items", readOnly: true,
+		desc: "List open work items that cannot move now, by ID, and why: blockers not done (with who holds them), a status set to blocked by hand (with its reason), or a claim that has expired."},
 		func(ctx context.Context, in LimitIn) (WaitingItems, error) {
 			n, err := s.limit(in.Limit)
 			if err != nil {
 				return WaitingItems{}, err
 			}
-			b, err := s.svc.Blocked(ctx)
+			stuck, err := s.svc.Blocked(ctx)
 			if err != nil {
 				return WaitingItems{}, err
 			}
-			b, more, total := cut(b, n)
-			out := make([]Waiting, len(b))
-			for i, bi := range b {
-				out[i] = Waiting{Summary: summaryOf(bi.Item), WaitingOn: bi.Waiting}
-				if out[i].WaitingOn == nil {
-					out[i].WaitingOn = []string{}
-				}
+			stuck, more, total := cut(stuck, n)
+			out := make([]Waiting, len(stuck))
+			for i, st := range stuck {
+				out[i] = Waiting{Summary: summaryOf(st.Item), WaitingOn: blockersOf(st.Why.Blockers),
+					BlockedReason: st.Why.Reason, ManualBlock: st.Why.Manual, ClaimExpired: st.Why.Expired}
 			}
 			return WaitingItems{Items: out, Total: total, Truncated: more}, nil
 		})
 }
-
-// claimed adds the holder to a claim conflict: the domain's error names it
-// only in its text, so the holder is read from the item.
-// TODO(lease): use tracker.ClaimedError's Holder once it lands.
-func (s *server) claimed(ctx context.Context, id string) func(Written, error) (Written, error) {
-	return func(w Written, err error) (Written, error) {
-		if errors.Is(err, tracker.ErrClaimed) {
-			if it, ierr := s.svc.Item(ctx, id); ierr == nil && it.Assignee != "" {
-				return w, &holderError{err: err, holder: it.Assignee}
-			}
-		}
-		return w, err
-	}
-}
-
-// holderError is a claim conflict with its holder.
-type holderError struct {
-	err    error
-	holder string
-}
-
-func (e *holderError) Error() string { return e.err.Error() }
-func (e *holderError) Unwrap() error { return e.err }

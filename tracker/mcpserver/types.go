@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"time"
 
+	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
 )
@@ -20,15 +21,36 @@ type Summary struct {
 	Type     string   `json:"type" jsonschema:"task, bug, story, spike or chore"`
 	Assignee string   `json:"assignee,omitempty" jsonschema:"the agent that holds the item; absent if nobody does"`
 	Blockers []string `json:"blockers,omitempty" jsonschema:"items that must be done before this one can start"`
+	Claim    *Claim   `json:"claim,omitempty" jsonschema:"the assignee's hold on the item; absent if nobody holds it"`
 	Version  int64    `json:"version" jsonschema:"the item's version: give it as expect_version to write only if nobody changed the item since"`
+}
+
+// Claim is an agent's hold on a work item, as it stands when the tool
+// answers.
+type Claim struct {
+	Holder    string    `json:"holder" jsonschema:"the agent that holds the item"`
+	Since     time.Time `json:"since" jsonschema:"when the holder claimed it (RFC 3339, UTC)"`
+	ExpiresAt time.Time `json:"expires_at" jsonschema:"when the claim stops holding unless the holder writes to the item or sends a heartbeat (RFC 3339, UTC)"`
+	Expired   bool      `json:"expired" jsonschema:"true once the claim no longer holds: another agent may take the item over"`
+}
+
+// Blocker is the state of another work item that one waits on.
+type Blocker struct {
+	ID       string `json:"id" jsonschema:"the blocker's ID"`
+	Title    string `json:"title,omitempty" jsonschema:"its title; absent if the item is unknown"`
+	Status   string `json:"status,omitempty" jsonschema:"its status; absent if the item is unknown"`
+	Assignee string `json:"assignee,omitempty" jsonschema:"the agent that holds it, who to ask"`
 }
 
 // Item is a work item in full.
 type Item struct {
 	Summary
 	Description string    `json:"description,omitempty" jsonschema:"the longer description"`
+	Reason      string    `json:"status_reason,omitempty" jsonschema:"the reason given with the last change of status"`
 	Initiative  string    `json:"initiative,omitempty" jsonschema:"the initiative the item belongs to, like I-3"`
 	Comments    []Comment `json:"comments,omitempty" jsonschema:"the latest comments, oldest first, up to the limit"`
+	WaitingOn   []Blocker `json:"blocker_states,omitempty" jsonschema:"show only: each blocker with its state at the moment shown"`
+	Blocks      []Blocker `json:"blocks,omitempty" jsonschema:"show only, for the present: the open items that wait on this one"`
 	CommentsAll int       `json:"comments_total" jsonschema:"how many comments the item has in all"`
 	CreatedAt   time.Time `json:"created_at" jsonschema:"when the item was created (RFC 3339, UTC)"`
 	UpdatedAt   time.Time `json:"updated_at" jsonschema:"when the item last changed (RFC 3339, UTC)"`
@@ -55,10 +77,14 @@ type Items struct {
 	Truncated bool      `json:"truncated" jsonschema:"true if the limit left items out"`
 }
 
-// Waiting is a work item that waits, in the blocked tool's answer.
+// Waiting is a work item that cannot move now, in the blocked tool's
+// answer, with why.
 type Waiting struct {
 	Summary
-	WaitingOn []string `json:"waiting_on" jsonschema:"the blockers that are not done yet; empty if the item's status is blocked for another reason"`
+	WaitingOn     []Blocker `json:"waiting_on,omitempty" jsonschema:"the blockers that are not done yet"`
+	BlockedReason string    `json:"blocked_reason,omitempty" jsonschema:"the reason given when the item's status was set to blocked by hand"`
+	ManualBlock   bool      `json:"manual_block" jsonschema:"true if the item's status is blocked, set by hand"`
+	ClaimExpired  bool      `json:"claim_expired" jsonschema:"true if the item is held by a claim that has expired: its agent is gone, and ready offers it again"`
 }
 
 // WaitingItems is the blocked tool's answer.
@@ -124,17 +150,29 @@ type WriteIn struct {
 
 // ReadyIn is the ready tool's input.
 type ReadyIn struct {
-	Limit int  `json:"limit,omitempty" jsonschema:"list at most this many items (default 20)"`
-	Claim bool `json:"claim,omitempty" jsonschema:"claim the most urgent ready item for yourself and return it; agents claiming at once each get a different item"`
+	Limit int    `json:"limit,omitempty" jsonschema:"list at most this many items (default 20)"`
+	Claim bool   `json:"claim,omitempty" jsonschema:"claim the most urgent ready item for yourself, move it to in_progress and return it; agents claiming at once each get a different item"`
+	Lease string `json:"lease,omitempty" jsonschema:"with claim: how long the claim holds after your last write to the item, like 30m or 2h (default: the server's)"`
 }
 
 // ClaimIn is the claim tool's input.
-type ClaimIn = WriteIn
+type ClaimIn struct {
+	WriteIn
+	Lease string `json:"lease,omitempty" jsonschema:"how long the claim holds after your last write to the item, like 30m or 2h (default: the server's)"`
+	Start bool   `json:"start,omitempty" jsonschema:"also move the item to in_progress, in the same write"`
+}
+
+// HeartbeatIn is the heartbeat tool's input.
+type HeartbeatIn struct {
+	WriteIn
+	Lease string `json:"lease,omitempty" jsonschema:"make the claim's lease this long, like 30m or 2h (default: keep it)"`
+}
 
 // ReleaseIn is the release tool's input.
 type ReleaseIn struct {
 	WriteIn
-	Force bool `json:"force,omitempty" jsonschema:"release even if another agent holds the item"`
+	Reason string `json:"reason,omitempty" jsonschema:"why, recorded with the release"`
+	Force  bool   `json:"force,omitempty" jsonschema:"release even if another agent's claim holds the item; the history records that you forced it"`
 }
 
 // ShowIn is the show tool's input.
@@ -206,8 +244,23 @@ type LimitIn struct {
 type NoIn struct{}
 
 func summaryOf(it tracker.Item) Summary {
-	return Summary{ID: it.ID, Title: it.Title, Status: string(it.Status), Priority: string(it.Priority),
+	s := Summary{ID: it.ID, Title: it.Title, Status: string(it.Status), Priority: string(it.Priority),
 		Type: string(it.Type), Assignee: it.Assignee, Blockers: it.Blockers, Version: it.Version}
+	if c := it.Claim; c != nil {
+		s.Claim = &Claim{Holder: c.Holder, Since: c.Since.UTC(), ExpiresAt: c.ExpiresAt().UTC(), Expired: c.Expired(es.Now())}
+	}
+	return s
+}
+
+func blockersOf(bs []tracker.BlockerState) []Blocker {
+	if len(bs) == 0 {
+		return nil
+	}
+	out := make([]Blocker, len(bs))
+	for i, b := range bs {
+		out[i] = Blocker{ID: b.ID, Title: b.Title, Status: string(b.Status), Assignee: b.Assignee}
+	}
+	return out
 }
 
 // itemOf returns it in full, with its last comments comments.
@@ -216,7 +269,7 @@ func itemOf(it tracker.Item, comments int) Item {
 	for _, c := range it.Comments[max(0, len(it.Comments)-comments):] {
 		cs = append(cs, Comment{Author: c.Author, Time: c.Time.UTC(), Text: c.Text})
 	}
-	return Item{Summary: summaryOf(it), Description: it.Description, Initiative: it.Initiative, Comments: cs,
+	return Item{Summary: summaryOf(it), Description: it.Description, Reason: it.StatusReason, Initiative: it.Initiative, Comments: cs,
 		CommentsAll: len(it.Comments), CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
 }
 
