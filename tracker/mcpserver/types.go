@@ -137,11 +137,6 @@ type Who struct {
 
 // Inputs.
 
-// ItemIn names a work item.
-type ItemIn struct {
-	ID string `json:"id" jsonschema:"the work item's ID, like J-42 (42 alone also works)"`
-}
-
 // WriteIn names a work item to write, with an optional version condition.
 type WriteIn struct {
 	ID            string `json:"id" jsonschema:"the work item's ID, like J-42 (42 alone also works)"`
