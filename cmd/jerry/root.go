@@ -70,6 +70,7 @@ Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 		cmd.GroupID = "store"
 		root.AddCommand(cmd)
 	}
+	root.AddCommand(c.mcpCmd())
 	root.AddCommand(c.devCmd())
 	return root
 }
