@@ -365,7 +365,8 @@ func (c *cli) listCmd() *cobra.Command {
 			f.Type = t
 		}
 		f.Assignee, f.Initiative = assignee, init
-		f.NoComments = !c.jsonOut // the table does not show them
+		// The table shows neither comments nor dependencies.
+		f.NoComments, f.NoCards = !c.jsonOut, !c.jsonOut
 		t, err := parseAsOf(cmd, asOf)
 		if err != nil {
 			return err

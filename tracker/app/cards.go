@@ -50,23 +50,28 @@ func claimAt(it tracker.Item, t time.Time) *ClaimState {
 // the projection holds them: a projection of the present for t now, or one
 // folded up to t.
 func (p *Overview) Cards(items []tracker.Item, t time.Time) []Card {
-	waiting := make(map[string][]tracker.BlockerState)
+	out := make([]Card, len(items))
+	at := make(map[string]int, len(items)) // card index by item ID
+	for i, it := range items {
+		out[i] = Card{Item: it, Claim: claimAt(it, t)}
+		if len(it.Blockers) > 0 {
+			out[i].Blockers = make([]tracker.BlockerState, len(it.Blockers))
+			for j, b := range it.Blockers {
+				out[i].Blockers[j] = p.state(b)
+			}
+		}
+		at[it.ID] = i
+	}
+	// One pass over the edges: only the listed items' dependents are kept.
 	for _, e := range p.order {
-		if e.Status.Closed() {
+		if len(e.Blockers) == 0 || e.Status.Closed() {
 			continue
 		}
 		for _, b := range e.Blockers {
-			waiting[b] = append(waiting[b], p.state(e.ID))
+			if i, ok := at[b]; ok {
+				out[i].Blocks = append(out[i].Blocks, p.state(e.ID))
+			}
 		}
-	}
-	out := make([]Card, len(items))
-	for i, it := range items {
-		c := Card{Item: it, Blocks: waiting[it.ID], Claim: claimAt(it, t)}
-		c.Blockers = make([]tracker.BlockerState, len(it.Blockers))
-		for j, b := range it.Blockers {
-			c.Blockers[j] = p.state(b)
-		}
-		out[i] = c
 	}
 	return out
 }
