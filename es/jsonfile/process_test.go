@@ -183,15 +183,7 @@ func child(t testing.TB, mode, dir string, env ...string) (*exec.Cmd, *bufio.Rea
 	t.Helper()
 	cmd := testproc.Command(childEnv, mode, "", dir)
 	cmd.Env = append(cmd.Env, env...)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, bufio.NewReader(stdout)
+	return cmd, bufio.NewReader(testproc.Start(t, cmd))
 }
 
 // readAcks reads "ack" lines until EOF, ignoring a final partial line.

@@ -528,18 +528,11 @@ func BenchmarkAppend8Processes(b *testing.B) {
 	var children []child
 	for id := range 8 {
 		cmd := testproc.Command(benchChildEnv, s.Schema()+" "+strconv.Itoa(id), "^TestBenchWriterChild$")
-		cmd.Stderr = os.Stderr
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			b.Fatal(err)
 		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		out := testproc.Start(b, cmd)
 		defer func() {
 			in.Close()
 			cmd.Wait()

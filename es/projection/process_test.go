@@ -135,18 +135,11 @@ func testCrossProcess(t *testing.T, follower es.LogReader, childSpec string) {
 	}()
 
 	cmd := testproc.Command(childEnv, childSpec, "")
-	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := testproc.Start(t, cmd)
 	defer cmd.Process.Kill()
 	lines := bufio.NewScanner(stdout)
 	if !lines.Scan() || lines.Text() != "ready" {
@@ -290,14 +283,7 @@ func TestKillProjector(t *testing.T) {
 	const kills = 4
 	for k := 0; k <= kills; k++ {
 		cmd := testproc.Command(childEnv, "projector "+dir, "")
-		cmd.Stderr = os.Stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		stdout := testproc.Start(t, cmd)
 		if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "started\n" {
 			cmd.Process.Kill()
 			cmd.Wait()

@@ -15,8 +15,10 @@ package testproc
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"testing"
 )
 
 // Command returns a command that runs the current test binary again with
@@ -32,6 +34,25 @@ func Command(env, role, run string, args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=" + run}, args...)...)
 	cmd.Env = append(os.Environ(), env+"="+role)
 	return cmd
+}
+
+// Start starts cmd, with its standard error going to this process's unless
+// the caller set it, and returns the child's standard output; if either
+// step fails, it ends the test with t.Fatal. Set up any other pipe (such as
+// cmd.StdinPipe) before calling it.
+func Start(t testing.TB, cmd *exec.Cmd) io.ReadCloser {
+	t.Helper()
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // Child reports the role that the environment variable env gives this

@@ -3,6 +3,7 @@ package testproc_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -49,6 +50,21 @@ func TestMainFails(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "asked to fail") {
 		t.Fatalf("child's output %q does not give the error", out)
+	}
+}
+
+// TestStart: Start starts the child and hands over its standard output.
+func TestStart(t *testing.T) {
+	cmd := testproc.Command(roleEnv, "echo", "", "c", "d")
+	out, err := io.ReadAll(testproc.Start(t, cmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(out); got != "c d\n" {
+		t.Fatalf("child printed %q, want %q", got, "c d\n")
 	}
 }
 
