@@ -16,6 +16,7 @@ import (
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/estest"
 	"github.com/jerry-es/jerry/es/jsonfile"
+	"github.com/jerry-es/jerry/internal/testproc"
 )
 
 func TestModels(t *testing.T) {
@@ -119,15 +120,14 @@ func TestModelReadOnly(t *testing.T) {
 // kill -9 in the middle of their saves leave a whole model.
 func TestModelProcesses(t *testing.T) {
 	const env = "JSONFILE_TEST_MODEL_SAVER"
-	if spec := os.Getenv(env); spec != "" {
+	if spec, ok := testproc.Child(env); ok {
 		modelSaver(spec)
 		return
 	}
 	dir := filepath.Join(t.TempDir(), "models")
 	path := jsonfile.NewModels(dir).Path("m")
 	child := func(seed int) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestModelProcesses$")
-		cmd.Env = append(os.Environ(), env+"="+dir+"|"+strconv.Itoa(seed))
+		cmd := testproc.Command(env, dir+"|"+strconv.Itoa(seed), "^TestModelProcesses$")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

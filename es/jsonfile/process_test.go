@@ -23,6 +23,7 @@ import (
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
 	"github.com/jerry-es/jerry/internal/flock"
+	"github.com/jerry-es/jerry/internal/testproc"
 )
 
 // Child processes: the test binary re-executed with JSONFILE_CHILD set runs
@@ -37,13 +38,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(readOnlyEnv); dir != "" {
 		os.Exit(readOnlyChild(dir))
 	}
-	if mode := os.Getenv(childEnv); mode != "" {
-		if err := runChild(mode, os.Args[len(os.Args)-1]); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	testproc.Main(childEnv, func(mode string) error {
+		return runChild(mode, os.Args[len(os.Args)-1])
+	})
 	code := m.Run()
 	for _, f := range cleanups {
 		f()
@@ -184,17 +181,9 @@ type ack struct {
 // child starts the test binary as a child in mode on dir.
 func child(t testing.TB, mode, dir string, env ...string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", dir)
-	cmd.Env = append(os.Environ(), append(env, childEnv+"="+mode)...)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, bufio.NewReader(stdout)
+	cmd := testproc.Command(childEnv, mode, "", dir)
+	cmd.Env = append(cmd.Env, env...)
+	return cmd, bufio.NewReader(testproc.Start(t, cmd))
 }
 
 // readAcks reads "ack" lines until EOF, ignoring a final partial line.

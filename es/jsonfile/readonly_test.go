@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
+	"github.com/jerry-es/jerry/internal/testproc"
 )
 
 // readOnlyEnv names the store directory a child process reads without
@@ -53,8 +53,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 
 	if os.Getuid() == 0 {
 		// Root ignores permissions: read as nobody, in a child process.
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), readOnlyEnv+"="+dir)
+		cmd := testproc.Command(readOnlyEnv, dir, "")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("read-only child: %v\n%s", err, out)
 		}
@@ -126,8 +125,8 @@ func TestReadOnlyMissingHead(t *testing.T) {
 		}
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), readOnlyEnv+"="+dir, readOnlyEnv+"_MISSING_HEAD=1")
+	cmd := testproc.Command(readOnlyEnv, dir, "")
+	cmd.Env = append(cmd.Env, readOnlyEnv+"_MISSING_HEAD=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("read-only child: %v\n%s", err, out)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/natsjs"
+	"github.com/jerry-es/jerry/internal/testproc"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -338,8 +339,8 @@ type childSpec struct {
 // TestServerProcess is not a test: it is the body of a child process that
 // startProcessCluster starts, a nats-server that runs until killed.
 func TestServerProcess(t *testing.T) {
-	env := os.Getenv(serverChildEnv)
-	if env == "" {
+	env, ok := testproc.Child(serverChildEnv)
+	if !ok {
 		t.Skip("runs only as a child process of TestFailoverKill")
 	}
 	var spec childSpec
@@ -394,8 +395,7 @@ func startProcessCluster(t *testing.T) (map[string]*exec.Cmd, string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestServerProcess$")
-		cmd.Env = append(os.Environ(), serverChildEnv+"="+string(spec))
+		cmd := testproc.Command(serverChildEnv, string(spec), "^TestServerProcess$")
 		cmd.SysProcAttr = childAttr()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

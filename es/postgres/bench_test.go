@@ -20,6 +20,7 @@ import (
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/postgres"
+	"github.com/jerry-es/jerry/internal/testproc"
 )
 
 // The benchmarks compare the store with raw pgx doing the same work on a
@@ -445,8 +446,8 @@ const benchChildEnv = "JERRY_PG_BENCH_CHILD"
 // standard input makes N single-event appends that way, each to a stream of
 // its own, and answers "done" (or "error: ...").
 func TestBenchWriterChild(t *testing.T) {
-	spec := os.Getenv(benchChildEnv)
-	if spec == "" {
+	spec, ok := testproc.Child(benchChildEnv)
+	if !ok {
 		return
 	}
 	schema, id, _ := strings.Cut(spec, " ")
@@ -526,20 +527,12 @@ func BenchmarkAppend8Processes(b *testing.B) {
 	}
 	var children []child
 	for id := range 8 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestBenchWriterChild$")
-		cmd.Env = append(os.Environ(), benchChildEnv+"="+s.Schema()+" "+strconv.Itoa(id))
-		cmd.Stderr = os.Stderr
+		cmd := testproc.Command(benchChildEnv, s.Schema()+" "+strconv.Itoa(id), "^TestBenchWriterChild$")
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			b.Fatal(err)
 		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		out := testproc.Start(b, cmd)
 		defer func() {
 			in.Close()
 			cmd.Wait()

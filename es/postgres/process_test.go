@@ -13,6 +13,7 @@ import (
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/postgres"
+	"github.com/jerry-es/jerry/internal/testproc"
 )
 
 // Environment of a child process of TestProcessesRacing.
@@ -70,16 +71,15 @@ func runChild() {
 // must have seen exactly that, every stream's versions must run 1..k, and
 // every append must be stored whole or not at all.
 func TestProcessesRacing(t *testing.T) {
-	if os.Getenv(childSchemaEnv) != "" {
+	if _, ok := testproc.Child(childSchemaEnv); ok {
 		runChild()
 		return
 	}
 	schema := newSchema(t)
 	dsn := testDSN(t)
 	start := func(id, count int) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestProcessesRacing$")
-		cmd.Env = append(os.Environ(), childSchemaEnv+"="+schema, childIDEnv+"="+strconv.Itoa(id),
-			childCountEnv+"="+strconv.Itoa(count))
+		cmd := testproc.Command(childSchemaEnv, schema, "^TestProcessesRacing$")
+		cmd.Env = append(cmd.Env, childIDEnv+"="+strconv.Itoa(id), childCountEnv+"="+strconv.Itoa(count))
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

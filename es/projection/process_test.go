@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/jerry-es/jerry/es/postgres"
 	"github.com/jerry-es/jerry/es/projection"
 	"github.com/jerry-es/jerry/internal/pgtest"
+	"github.com/jerry-es/jerry/internal/testproc"
 )
 
 // The test binary re-executed with childEnv set appends events as another
@@ -31,17 +31,12 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(childEnv); spec != "" {
-		run := runWriter
+	testproc.Main(childEnv, func(spec string) error {
 		if strings.HasPrefix(spec, "projector ") {
-			run = runProjector
+			return runProjector(spec)
 		}
-		if err := run(spec); err != nil {
-			fmt.Fprintln(os.Stderr, "writer:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+		return runWriter(spec)
+	})
 	code := m.Run()
 	cleanupBenchStores()
 	os.Exit(code)
@@ -139,20 +134,12 @@ func testCrossProcess(t *testing.T, follower es.LogReader, childSpec string) {
 		}
 	}()
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+childSpec)
-	cmd.Stderr = os.Stderr
+	cmd := testproc.Command(childEnv, childSpec, "")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := testproc.Start(t, cmd)
 	defer cmd.Process.Kill()
 	lines := bufio.NewScanner(stdout)
 	if !lines.Scan() || lines.Text() != "ready" {
@@ -295,16 +282,8 @@ func TestKillProjector(t *testing.T) {
 	}
 	const kills = 4
 	for k := 0; k <= kills; k++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"=projector "+dir)
-		cmd.Stderr = os.Stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd := testproc.Command(childEnv, "projector "+dir, "")
+		stdout := testproc.Start(t, cmd)
 		if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "started\n" {
 			cmd.Process.Kill()
 			cmd.Wait()
