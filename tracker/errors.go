@@ -22,6 +22,9 @@ var (
 	ErrEmptyTitle = invalid("empty title")
 	// ErrEmptyComment means a comment's text is empty or only spaces.
 	ErrEmptyComment = invalid("empty comment")
+	// ErrInvalidLabel means a label is empty, too long, or holds a
+	// character other than a letter, a digit or one of "-_.:/".
+	ErrInvalidLabel = invalid("invalid label")
 	// ErrSelfBlock means an item was asked to block itself.
 	ErrSelfBlock = invalid("an item cannot block itself")
 	// ErrCycle means a dependency would close a cycle of blockers.
