@@ -1,0 +1,466 @@
+package board
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/tracker"
+)
+
+// entry is a work item as the applier folds it.
+type entry struct {
+	rid int64 // 0: not in the database yet
+	hid int64 // the item's open history row in the database, 0 if none
+	it  tracker.Item
+	at  int64 // running maximum of its event times
+	// What the batch changed, to write at its end.
+	dirty, textDirty, labelsDirty, blockersDirty bool
+	hist                                         []histRow // new state intervals, the last one open
+}
+
+type histRow struct {
+	fromPos, fromAt, toPos, toAt int64
+	state                        listState
+}
+
+// listState is what a list or ready query as of a time can filter and
+// sort on, and shows.
+type listState struct {
+	title, description, typ, status, priority, assignee, initiative string
+	labels, blockers                                   string // JSON arrays
+	created                                            int64
+}
+
+func stateOf(it *tracker.Item) listState {
+	return listState{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), it.Assignee,
+		it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), micros(it.CreatedAt)}
+}
+
+func jsonList(s []string) string {
+	if len(s) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+type initEntry struct {
+	st    tracker.InitiativeState
+	at    int64
+	isNew bool
+	dirty bool
+	hist  []initHist
+}
+
+type initHist struct {
+	fromAt int64
+	st     tracker.InitiativeState
+}
+
+// applier folds batches of the log into the model's tables. It keeps the
+// items it has folded between batches of one catch-up, as long as no other
+// process wrote to the model in between.
+type applier struct {
+	reg   *es.Registry
+	pos   int64 // where its cache is valid
+	items map[string]*entry
+	inits map[string]*initEntry
+	feed  []any // arguments of feed rows not yet inserted
+}
+
+const feedCols = 9
+
+func newApplier(reg *es.Registry) *applier {
+	return &applier{reg: reg, items: make(map[string]*entry), inits: make(map[string]*initEntry)}
+}
+
+// maxCached bounds the items kept between batches.
+const maxCached = 200000
+
+// run applies the events after position from, up to last and at most max
+// of them, in tx. It returns the position reached and how many it applied.
+func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, last int64, max int) (int64, int, error) {
+	if from != a.pos || len(a.items) > maxCached {
+		clear(a.items)
+		clear(a.inits)
+	}
+	a.pos = -1 // until this batch commits, the cache may hold rows it rolls back
+	pos, n := from, 0
+	var lastID string
+	for rec, err := range log.ReadLog(ctx, from+1) {
+		if err != nil {
+			return 0, 0, fmt.Errorf("board: read the log: %w", err)
+		}
+		if err := a.apply(ctx, tx, rec); err != nil {
+			return 0, 0, fmt.Errorf("board: apply the event at position %d (%s %s v%d): %w", rec.Position, rec.Type, rec.Stream, rec.Version, err)
+		}
+		pos, lastID = rec.Position, rec.ID.String()
+		n++
+		if len(a.feed) >= 200*feedCols {
+			if err := a.flushFeed(ctx, tx); err != nil {
+				return 0, 0, err
+			}
+		}
+		if n >= max || pos >= last {
+			break
+		}
+	}
+	if n == 0 {
+		return from, 0, nil
+	}
+	if err := a.flush(ctx, tx); err != nil {
+		return 0, 0, err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE meta SET value = CASE key WHEN 'position' THEN ? ELSE ? END WHERE key IN ('position', 'last_id')", pos, lastID); err != nil {
+		return 0, 0, err
+	}
+	a.pos = pos // valid once the caller commits; a failed commit ends the catch-up
+	return pos, n, nil
+}
+
+func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
+	ours := strings.HasPrefix(rec.Stream, itemPrefix) || strings.HasPrefix(rec.Stream, initiativePrefix)
+	var data any
+	summary := rec.Type
+	if _, known := a.reg.Schema(rec.Type); known || ours {
+		// An event of a type this version does not know, in a stream
+		// other than an item's or an initiative's, shows in the feed
+		// by its type; in theirs it is an error, as for the aggregate.
+		var err error
+		if data, err = a.reg.Decode(rec); err != nil {
+			return err
+		}
+		summary = tracker.Describe(data)
+	}
+	env := es.Envelope{ID: rec.ID, Type: rec.Type, Version: rec.Version, Time: rec.Time, Metadata: rec.Metadata, Data: data}
+	t := micros(rec.Time)
+	at := t
+	book := 1
+	switch {
+	case strings.HasPrefix(rec.Stream, itemPrefix):
+		book = 0
+		e, err := a.item(ctx, tx, rec.Stream[len(itemPrefix):])
+		if err != nil {
+			return err
+		}
+		at = max(e.at, t)
+		a.foldItem(e, env, rec.Position, at)
+	case strings.HasPrefix(rec.Stream, initiativePrefix):
+		book = 0
+		in, err := a.initiative(ctx, tx, rec.Stream[len(initiativePrefix):])
+		if err != nil {
+			return err
+		}
+		at = max(in.at, t)
+		in.st.Apply(env)
+		in.at, in.dirty = at, true
+		in.hist = append(in.hist, initHist{fromAt: at, st: in.st})
+	}
+	a.feed = append(a.feed, rec.Position, t, at, rec.Stream, rec.Version, rec.Metadata.Actor, rec.Type, summary, book)
+	return nil
+}
+
+func (a *applier) foldItem(e *entry, env es.Envelope, pos, at int64) {
+	before := e.it
+	wasNew := e.it.Status == ""
+	oldState := stateOf(&e.it)
+	e.it.Apply(env)
+	e.it.Version, e.at, e.dirty = env.Version, at, true
+	switch env.Data.(type) {
+	case tracker.ItemCreated, tracker.ItemEdited, tracker.Commented:
+		e.textDirty = true
+	}
+	if !slices.Equal(before.Labels, e.it.Labels) {
+		e.labelsDirty = true
+	}
+	if !slices.Equal(before.Blockers, e.it.Blockers) {
+		e.blockersDirty = true
+	}
+	if e.it.Status == "" {
+		return // not created yet: no state to list
+	}
+	if st := stateOf(&e.it); wasNew || st != oldState {
+		if n := len(e.hist); n > 0 {
+			e.hist[n-1].toPos, e.hist[n-1].toAt = pos, at
+		}
+		e.hist = append(e.hist, histRow{fromPos: pos, fromAt: at, toPos: openEnd, toAt: openEnd, state: st})
+	}
+}
+
+const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, hid"
+
+// item returns the entry of work item id, from the cache, the database, or
+// new.
+func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, error) {
+	if e := a.items[id]; e != nil {
+		return e, nil
+	}
+	e := &entry{it: tracker.Item{ID: id}}
+	row := tx.QueryRowContext(ctx, "SELECT "+itemCols+" FROM items WHERE id = ?", id)
+	var comments string
+	err := scanItem(row, &e.it, &e.rid, &comments, &e.at, &e.hid)
+	switch {
+	case err == sql.ErrNoRows:
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal([]byte(comments), &e.it.Comments); err != nil {
+			return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, id, err)
+		}
+	}
+	a.items[id] = e
+	return e, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanItem reads the columns itemCols names into it.
+func scanItem(row scanner, it *tracker.Item, rid *int64, comments *string, at, hid *int64) error {
+	var typ, status, prio, labels, blockers string
+	var created, updated int64
+	if err := row.Scan(rid, &it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative,
+		&labels, &blockers, comments, &it.Version, &created, &updated, at, hid); err != nil {
+		return err
+	}
+	it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)
+	it.CreatedAt, it.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if err := decodeList(labels, &it.Labels); err != nil {
+		return err
+	}
+	return decodeList(blockers, &it.Blockers)
+}
+
+func decodeList(s string, out *[]string) error {
+	*out = nil
+	if s == "[]" || s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), out); err != nil {
+		return fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	return nil
+}
+
+func (a *applier) initiative(ctx context.Context, tx *sql.Tx, id string) (*initEntry, error) {
+	if in := a.inits[id]; in != nil {
+		return in, nil
+	}
+	in := &initEntry{st: tracker.InitiativeState{ID: id}}
+	var status string
+	var created, updated int64
+	err := tx.QueryRowContext(ctx, "SELECT title, description, status, version, created, updated, at FROM initiatives WHERE id = ?", id).
+		Scan(&in.st.Title, &in.st.Description, &status, &in.st.Version, &created, &updated, &in.at)
+	switch {
+	case err == sql.ErrNoRows:
+		in.isNew = true
+	case err != nil:
+		return nil, err
+	default:
+		in.st.Status = tracker.InitiativeStatus(status)
+		in.st.CreatedAt, in.st.UpdatedAt = fromMicros(created), fromMicros(updated)
+	}
+	a.inits[id] = in
+	return in, nil
+}
+
+// flush writes what the batch changed.
+func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
+	if err := a.flushFeed(ctx, tx); err != nil {
+		return err
+	}
+	var hist []any
+	var owners []*entry // of each row in hist whose item's open row it is
+	writeHist := func() error {
+		// The rows of one statement take consecutive rowids, ending at
+		// the last insert's: that gives each item its open row's hid.
+		const perStmt = 100
+		one := "(" + strings.Repeat("?,", histCols-1) + "?)"
+		for len(hist) > 0 {
+			n := min(len(hist)/histCols, perStmt)
+			res, err := tx.ExecContext(ctx, histInsert+one+strings.Repeat(","+one, n-1), hist[:n*histCols]...)
+			if err != nil {
+				return err
+			}
+			lastHid, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			for k, e := range owners[:n] {
+				if e != nil {
+					e.hid = lastHid - int64(n-1-k)
+				}
+			}
+			hist, owners = hist[n*histCols:], owners[n:]
+		}
+		hist, owners = hist[:0], owners[:0]
+		return nil
+	}
+	for _, e := range a.items {
+		if !e.dirty {
+			continue
+		}
+		if err := a.writeItem(ctx, tx, e); err != nil {
+			return err
+		}
+		for i, h := range e.hist {
+			hist = append(hist, e.rid, e.it.ID, idNumber(e.it.ID), h.fromPos, h.fromAt, h.toPos, h.toAt,
+				h.state.title, h.state.description, h.state.typ, h.state.status, h.state.priority, tracker.Priority(h.state.priority).Rank(),
+				h.state.assignee, h.state.initiative, h.state.labels, h.state.blockers, h.state.created)
+			var owner *entry
+			if i == len(e.hist)-1 {
+				owner = e
+			}
+			owners = append(owners, owner)
+		}
+		if len(hist) >= 100*histCols {
+			if err := writeHist(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writeHist(); err != nil {
+		return err
+	}
+	for _, e := range a.items {
+		if e.dirty && len(e.hist) > 0 {
+			if _, err := tx.ExecContext(ctx, "UPDATE items SET hid = ? WHERE rid = ?", e.hid, e.rid); err != nil {
+				return err
+			}
+			e.hist = e.hist[:0]
+		}
+	}
+	for _, e := range a.items {
+		e.dirty, e.textDirty, e.labelsDirty, e.blockersDirty = false, false, false, false
+	}
+	return a.flushInitiatives(ctx, tx)
+}
+
+const histCols = 18
+
+var histInsert = "INSERT INTO history (rid, id, num, from_pos, from_at, to_pos, to_at, title, description, type, status, priority, prank, assignee, initiative, labels, blockers, created) VALUES "
+
+func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
+	it := &e.it
+	comments := "[]"
+	if len(it.Comments) > 0 {
+		b, err := json.Marshal(it.Comments)
+		if err != nil {
+			return err
+		}
+		comments = string(b)
+	}
+	args := []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), it.Priority.Rank(),
+		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
+		micros(it.CreatedAt), micros(it.UpdatedAt), e.at}
+	if e.rid == 0 {
+		err := tx.QueryRowContext(ctx, `INSERT INTO items (title, description, type, status, priority, prank, assignee, initiative,
+			labels, blockers, comments, version, created, updated, at, id, num, hid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
+			append(args, it.ID, idNumber(it.ID))...).Scan(&e.rid)
+		if err != nil {
+			return err
+		}
+	} else {
+		if _, err := tx.ExecContext(ctx, `UPDATE items SET title=?, description=?, type=?, status=?, priority=?, prank=?, assignee=?,
+			initiative=?, labels=?, blockers=?, comments=?, version=?, created=?, updated=?, at=? WHERE rid=?`, append(args, e.rid)...); err != nil {
+			return err
+		}
+	}
+	// Close the interval that was open in the database.
+	if len(e.hist) > 0 && e.hid != 0 {
+		if _, err := tx.ExecContext(ctx, "UPDATE history SET to_pos = ?, to_at = ? WHERE hid = ?", e.hist[0].fromPos, e.hist[0].fromAt, e.hid); err != nil {
+			return err
+		}
+	}
+	num := idNumber(it.ID)
+	if e.labelsDirty {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM labels WHERE num = ? AND rid = ? AND label NOT IN (SELECT value FROM json_each(?))", num, e.rid, jsonList(it.Labels)); err != nil {
+			return err
+		}
+		for _, l := range it.Labels {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO labels (label, num, rid) VALUES (?, ?, ?)", l, num, e.rid); err != nil {
+				return err
+			}
+		}
+	}
+	if e.blockersDirty {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM blockers WHERE rid = ?", e.rid); err != nil {
+			return err
+		}
+		for _, bl := range it.Blockers {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO blockers (rid, blocker) VALUES (?, ?)", e.rid, bl); err != nil {
+				return err
+			}
+		}
+	}
+	if e.textDirty && it.Status != "" {
+		var sb strings.Builder
+		for i, c := range it.Comments {
+			if i > 0 {
+				sb.WriteByte('\n')
+			}
+			sb.WriteString(c.Text)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM search WHERE rowid = ?", e.rid); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO search (rowid, title, description, comments) VALUES (?, ?, ?, ?)",
+			e.rid, it.Title, it.Description, sb.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) flushInitiatives(ctx context.Context, tx *sql.Tx) error {
+	for _, in := range a.inits {
+		if !in.dirty {
+			continue
+		}
+		s := &in.st
+		if _, err := tx.ExecContext(ctx, `INSERT INTO initiatives (id, num, title, description, status, version, created, updated, at)
+			VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET title=excluded.title, description=excluded.description,
+			status=excluded.status, version=excluded.version, created=excluded.created, updated=excluded.updated, at=excluded.at`,
+			s.ID, idNumber(s.ID), s.Title, s.Description, string(s.Status), s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), in.at); err != nil {
+			return err
+		}
+		for _, h := range in.hist {
+			if _, err := tx.ExecContext(ctx, "UPDATE initiative_history SET to_at = ? WHERE id = ? AND to_at = ?", h.fromAt, s.ID, openEnd); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO initiative_history (id, from_at, to_at, title, description, status, version, created, updated)
+				VALUES (?,?,?,?,?,?,?,?,?)`, s.ID, h.fromAt, openEnd, h.st.Title, h.st.Description, string(h.st.Status), h.st.Version,
+				micros(h.st.CreatedAt), micros(h.st.UpdatedAt)); err != nil {
+				return err
+			}
+		}
+		in.hist, in.dirty, in.isNew = in.hist[:0], false, false
+	}
+	return nil
+}
+
+func (a *applier) flushFeed(ctx context.Context, tx *sql.Tx) error {
+	err := insertRows(ctx, tx, "INSERT INTO feed (pos, time, at, stream, version, actor, type, summary, book) VALUES ", feedCols, a.feed)
+	a.feed = a.feed[:0]
+	return err
+}
+
+// insertRows inserts the rows in args, cols values each, several rows a
+// statement: one statement per row costs most of a rebuild's time.
+func insertRows(ctx context.Context, tx *sql.Tx, insert string, cols int, args []any) error {
+	const perStmt = 100
+	one := "(" + strings.Repeat("?,", cols-1) + "?)"
+	for len(args) > 0 {
+		n := min(len(args)/cols, perStmt)
+		q := insert + one + strings.Repeat(","+one, n-1)
+		if _, err := tx.ExecContext(ctx, q, args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
+	}
+	return nil
+}
