@@ -32,8 +32,8 @@ type histRow struct {
 // sort on, and shows.
 type listState struct {
 	title, description, typ, status, priority, assignee, initiative string
-	labels, blockers                                   string // JSON arrays
-	created                                            int64
+	labels, blockers                                                string // JSON arrays
+	created                                                         int64
 }
 
 func stateOf(it *tracker.Item) listState {
