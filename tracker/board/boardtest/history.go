@@ -22,6 +22,8 @@ type Writer struct {
 	Rand  *rand.Rand
 	// Clock is the time of the next event; each write moves it on.
 	Clock time.Time
+	// Latest is the latest time written.
+	Latest time.Time
 
 	items []string
 	inits []string
@@ -44,10 +46,13 @@ var (
 // an import of events from a skewed clock may bring), and returns it.
 func (w *Writer) tick() time.Time {
 	step := time.Duration(w.Rand.IntN(90)) * time.Minute
-	if w.Rand.IntN(40) == 0 {
-		step = -time.Duration(w.Rand.IntN(120)) * time.Minute
+	if w.Rand.IntN(100) == 0 {
+		step = -time.Duration(w.Rand.IntN(2*24*60)) * time.Minute
 	}
 	w.Clock = w.Clock.Add(step)
+	if w.Clock.After(w.Latest) {
+		w.Latest = w.Clock
+	}
 	return w.Clock
 }
 

@@ -312,8 +312,8 @@ func testAsOf(t *testing.T, cfg Config) {
 	check(t, b, st, time.Time{})
 	// Times across the whole history, some on an event's exact time.
 	rnd := rand.New(rand.NewPCG(7, 8))
-	span := w.Clock.Sub(T0)
-	times := []time.Time{T0.Add(-time.Hour), T0, w.Clock.Add(time.Hour)}
+	span := w.Latest.Sub(T0)
+	times := []time.Time{T0.Add(-time.Hour), T0, w.Latest.Add(time.Hour)}
 	for range 12 {
 		times = append(times, T0.Add(time.Duration(rnd.Int64N(int64(span)))).Truncate(time.Minute))
 	}
@@ -441,7 +441,7 @@ func testFeed(t *testing.T, cfg Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	since, until := T0.Add(w.Clock.Sub(T0)/3), T0.Add(2*w.Clock.Sub(T0)/3)
+	since, until := T0.Add(w.Latest.Sub(T0)/3), T0.Add(2*w.Latest.Sub(T0)/3)
 	feed := func(q board.FeedQuery) []int64 {
 		t.Helper()
 		es, err := b.Feed(ctx, q)
