@@ -15,6 +15,8 @@ import (
 // entry is a work item as the applier folds it.
 type entry struct {
 	rid int64 // 0: not in the database yet
+	// dbLabels are the labels the labels table holds for it.
+	dbLabels []string
 	hid int64 // the item's open history row in the database, 0 if none
 	it  tracker.Item
 	at  int64 // running maximum of its event times
@@ -68,6 +70,11 @@ type initHist struct {
 type applier struct {
 	reg   *es.Registry
 	pos   int64 // where its cache is valid
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // prepared in tx
+	// fresh means the cache holds every item and initiative in the model:
+	// the catch-up started from an empty one.
+	fresh bool
 	items map[string]*entry
 	inits map[string]*initEntry
 	feed  []any // arguments of feed rows not yet inserted
@@ -85,7 +92,15 @@ const maxCached = 200000
 // run applies the events after position from, up to last and at most max
 // of them, in tx. It returns the position reached and how many it applied.
 func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, last int64, max int) (int64, int, error) {
-	if from != a.pos || len(a.items) > maxCached {
+	switch {
+	case from == 0:
+		// An empty model: every item is new, and the cache will hold
+		// them all, so no item needs looking up.
+		a.fresh = true
+		clear(a.items)
+		clear(a.inits)
+	case from != a.pos || (!a.fresh && len(a.items) > maxCached):
+		a.fresh = false
 		clear(a.items)
 		clear(a.inits)
 	}
@@ -116,7 +131,7 @@ func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, l
 	if err := a.flush(ctx, tx); err != nil {
 		return 0, 0, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE meta SET value = CASE key WHEN 'position' THEN ? ELSE ? END WHERE key IN ('position', 'last_id')", pos, lastID); err != nil {
+	if _, err := a.exec(ctx, tx, "UPDATE meta SET value = CASE key WHEN 'position' THEN ? ELSE ? END WHERE key IN ('position', 'last_id')", pos, lastID); err != nil {
 		return 0, 0, err
 	}
 	a.pos = pos // valid once the caller commits; a failed commit ends the catch-up
@@ -201,7 +216,11 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 		return e, nil
 	}
 	e := &entry{it: tracker.Item{ID: id}}
-	row := tx.QueryRowContext(ctx, "SELECT "+itemCols+" FROM items WHERE id = ?", id)
+	if a.fresh {
+		a.items[id] = e
+		return e, nil
+	}
+	row := a.queryRow(ctx, tx, "SELECT "+itemCols+" FROM items WHERE id = ?", id)
 	var comments string
 	err := scanItem(row, &e.it, &e.rid, &comments, &e.at, &e.hid)
 	switch {
@@ -212,6 +231,7 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 		if err := json.Unmarshal([]byte(comments), &e.it.Comments); err != nil {
 			return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, id, err)
 		}
+		e.dbLabels = slices.Clone(e.it.Labels)
 	}
 	a.items[id] = e
 	return e, nil
@@ -251,9 +271,14 @@ func (a *applier) initiative(ctx context.Context, tx *sql.Tx, id string) (*initE
 		return in, nil
 	}
 	in := &initEntry{st: tracker.InitiativeState{ID: id}}
+	if a.fresh {
+		in.isNew = true
+		a.inits[id] = in
+		return in, nil
+	}
 	var status string
 	var created, updated int64
-	err := tx.QueryRowContext(ctx, "SELECT title, description, status, version, created, updated, at FROM initiatives WHERE id = ?", id).
+	err := a.queryRow(ctx, tx, "SELECT title, description, status, version, created, updated, at FROM initiatives WHERE id = ?", id).
 		Scan(&in.st.Title, &in.st.Description, &status, &in.st.Version, &created, &updated, &in.at)
 	switch {
 	case err == sql.ErrNoRows:
@@ -282,7 +307,7 @@ func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
 		one := "(" + strings.Repeat("?,", histCols-1) + "?)"
 		for len(hist) > 0 {
 			n := min(len(hist)/histCols, perStmt)
-			res, err := tx.ExecContext(ctx, histInsert+one+strings.Repeat(","+one, n-1), hist[:n*histCols]...)
+			res, err := a.exec(ctx, tx, histInsert+one+strings.Repeat(","+one, n-1), hist[:n*histCols]...)
 			if err != nil {
 				return err
 			}
@@ -328,7 +353,7 @@ func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
 	}
 	for _, e := range a.items {
 		if e.dirty && len(e.hist) > 0 {
-			if _, err := tx.ExecContext(ctx, "UPDATE items SET hid = ? WHERE rid = ?", e.hid, e.rid); err != nil {
+			if _, err := a.exec(ctx, tx, "UPDATE items SET hid = ? WHERE rid = ?", e.hid, e.rid); err != nil {
 				return err
 			}
 			e.hist = e.hist[:0]
@@ -358,41 +383,48 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
 		micros(it.CreatedAt), micros(it.UpdatedAt), e.at}
 	if e.rid == 0 {
-		err := tx.QueryRowContext(ctx, `INSERT INTO items (title, description, type, status, priority, prank, assignee, initiative,
+		err := a.queryRow(ctx, tx, `INSERT INTO items (title, description, type, status, priority, prank, assignee, initiative,
 			labels, blockers, comments, version, created, updated, at, id, num, hid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
 			append(args, it.ID, idNumber(it.ID))...).Scan(&e.rid)
 		if err != nil {
 			return err
 		}
 	} else {
-		if _, err := tx.ExecContext(ctx, `UPDATE items SET title=?, description=?, type=?, status=?, priority=?, prank=?, assignee=?,
+		if _, err := a.exec(ctx, tx, `UPDATE items SET title=?, description=?, type=?, status=?, priority=?, prank=?, assignee=?,
 			initiative=?, labels=?, blockers=?, comments=?, version=?, created=?, updated=?, at=? WHERE rid=?`, append(args, e.rid)...); err != nil {
 			return err
 		}
 	}
 	// Close the interval that was open in the database.
 	if len(e.hist) > 0 && e.hid != 0 {
-		if _, err := tx.ExecContext(ctx, "UPDATE history SET to_pos = ?, to_at = ? WHERE hid = ?", e.hist[0].fromPos, e.hist[0].fromAt, e.hid); err != nil {
+		if _, err := a.exec(ctx, tx, "UPDATE history SET to_pos = ?, to_at = ? WHERE hid = ?", e.hist[0].fromPos, e.hist[0].fromAt, e.hid); err != nil {
 			return err
 		}
 	}
 	num := idNumber(it.ID)
 	if e.labelsDirty {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM labels WHERE num = ? AND rid = ? AND label NOT IN (SELECT value FROM json_each(?))", num, e.rid, jsonList(it.Labels)); err != nil {
-			return err
-		}
-		for _, l := range it.Labels {
-			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO labels (label, num, rid) VALUES (?, ?, ?)", l, num, e.rid); err != nil {
-				return err
+		for _, l := range e.dbLabels {
+			if !slices.Contains(it.Labels, l) {
+				if _, err := a.exec(ctx, tx, "DELETE FROM labels WHERE label = ? AND num = ? AND rid = ?", l, num, e.rid); err != nil {
+					return err
+				}
 			}
 		}
+		for _, l := range it.Labels {
+			if !slices.Contains(e.dbLabels, l) {
+				if _, err := a.exec(ctx, tx, "INSERT INTO labels (label, num, rid) VALUES (?, ?, ?)", l, num, e.rid); err != nil {
+					return err
+				}
+			}
+		}
+		e.dbLabels = slices.Clone(it.Labels)
 	}
 	if e.blockersDirty {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM blockers WHERE rid = ?", e.rid); err != nil {
+		if _, err := a.exec(ctx, tx, "DELETE FROM blockers WHERE rid = ?", e.rid); err != nil {
 			return err
 		}
 		for _, bl := range it.Blockers {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO blockers (rid, blocker) VALUES (?, ?)", e.rid, bl); err != nil {
+			if _, err := a.exec(ctx, tx, "INSERT INTO blockers (rid, blocker) VALUES (?, ?)", e.rid, bl); err != nil {
 				return err
 			}
 		}
@@ -405,10 +437,10 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 			}
 			sb.WriteString(c.Text)
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM search WHERE rowid = ?", e.rid); err != nil {
+		if _, err := a.exec(ctx, tx, "DELETE FROM search WHERE rowid = ?", e.rid); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO search (rowid, title, description, comments) VALUES (?, ?, ?, ?)",
+		if _, err := a.exec(ctx, tx, "INSERT INTO search (rowid, title, description, comments) VALUES (?, ?, ?, ?)",
 			e.rid, it.Title, it.Description, sb.String()); err != nil {
 			return err
 		}
@@ -422,17 +454,17 @@ func (a *applier) flushInitiatives(ctx context.Context, tx *sql.Tx) error {
 			continue
 		}
 		s := &in.st
-		if _, err := tx.ExecContext(ctx, `INSERT INTO initiatives (id, num, title, description, status, version, created, updated, at)
+		if _, err := a.exec(ctx, tx, `INSERT INTO initiatives (id, num, title, description, status, version, created, updated, at)
 			VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET title=excluded.title, description=excluded.description,
 			status=excluded.status, version=excluded.version, created=excluded.created, updated=excluded.updated, at=excluded.at`,
 			s.ID, idNumber(s.ID), s.Title, s.Description, string(s.Status), s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), in.at); err != nil {
 			return err
 		}
 		for _, h := range in.hist {
-			if _, err := tx.ExecContext(ctx, "UPDATE initiative_history SET to_at = ? WHERE id = ? AND to_at = ?", h.fromAt, s.ID, openEnd); err != nil {
+			if _, err := a.exec(ctx, tx, "UPDATE initiative_history SET to_at = ? WHERE id = ? AND to_at = ?", h.fromAt, s.ID, openEnd); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO initiative_history (id, from_at, to_at, title, description, status, version, created, updated)
+			if _, err := a.exec(ctx, tx, `INSERT OR REPLACE INTO initiative_history (id, from_at, to_at, title, description, status, version, created, updated)
 				VALUES (?,?,?,?,?,?,?,?,?)`, s.ID, h.fromAt, openEnd, h.st.Title, h.st.Description, string(h.st.Status), h.st.Version,
 				micros(h.st.CreatedAt), micros(h.st.UpdatedAt)); err != nil {
 				return err
@@ -444,23 +476,57 @@ func (a *applier) flushInitiatives(ctx context.Context, tx *sql.Tx) error {
 }
 
 func (a *applier) flushFeed(ctx context.Context, tx *sql.Tx) error {
-	err := insertRows(ctx, tx, "INSERT INTO feed (pos, time, at, stream, version, actor, type, summary, book) VALUES ", feedCols, a.feed)
+	err := a.insertRows(ctx, tx, "INSERT INTO feed (pos, time, at, stream, version, actor, type, summary, book) VALUES ", feedCols, a.feed)
 	a.feed = a.feed[:0]
 	return err
 }
 
 // insertRows inserts the rows in args, cols values each, several rows a
 // statement: one statement per row costs most of a rebuild's time.
-func insertRows(ctx context.Context, tx *sql.Tx, insert string, cols int, args []any) error {
+func (a *applier) insertRows(ctx context.Context, tx *sql.Tx, insert string, cols int, args []any) error {
 	const perStmt = 100
 	one := "(" + strings.Repeat("?,", cols-1) + "?)"
 	for len(args) > 0 {
 		n := min(len(args)/cols, perStmt)
 		q := insert + one + strings.Repeat(","+one, n-1)
-		if _, err := tx.ExecContext(ctx, q, args[:n*cols]...); err != nil {
+		if _, err := a.exec(ctx, tx, q, args[:n*cols]...); err != nil {
 			return err
 		}
 		args = args[n*cols:]
 	}
 	return nil
+}
+
+// stmt returns query prepared in tx, preparing it once per transaction:
+// parsing SQL is a large part of applying an event otherwise.
+func (a *applier) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if a.tx != tx {
+		a.tx, a.stmts = tx, make(map[string]*sql.Stmt)
+	}
+	if st, ok := a.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	a.stmts[query] = st
+	return st, nil
+}
+
+func (a *applier) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := a.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (a *applier) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := a.stmt(ctx, tx, query)
+	if err != nil {
+		// A Row carrying the error: QueryRow on a closed statement.
+		return tx.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }

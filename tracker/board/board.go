@@ -106,7 +106,10 @@ func (b *Board) Close() error {
 
 func dsn(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(OFF)"} {
+	for _, p := range []string{"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(OFF)",
+		// Statement journals in memory: a batch's multi-row inserts
+		// otherwise write each page they touch to a temporary file.
+		"temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
