@@ -17,9 +17,9 @@ type entry struct {
 	rid int64 // 0: not in the database yet
 	// dbLabels are the labels the labels table holds for it.
 	dbLabels []string
-	hid int64 // the item's open history row in the database, 0 if none
-	it  tracker.Item
-	at  int64 // running maximum of its event times
+	hid      int64 // the item's open history row in the database, 0 if none
+	it       tracker.Item
+	at       int64 // running maximum of its event times
 	// What the batch changed, to write at its end.
 	dirty, textDirty, labelsDirty, blockersDirty bool
 	hist                                         []histRow // new state intervals, the last one open

@@ -3,8 +3,10 @@ package board
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -430,3 +432,13 @@ var (
 	itemPrefix       = tracker.WorkItemType + "-"
 	initiativePrefix = tracker.InitiativeType + "-"
 )
+
+// CachePath returns where, under dir (a user cache directory), the model
+// of the store that identity names is kept: a file named by a hash of it,
+// so that each store gets its own model and none is reused for another.
+// A model found there that was built from another store is still noticed
+// and rebuilt (see [Board.CatchUp]).
+func CachePath(dir, identity string) string {
+	sum := sha256.Sum256([]byte(identity))
+	return filepath.Join(dir, "jerry", "board-"+hex.EncodeToString(sum[:12])+".db")
+}
