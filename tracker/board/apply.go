@@ -15,8 +15,10 @@ import (
 // entry is a work item as the applier folds it.
 type entry struct {
 	rid int64 // 0: not in the database yet
-	// dbLabels are the labels the labels table holds for it.
+	// dbLabels are the labels the labels table holds for it, with
+	// dbStatus.
 	dbLabels []string
+	dbStatus string
 	hid      int64 // the item's open history row in the database, 0 if none
 	it       tracker.Item
 	at       int64 // running maximum of its event times
@@ -231,7 +233,7 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 		if err := json.Unmarshal([]byte(comments), &e.it.Comments); err != nil {
 			return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, id, err)
 		}
-		e.dbLabels = slices.Clone(e.it.Labels)
+		e.dbLabels, e.dbStatus = slices.Clone(e.it.Labels), string(e.it.Status)
 	}
 	a.items[id] = e
 	return e, nil
@@ -402,22 +404,18 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 	}
 	num := idNumber(it.ID)
-	if e.labelsDirty {
+	if e.labelsDirty || e.dbStatus != string(it.Status) {
 		for _, l := range e.dbLabels {
-			if !slices.Contains(it.Labels, l) {
-				if _, err := a.exec(ctx, tx, "DELETE FROM labels WHERE label = ? AND num = ? AND rid = ?", l, num, e.rid); err != nil {
-					return err
-				}
+			if _, err := a.exec(ctx, tx, "DELETE FROM labels WHERE label = ? AND status = ? AND num = ? AND rid = ?", l, e.dbStatus, num, e.rid); err != nil {
+				return err
 			}
 		}
 		for _, l := range it.Labels {
-			if !slices.Contains(e.dbLabels, l) {
-				if _, err := a.exec(ctx, tx, "INSERT INTO labels (label, num, rid) VALUES (?, ?, ?)", l, num, e.rid); err != nil {
-					return err
-				}
+			if _, err := a.exec(ctx, tx, "INSERT INTO labels (label, status, num, rid) VALUES (?, ?, ?, ?)", l, string(it.Status), num, e.rid); err != nil {
+				return err
 			}
 		}
-		e.dbLabels = slices.Clone(it.Labels)
+		e.dbLabels, e.dbStatus = slices.Clone(it.Labels), string(it.Status)
 	}
 	if e.blockersDirty {
 		if _, err := a.exec(ctx, tx, "DELETE FROM blockers WHERE rid = ?", e.rid); err != nil {

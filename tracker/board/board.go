@@ -138,8 +138,16 @@ func (b *Board) open(ctx context.Context) error {
 }
 
 func (b *Board) setUp(ctx context.Context) error {
+	// Most opens find the model set up: check that without taking the
+	// write lock.
+	var v sql.NullInt64
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'format'").Scan(&v)
+	})
+	if err == nil && v.Int64 == formatVersion {
+		return nil
+	}
 	return b.write(ctx, func(tx *sql.Tx) error {
-		var v sql.NullInt64
 		err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'format'").Scan(&v)
 		switch {
 		case err == nil && v.Int64 == formatVersion:
@@ -351,6 +359,27 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 	var done int64
 	ap := newApplier(b.reg)
 	verified := false
+	// Most catch-ups have nothing to do: find that out without taking
+	// the write lock.
+	var p int64
+	var lastID uuid.UUID
+	if err := b.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, lastID, err = checkpoint(ctx, tx)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if p > 0 {
+		ok, err := b.sameStore(ctx, p, lastID)
+		if err != nil {
+			return 0, err
+		}
+		verified = ok // if not, the write below notes it and starts over
+	}
+	if verified && p >= last {
+		return p, nil
+	}
 	for {
 		var pos int64
 		var n int
@@ -388,6 +417,13 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 			progress(done, pos, last)
 		}
 		if pos >= last || n == 0 {
+			if done >= 20000 {
+				// Many new rows: refresh the planner's statistics
+				// (sampled, so it stays cheap).
+				if _, err := b.db.ExecContext(ctx, "PRAGMA analysis_limit = 1000; ANALYZE"); err != nil {
+					return pos, b.wrap(err)
+				}
+			}
 			return pos, nil
 		}
 	}

@@ -95,7 +95,18 @@ func (b *Board) Feed(ctx context.Context, q FeedQuery) ([]Entry, error) {
 		}
 		conds = append(conds, "("+strings.Join(alts, " OR ")+")")
 	}
-	query := "SELECT pos, time, stream, version, actor, type, summary FROM feed"
+	// Pick the index: SQLite cannot know how few rows a time bound or an
+	// item leaves, and would walk the whole feed in position order.
+	from := "feed"
+	switch {
+	case len(q.Items) > 0:
+		from = "feed INDEXED BY feed_stream"
+	case !q.Since.IsZero():
+		from = "feed INDEXED BY feed_time"
+	case len(q.Actors) > 0 && q.Limit == 0:
+		from = "feed INDEXED BY feed_actor"
+	}
+	query := "SELECT pos, time, stream, version, actor, type, summary FROM " + from
 	if len(conds) > 0 {
 		query += " WHERE " + strings.Join(conds, " AND ")
 	}

@@ -71,7 +71,10 @@ type Query struct {
 
 // where builds the query's conditions over a row of items (alias i) or of
 // history (alias i, AsOf).
-func (q Query) where(args *[]any) string {
+//
+// With joined, the query's FROM holds labels l joined to i, and the first
+// label is matched on l.
+func (q Query) where(args *[]any, joined bool) string {
 	var conds []string
 	in := func(col string, vals []string) {
 		if len(vals) == 0 {
@@ -95,9 +98,15 @@ func (q Query) where(args *[]any) string {
 		conds = append(conds, "i.id = ?")
 		*args = append(*args, q.itemID)
 	}
-	for _, l := range q.Labels {
+	for k, l := range q.Labels {
 		if q.AsOf.IsZero() {
-			conds = append(conds, "EXISTS (SELECT 1 FROM labels l WHERE l.label = ? AND l.num = i.num AND l.rid = i.rid)")
+			if k == 0 && joined {
+				// The first label drives the query: see items.
+				conds = append(conds, "l.label = ? AND l.status = i.status")
+			} else {
+				conds = append(conds, "EXISTS (SELECT 1 FROM labels m WHERE m.label = ? AND m.status = i.status AND m.num = i.num AND m.rid = i.rid)")
+				// (The status is the item's: every label row carries it.)
+			}
 		} else {
 			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(i.labels) l WHERE l.value = ?)")
 		}
@@ -116,6 +125,8 @@ func strs[T ~string](s []T) []string {
 
 func (s Sort) orderBy() string {
 	switch s {
+	case "":
+		return "i.num, i.id"
 	case ByPriority:
 		return "i.prank, i.created, i.num, i.id"
 	case ByCreated:
@@ -158,7 +169,7 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 		return b.itemsAsOf(ctx, tx, q, ready)
 	}
 	var args []any
-	cond := q.where(&args)
+	cond := q.where(&args, len(q.Labels) > 0)
 	if ready {
 		cond += ` AND i.assignee = '' AND i.status IN ('backlog', 'ready') AND NOT EXISTS (
 			SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
@@ -169,7 +180,26 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 		comments = "i.comments"
 	}
 	cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
-	query := "SELECT " + cols + " FROM items i WHERE " + cond + " ORDER BY " + q.Sort.orderBy()
+	from := "items i"
+	if len(q.Labels) > 0 {
+		// Walk the first label's rows (one status at a time, in ID
+		// order) rather than every item of the statuses.
+		from = "labels l CROSS JOIN items i ON i.rid = l.rid"
+		if len(q.Statuses) > 0 {
+			var args2 []any
+			for _, st := range q.Statuses {
+				args2 = append(args2, string(st))
+			}
+			cond += " AND l.status IN (" + placeholders(len(q.Statuses)) + ")"
+			args = append(args, args2...)
+		}
+	} else if ready && q.Sort == ByPriority {
+		// The partial index holds exactly the candidates, in this order:
+		// a limit stops the walk early. (Without statistics SQLite may
+		// pick the assignee index and sort every candidate.)
+		from = "items i INDEXED BY items_ready"
+	}
+	query := "SELECT " + cols + " FROM " + from + " WHERE " + cond + " ORDER BY " + q.Sort.orderBy()
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
@@ -201,7 +231,7 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]tracker.Item, error) {
 	t := micros(q.AsOf)
 	args := []any{t, t}
-	cond := "i.from_at <= ? AND i.to_at > ? AND " + q.where(&args)
+	cond := "i.from_at <= ? AND i.to_at > ? AND " + q.where(&args, false)
 	if ready {
 		cond += ` AND i.assignee = '' AND i.status IN ('backlog', 'ready') AND NOT EXISTS (
 			SELECT 1 FROM json_each(i.blockers) x WHERE NOT EXISTS (
@@ -317,7 +347,7 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 	var out []Hit
 	err := b.read(ctx, func(tx *sql.Tx) error {
 		args := []any{match}
-		cond := q.where(&args)
+		cond := q.where(&args, false)
 		comments := "'[]'"
 		if q.Comments {
 			comments = "i.comments"

@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 1
+const formatVersion = 2
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -48,11 +48,14 @@ CREATE INDEX IF NOT EXISTS items_updated ON items (updated, num);
 CREATE INDEX IF NOT EXISTS items_ready ON items (prank, created, num)
 	WHERE assignee = '' AND status IN ('backlog', 'ready');
 
+-- labels carries each item's status too, so that "label X, status S"
+-- is one range of its key, in ID order.
 CREATE TABLE IF NOT EXISTS labels (
-	label TEXT NOT NULL,
-	num   INTEGER NOT NULL,
-	rid   INTEGER NOT NULL,
-	PRIMARY KEY (label, num, rid)
+	label  TEXT NOT NULL,
+	status TEXT NOT NULL,
+	num    INTEGER NOT NULL,
+	rid    INTEGER NOT NULL,
+	PRIMARY KEY (label, status, num, rid)
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS blockers (
