@@ -15,6 +15,10 @@ import (
 // entry is a work item as the applier folds it.
 type entry struct {
 	rid int64 // 0: not in the database yet
+	// row is what the items table holds for it, by column (itemSet's
+	// order): an update sets only the columns that changed, so that
+	// SQLite leaves the indexes of the others alone.
+	row []any
 	// dbLabels are the labels the labels table holds for it, with
 	// dbStatus.
 	dbLabels []string
@@ -209,6 +213,18 @@ func (a *applier) foldItem(e *entry, env es.Envelope, pos, at int64) {
 	}
 }
 
+// rowOf returns the values of the itemSet columns for e.
+func (e *entry) rowOf(comments string) []any {
+	it := &e.it
+	return []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), int64(it.Priority.Rank()),
+		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
+		micros(it.CreatedAt), micros(it.UpdatedAt), e.at}
+}
+
+// itemSet lists the columns writeItem sets, in its order.
+var itemSet = []string{"title", "description", "type", "status", "priority", "prank", "assignee", "initiative",
+	"labels", "blockers", "comments", "version", "created", "updated", "at"}
+
 const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, hid"
 
 // item returns the entry of work item id, from the cache, the database, or
@@ -234,6 +250,7 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 			return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, id, err)
 		}
 		e.dbLabels, e.dbStatus = slices.Clone(e.it.Labels), string(e.it.Status)
+		e.row = e.rowOf(comments)
 	}
 	a.items[id] = e
 	return e, nil
@@ -381,22 +398,29 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 		comments = string(b)
 	}
-	args := []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), it.Priority.Rank(),
-		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
-		micros(it.CreatedAt), micros(it.UpdatedAt), e.at}
+	args := e.rowOf(comments)
 	if e.rid == 0 {
-		err := a.queryRow(ctx, tx, `INSERT INTO items (title, description, type, status, priority, prank, assignee, initiative,
-			labels, blockers, comments, version, created, updated, at, id, num, hid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
+		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num, hid)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
 			append(args, it.ID, idNumber(it.ID))...).Scan(&e.rid)
 		if err != nil {
 			return err
 		}
 	} else {
-		if _, err := a.exec(ctx, tx, `UPDATE items SET title=?, description=?, type=?, status=?, priority=?, prank=?, assignee=?,
-			initiative=?, labels=?, blockers=?, comments=?, version=?, created=?, updated=?, at=? WHERE rid=?`, append(args, e.rid)...); err != nil {
-			return err
+		var set []string
+		var vals []any
+		for i, v := range args {
+			if e.row == nil || e.row[i] != v {
+				set, vals = append(set, itemSet[i]+" = ?"), append(vals, v)
+			}
+		}
+		if len(set) > 0 {
+			if _, err := a.exec(ctx, tx, "UPDATE items SET "+strings.Join(set, ", ")+" WHERE rid = ?", append(vals, e.rid)...); err != nil {
+				return err
+			}
 		}
 	}
+	e.row = args
 	// Close the interval that was open in the database.
 	if len(e.hist) > 0 && e.hid != 0 {
 		if _, err := a.exec(ctx, tx, "UPDATE history SET to_pos = ?, to_at = ? WHERE hid = ?", e.hist[0].fromPos, e.hist[0].fromAt, e.hid); err != nil {

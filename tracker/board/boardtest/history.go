@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
@@ -200,4 +201,23 @@ func (w *Writer) Fill(ctx context.Context, log es.LogReader, n int64) error {
 			return err
 		}
 	}
+}
+
+// Resume makes the writer go on from the items and initiatives the log
+// already holds, and from its latest time.
+func (w *Writer) Resume(ctx context.Context, log es.LogReader) error {
+	for rec, err := range log.ReadLog(ctx, 1) {
+		if err != nil {
+			return err
+		}
+		if rec.Version != 1 {
+			continue
+		}
+		if id, ok := strings.CutPrefix(rec.Stream, "workitem-"); ok {
+			w.items = append(w.items, id)
+		} else if id, ok := strings.CutPrefix(rec.Stream, "initiative-"); ok {
+			w.inits = append(w.inits, id)
+		}
+	}
+	return nil
 }

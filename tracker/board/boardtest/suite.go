@@ -91,16 +91,8 @@ func runChild(cfg Config, mode, locator, model string) error {
 		}
 		// Go on from the items the store has.
 		w.Clock = T0.Add(48 * time.Hour)
-		for rec, err := range st.ReadLog(ctx, 1) {
-			if err != nil {
-				return err
-			}
-			if id, ok := strings.CutPrefix(rec.Stream, "workitem-"); ok && rec.Version == 1 {
-				w.items = append(w.items, id)
-			}
-			if id, ok := strings.CutPrefix(rec.Stream, "initiative-"); ok && rec.Version == 1 {
-				w.inits = append(w.inits, id)
-			}
+		if err := w.Resume(ctx, st); err != nil {
+			return err
 		}
 		return w.Fill(ctx, st, last+200)
 	case "catchup":
