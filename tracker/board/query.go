@@ -353,12 +353,44 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 			comments = "i.comments"
 		}
 		cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
-		// Title matches weigh most, then the description.
-		query := `SELECT ` + cols + `, s.rank FROM (SELECT rowid, bm25(search, 10.0, 4.0, 1.0) AS rank FROM search WHERE search MATCH ?) s
-			JOIN items i ON i.rid = s.rowid WHERE ` + cond + ` ORDER BY s.rank, i.num`
+		// Title matches weigh most, then the description. The full-text
+		// index ranks inside its own module, best first, and the items'
+		// filters apply to its best k matches: k grows until the limit is
+		// met or every match has been seen.
+		query := `SELECT ` + cols + `, s.rank FROM (SELECT rowid, rank FROM search WHERE search MATCH ? AND rank MATCH 'bm25(10.0, 4.0, 1.0)'
+			ORDER BY rank LIMIT ?) s JOIN items i ON i.rid = s.rowid WHERE ` + cond + ` ORDER BY s.rank, i.num`
 		if q.Limit > 0 {
 			query += fmt.Sprintf(" LIMIT %d", q.Limit)
 		}
+		k := -1 // all
+		if q.Limit > 0 {
+			k = 4 * q.Limit
+		}
+		args = append(args[:1], append([]any{k}, args[1:]...)...)
+		for {
+			out = out[:0]
+			n, err := b.searchRows(ctx, tx, query, args, &out)
+			if err != nil {
+				return err
+			}
+			if k < 0 || len(out) >= q.Limit || n < k {
+				return nil
+			}
+			k *= 8
+			args[1] = k
+		}
+	})
+	return out, err
+}
+
+// searchRows runs a search query, appending its hits to out; it returns
+// how many matches the full-text index gave (before the filters).
+func (b *Board) searchRows(ctx context.Context, tx *sql.Tx, query string, args []any, out *[]Hit) (int, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT rowid FROM search WHERE search MATCH ? LIMIT ?)", args[0], args[1]).Scan(&n); err != nil {
+		return 0, err
+	}
+	err := func() error {
 		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -376,11 +408,11 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 					return fmt.Errorf("%w: comments of %s: %v", ErrDamaged, h.ID, err)
 				}
 			}
-			out = append(out, h)
+			*out = append(*out, h)
 		}
 		return rows.Err()
-	})
-	return out, err
+	}()
+	return n, err
 }
 
 // rowWithRank scans an item row followed by a rank column.
