@@ -330,7 +330,19 @@ func (b *Board) CatchUp(ctx context.Context, progress Progress) (int64, error) {
 // progress. An interrupted rebuild leaves a consistent model at some
 // position, which the next catch-up carries on from.
 func (b *Board) Rebuild(ctx context.Context, progress Progress) (int64, error) {
-	if err := b.write(ctx, func(tx *sql.Tx) error { return reset(ctx, tx) }); err != nil {
+	err := b.write(ctx, func(tx *sql.Tx) error {
+		if err := reset(ctx, tx); err != nil {
+			return err
+		}
+		for _, ix := range indexes {
+			if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+ix); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed', 0)")
+		return err
+	})
+	if err != nil {
 		if !isDamage(err) {
 			return 0, err
 		}
@@ -417,6 +429,9 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 			progress(done, pos, last)
 		}
 		if pos >= last || n == 0 {
+			if err := b.index(ctx); err != nil {
+				return pos, err
+			}
 			if done >= 20000 {
 				// Many new rows: refresh the planner's statistics
 				// (sampled, so it stays cheap).
@@ -427,6 +442,25 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 			return pos, nil
 		}
 	}
+}
+
+// index creates the secondary indexes if a rebuild dropped them.
+func (b *Board) index(ctx context.Context) error {
+	return b.write(ctx, func(tx *sql.Tx) error {
+		var v int64
+		err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'indexed'").Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && v == 1) {
+			return nil
+		}
+		if err != nil {
+			return b.wrap(err)
+		}
+		if _, err := tx.ExecContext(ctx, schema); err != nil {
+			return b.wrap(err)
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE meta SET value = 1 WHERE key = 'indexed'")
+		return b.wrap(err)
+	})
 }
 
 // sameStore reports whether the event at position pos of the log is the

@@ -135,5 +135,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
 );
 `
 
+// indexes lists the secondary indexes, which a rebuild drops while it
+// loads (building an index once, sorted, costs less than keeping it up
+// to date row by row) and the end of a catch-up creates again.
+var indexes = []string{"items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
+	"items_ready", "blockers_blocker", "history_num", "feed_time", "feed_stream", "feed_actor", "feed_type"}
+
 // tables lists what a reset empties.
 var tables = []string{"items", "labels", "blockers", "history", "initiatives", "initiative_history", "feed", "search"}
