@@ -95,6 +95,20 @@ func runChild(cfg Config, mode, locator, model string) error {
 			return err
 		}
 		return w.Fill(ctx, st, last+200)
+	case "list":
+		// One list command, as jerry list runs it: its peak memory is
+		// what the parent measures.
+		b, err := board.Open(ctx, model, st, registry(), board.Options{})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		if _, err := b.CatchUp(ctx, nil); err != nil {
+			return err
+		}
+		items, err := b.Items(ctx, board.Query{})
+		fmt.Println(len(items))
+		return err
 	case "catchup":
 		reg := es.NewRegistry()
 		tracker.Register(reg)
@@ -639,6 +653,16 @@ func testForeign(t *testing.T, cfg Config) {
 		t.Fatalf("notes = %q, want one saying the model was built from another store", notes)
 	}
 	check(t, b, st2, time.Time{})
+}
+
+// Child returns a command that runs the test binary as a child of the
+// suite: mode "list" lists every open item of the model at model, fed
+// from the store locator names, and prints how many.
+func Child(mode, locator, model string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, "BOARDTEST_STORE="+locator, "BOARDTEST_MODEL="+model)
+	cmd.Stderr = os.Stderr
+	return cmd
 }
 
 // child starts the test binary as a child of the suite.
