@@ -75,7 +75,8 @@ type initHist struct {
 // process wrote to the model in between.
 type applier struct {
 	reg   *es.Registry
-	pos   int64 // where its cache is valid
+	deps  string // the dependency graph's stream
+	pos   int64  // where its cache is valid
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt // prepared in tx
 	// fresh means the cache holds every item and initiative in the model:
@@ -88,8 +89,8 @@ type applier struct {
 
 const feedCols = 9
 
-func newApplier(reg *es.Registry) *applier {
-	return &applier{reg: reg, items: make(map[string]*entry), inits: make(map[string]*initEntry)}
+func newApplier(reg *es.Registry, deps string) *applier {
+	return &applier{reg: reg, deps: deps, items: make(map[string]*entry), inits: make(map[string]*initEntry)}
 }
 
 // maxCached bounds the items kept between batches.
@@ -181,6 +182,22 @@ func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
 		in.st.Apply(env)
 		in.at, in.dirty = at, true
 		in.hist = append(in.hist, initHist{fromAt: at, st: in.st})
+	case rec.Stream == a.deps:
+		if _, err := a.exec(ctx, tx, "UPDATE meta SET value = ? WHERE key = 'graph_version'", rec.Version); err != nil {
+			return err
+		}
+		if d, ok := data.(tracker.DependencyReserved); ok {
+			e, err := a.item(ctx, tx, d.Item)
+			if err != nil {
+				return err
+			}
+			if e.it.Version <= d.ItemVersion { // not settled yet
+				if _, err := a.exec(ctx, tx, "INSERT OR IGNORE INTO reservations (item, item_version, blocker) VALUES (?, ?, ?)",
+					d.Item, d.ItemVersion, d.Blocker); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	a.feed = append(a.feed, rec.Position, t, at, rec.Stream, rec.Version, rec.Metadata.Actor, rec.Type, summary, book)
 	return nil
@@ -421,6 +438,10 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 	}
 	e.row = args
+	// Reservations of the item that its stream has gone past are settled.
+	if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
+		return err
+	}
 	// Close the interval that was open in the database.
 	if len(e.hist) > 0 && e.hid != 0 {
 		if _, err := a.exec(ctx, tx, "UPDATE history SET to_pos = ?, to_at = ? WHERE hid = ?", e.hist[0].fromPos, e.hist[0].fromAt, e.hid); err != nil {

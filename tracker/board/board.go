@@ -42,6 +42,9 @@ type Options struct {
 	// means 10,000. Each transaction commits its rows and the checkpoint
 	// together.
 	BatchSize int
+	// DependencyStream names the stream of dependency reservations (see
+	// tracker.DependencyReserved); "" means "jerry-dependencies".
+	DependencyStream string
 }
 
 // Board is Jerry's read model in an SQLite database: work items,
@@ -64,6 +67,9 @@ type Board struct {
 func Open(ctx context.Context, path string, log es.LogReader, reg *es.Registry, opts Options) (*Board, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 10000
+	}
+	if opts.DependencyStream == "" {
+		opts.DependencyStream = "jerry-dependencies"
 	}
 	b := &Board{path: path, log: log, reg: reg, opts: opts}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -161,7 +167,7 @@ func (b *Board) setUp(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return b.wrap(err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta (key, value) VALUES ('format', ?), ('position', 0), ('last_id', '')`, formatVersion)
+		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta (key, value) VALUES ('format', ?), ('position', 0), ('last_id', ''), ('graph_version', 0)`, formatVersion)
 		return b.wrap(err)
 	})
 }
@@ -359,7 +365,7 @@ func reset(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE meta SET value = CASE key WHEN 'position' THEN 0 ELSE '' END WHERE key IN ('position', 'last_id')")
+	_, err := tx.ExecContext(ctx, "UPDATE meta SET value = CASE key WHEN 'last_id' THEN '' ELSE 0 END WHERE key IN ('position', 'last_id', 'graph_version')")
 	return err
 }
 
@@ -369,7 +375,7 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 		return 0, fmt.Errorf("board: %w", err)
 	}
 	var done int64
-	ap := newApplier(b.reg)
+	ap := newApplier(b.reg, b.opts.DependencyStream)
 	verified := false
 	// Most catch-ups have nothing to do: find that out without taking
 	// the write lock.

@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 2
+const formatVersion = 3
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -129,6 +129,16 @@ CREATE INDEX IF NOT EXISTS feed_stream ON feed (stream, pos);
 CREATE INDEX IF NOT EXISTS feed_actor ON feed (actor, pos);
 CREATE INDEX IF NOT EXISTS feed_type ON feed (type, pos);
 
+-- Reservations of the dependency graph stream not yet settled: item waits
+-- on blocker if its version after item_version records it (see
+-- tracker.DependencyReserved).
+CREATE TABLE IF NOT EXISTS reservations (
+	item         TEXT NOT NULL,
+	item_version INTEGER NOT NULL,
+	blocker      TEXT NOT NULL,
+	PRIMARY KEY (item, item_version, blocker)
+) WITHOUT ROWID;
+
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
 	title, description, comments,
 	content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
@@ -142,4 +152,4 @@ var indexes = []string{"items_num", "items_status", "items_assignee", "items_ini
 	"items_ready", "blockers_blocker", "history_num", "feed_time", "feed_stream", "feed_actor", "feed_type"}
 
 // tables lists what a reset empties.
-var tables = []string{"items", "labels", "blockers", "history", "initiatives", "initiative_history", "feed", "search"}
+var tables = []string{"items", "labels", "blockers", "history", "initiatives", "initiative_history", "feed", "reservations", "search"}

@@ -142,6 +142,7 @@ func Run(t *testing.T, cfg Config) {
 		{"Rebuild", testRebuild},
 		{"Search", testSearch},
 		{"Feed", testFeed},
+		{"DependencyPath", testDependencies},
 		{"DamagedModel", testDamaged},
 		{"ForeignModel", testForeign},
 		{"OtherProcessWrites", testOtherProcess},
@@ -780,3 +781,55 @@ func testTwoProcesses(t *testing.T, cfg Config) {
 func errorsIsDamaged(err error) bool { return errorsIs(err, board.ErrDamaged) }
 
 var errorsIs = errors.Is
+
+func testDependencies(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	st, _ := cfg.New(t)
+	w := NewWriter(st, 17)
+	for range 3 {
+		if _, err := w.CreateItem(ctx, "Fix the cache"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j3, _ := w.load(ctx, "J-3")
+	j3.AddBlocker("J-2")
+	if err := w.save(ctx, j3); err != nil {
+		t.Fatal(err)
+	}
+	reserve := func(item, blocker string, version int64, graph int64) {
+		t.Helper()
+		ev, _ := w.Reg.Encode(tracker.DependencyReserved{Item: item, Blocker: blocker, ItemVersion: version})
+		if _, err := st.Append(ctx, "jerry-dependencies", es.Exact(graph), []es.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j2v, _ := st.StreamVersion(ctx, "workitem-J-2")
+	reserve("J-2", "J-1", j2v, 0)   // J-2 is about to wait on J-1
+	reserve("J-1", "J-3", j2v-1, 1) // settled already: J-1 is past that version
+	b := open(t, filepath.Join(t.TempDir(), "board.db"), st, board.Options{})
+	catchUp(t, b)
+	path, gv, err := b.DependencyPath(ctx, "J-3", "J-1")
+	if err != nil || gv != 2 || !slices.Equal(path, []string{"J-3", "J-2", "J-1"}) {
+		t.Fatalf("path J-3 to J-1 = %v, graph version %d, %v; want [J-3 J-2 J-1], 2", path, gv, err)
+	}
+	if path, _, _ := b.DependencyPath(ctx, "J-1", "J-3"); path != nil {
+		t.Fatalf("path J-1 to J-3 = %v: a settled reservation counted", path)
+	}
+	// Any write to J-2 settles its reservation.
+	j2, _ := w.load(ctx, "J-2")
+	j2.Comment("bob", "not blocked after all")
+	if err := w.save(ctx, j2); err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, b)
+	if path, gv, _ := b.DependencyPath(ctx, "J-3", "J-1"); path != nil || gv != 2 {
+		t.Fatalf("after J-2 moved on: path %v, graph version %d; want none, 2", path, gv)
+	}
+	// The same from a rebuilt model.
+	if _, err := b.Rebuild(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if path, gv, _ := b.DependencyPath(ctx, "J-3", "J-2"); !slices.Equal(path, []string{"J-3", "J-2"}) || gv != 2 {
+		t.Fatalf("rebuilt: path J-3 to J-2 = %v, graph version %d", path, gv)
+	}
+}
