@@ -518,3 +518,33 @@ func CachePath(dir, identity string) string {
 	sum := sha256.Sum256([]byte(identity))
 	return filepath.Join(dir, "jerry", "board-"+hex.EncodeToString(sum[:12])+".db")
 }
+
+// Check runs SQLite's integrity check over the whole model (it reads
+// every page: for jerry verify, not for every command) and returns an
+// error matching ErrDamaged if it finds a problem.
+func (b *Board) Check(ctx context.Context) error {
+	return b.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "PRAGMA quick_check")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var problems []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				return err
+			}
+			if s != "ok" {
+				problems = append(problems, s)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("%w: %s: %s", ErrDamaged, b.path, strings.Join(problems, "; "))
+		}
+		return nil
+	})
+}

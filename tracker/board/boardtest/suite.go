@@ -585,6 +585,16 @@ func testDamaged(t *testing.T, cfg Config) {
 			return os.WriteFile(p, b, 0o644)
 		},
 		"a text file": func(p string) error { return os.WriteFile(p, []byte("hello\n"), 0o644) },
+		"tail pages flipped": func(p string) error {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for i := len(b) / 2; i < len(b); i += 97 {
+				b[i] ^= 0x5a
+			}
+			return os.WriteFile(p, b, 0o644)
+		},
 	}
 	for name, damage := range damages {
 		t.Run(name, func(t *testing.T) {
@@ -597,6 +607,18 @@ func testDamaged(t *testing.T, cfg Config) {
 			}
 			if err := damage(path); err != nil {
 				t.Fatal(err)
+			}
+			if name == "tail pages flipped" {
+				// The full check finds damage a command may not meet.
+				var opened []string
+				ck, err := board.Open(context.Background(), path, st, registry(), board.Options{Notes: func(m string) { opened = append(opened, m) }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := ck.Check(context.Background()); len(opened) == 0 && !errorsIsDamaged(err) {
+					t.Errorf("Check of a model with flipped pages = %v, want board.ErrDamaged", err)
+				}
+				ck.Close()
 			}
 			var notes []string
 			b, err := board.Open(context.Background(), path, st, registry(), board.Options{Notes: func(m string) { notes = append(notes, m) }})
