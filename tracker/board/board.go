@@ -186,7 +186,7 @@ func (b *Board) recreate(ctx context.Context) error {
 // Repair throws the model away and starts a new, empty one; the next
 // [Board.CatchUp] fills it. Call it when a query fails with [ErrDamaged].
 func (b *Board) Repair(ctx context.Context) error {
-	b.note("read model %s damaged; rebuilding it from the events", b.path)
+	b.note("read model %s ignored (damaged); rebuilding it from the events", b.path)
 	return b.recreate(ctx)
 }
 
@@ -547,4 +547,21 @@ func (b *Board) Check(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// Unwritable reports whether err says the model's file cannot be written:
+// a read-only file or directory, no permission, a full disk. A caller can
+// then answer from a model of its own elsewhere (a temporary file).
+func Unwritable(err error) bool {
+	if errors.Is(err, fs.ErrPermission) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL, sqlite3.SQLITE_PERM, sqlite3.SQLITE_IOERR:
+			return true
+		}
+	}
+	return false
 }

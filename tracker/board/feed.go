@@ -39,14 +39,12 @@ type FeedQuery struct {
 	// All includes the bookkeeping streams: ID counters and dependency
 	// reservations.
 	All bool
-	// Limit is the most entries returned: the latest ones, unless Oldest.
-	// 0 means all.
-	Limit int
-	// Oldest makes Limit keep the earliest entries instead of the latest.
-	Oldest bool
 	// Reverse returns the entries newest first; by default they come in
 	// log order.
 	Reverse bool
+	// Limit is the most entries returned, the first ones in the order
+	// asked for: with Reverse, the latest. 0 means all.
+	Limit int
 }
 
 // Feed returns the events q selects.
@@ -110,8 +108,7 @@ func (b *Board) Feed(ctx context.Context, q FeedQuery) ([]Entry, error) {
 	if len(conds) > 0 {
 		query += " WHERE " + strings.Join(conds, " AND ")
 	}
-	newestFirst := q.Limit > 0 && !q.Oldest
-	if newestFirst {
+	if q.Reverse {
 		query += " ORDER BY pos DESC"
 	} else {
 		query += " ORDER BY pos"
@@ -145,11 +142,6 @@ func (b *Board) Feed(ctx context.Context, q FeedQuery) ([]Entry, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	if newestFirst != q.Reverse {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
 	}
 	return out, nil
 }

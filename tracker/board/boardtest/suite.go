@@ -497,11 +497,11 @@ func testFeed(t *testing.T, cfg Config) {
 				out = append(out, r.Position)
 			}
 		}
-		if limit > 0 && len(out) > limit {
-			out = out[len(out)-limit:]
-		}
 		if reverse {
 			slices.Reverse(out)
+		}
+		if limit > 0 && len(out) > limit {
+			out = out[:limit]
 		}
 		return out
 	}
@@ -539,7 +539,7 @@ func testFeed(t *testing.T, cfg Config) {
 			}
 		}
 	}
-	es, err := b.Feed(ctx, board.FeedQuery{Items: []string{"J-1"}, Limit: 1, Oldest: true})
+	es, err := b.Feed(ctx, board.FeedQuery{Items: []string{"J-1"}, Limit: 1})
 	if err != nil || len(es) != 1 || es[0].Item != "J-1" || es[0].Version != 1 || !strings.HasPrefix(es[0].Summary, "created ") {
 		t.Fatalf("first entry of J-1 = %+v, %v", es, err)
 	}
