@@ -58,11 +58,42 @@ var (
 	ErrInvalidVersion = invalid("invalid version")
 )
 
+// Errors of the event type [Registry]. Branch on them with errors.Is.
+var (
+	// ErrUnknownType means an event type name, or a Go type, is not
+	// registered: it cannot be encoded or decoded.
+	ErrUnknownType = errors.New("es: unknown event type")
+
+	// ErrNoUpcaster means stored data is of an older schema version and the
+	// chain of upcasters to the current one has a gap.
+	ErrNoUpcaster = errors.New("es: no upcaster")
+
+	// ErrFutureSchema means stored data is of a newer schema version than
+	// the registry knows: this program is older than the data.
+	ErrFutureSchema = errors.New("es: schema newer than the registry's")
+
+	// ErrDuplicate means an event type, a Go type or an upcaster was
+	// registered twice. Registration panics with an error matching it:
+	// set-up mistakes must not go unnoticed.
+	ErrDuplicate = errors.New("es: registered twice")
+)
+
+// ErrReadOnly means a store, or the storage under it, cannot be written: it
+// was opened read-only, the file system is read-only, or permission is
+// denied. Reads still work. Adapters wrap the backend's own error with it.
+var ErrReadOnly = errors.New("es: read-only")
+
 // inputError is a sentinel for one kind of bad input; it also matches
 // ErrInvalidInput, so callers may branch on either.
 type inputError struct{ msg string }
 
 func invalid(msg string) error { return &inputError{msg: "es: " + msg} }
+
+// NewInputError returns a new sentinel for one kind of bad input, with
+// message msg; it matches [ErrInvalidInput] as well as itself. Packages
+// built on es (a domain's commands) use it so that all bad input, theirs
+// and the store's, matches one sentinel.
+func NewInputError(msg string) error { return &inputError{msg: msg} }
 
 func (e *inputError) Error() string        { return e.msg }
 func (e *inputError) Is(target error) bool { return target == ErrInvalidInput }

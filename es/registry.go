@@ -50,8 +50,8 @@ func NewRegistry() *Registry {
 
 // Register records that events named name carry data of Go type E (a struct,
 // not a pointer) at schema version schema. It panics if name or E is already
-// registered, or schema is below 1: registration is program set-up, and a
-// mistake there must not go unnoticed.
+// registered (with an error matching [ErrDuplicate]), or schema is below 1:
+// registration is program set-up, and a mistake there must not go unnoticed.
 func Register[E any](r *Registry, name string, schema int) {
 	t := reflect.TypeFor[E]()
 	if err := validateName(ErrInvalidEventType, "event type", name, MaxEventTypeLen); err != nil {
@@ -63,17 +63,18 @@ func Register[E any](r *Registry, name string, schema int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.byName[name]; dup {
-		panic("es: event type " + name + " registered twice")
+		panic(fmt.Errorf("%w: event type %s", ErrDuplicate, name))
 	}
 	if prev, dup := r.byGo[t]; dup {
-		panic(fmt.Sprintf("es: Go type %v registered as both %s and %s", t, prev, name))
+		panic(fmt.Errorf("%w: Go type %v as both %s and %s", ErrDuplicate, t, prev, name))
 	}
 	r.byName[name] = eventType{goType: t, schema: schema}
 	r.byGo[t] = name
 }
 
 // RegisterUpcaster adds fn to transform data of event type name from schema
-// version from to from+1. It panics if one is already registered there.
+// version from to from+1. It panics if one is already registered there, with
+// an error matching [ErrDuplicate].
 func (r *Registry) RegisterUpcaster(name string, from int, fn UpcastFunc) {
 	r.addUpcaster(upcastKey{"event", name, from}, fn)
 }
@@ -98,7 +99,7 @@ func (r *Registry) addUpcaster(k upcastKey, fn UpcastFunc) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.upcasters[k]; dup {
-		panic(fmt.Sprintf("es: %s upcaster for %s from schema %d registered twice", k.kind, k.name, k.from))
+		panic(fmt.Errorf("%w: %s upcaster for %s from schema %d", ErrDuplicate, k.kind, k.name, k.from))
 	}
 	r.upcasters[k] = fn
 }
@@ -120,7 +121,7 @@ func (r *Registry) Encode(data any) (Event, error) {
 	et := r.byName[name]
 	r.mu.RUnlock()
 	if !ok {
-		return Event{}, fmt.Errorf("es: Go type %v is not a registered event", t)
+		return Event{}, fmt.Errorf("%w: Go type %v", ErrUnknownType, t)
 	}
 	raw, err := json.Marshal(data)
 	if err != nil {
@@ -185,14 +186,14 @@ func (r *Registry) UpcastSnapshot(s Snapshot, current int) (Snapshot, bool) {
 
 func (r *Registry) upcast(kind, name string, from, to int, data json.RawMessage) (json.RawMessage, error) {
 	if from > to {
-		return nil, fmt.Errorf("schema %d is newer than the current %d", from, to)
+		return nil, fmt.Errorf("%w: schema %d is newer than the current %d", ErrFutureSchema, from, to)
 	}
 	for v := from; v < to; v++ {
 		r.mu.RLock()
 		fn, ok := r.upcasters[upcastKey{kind, name, v}]
 		r.mu.RUnlock()
 		if !ok {
-			return nil, fmt.Errorf("no upcaster from schema %d", v)
+			return nil, fmt.Errorf("%w from schema %d", ErrNoUpcaster, v)
 		}
 		var err error
 		if data, err = fn(data); err != nil {
@@ -211,7 +212,7 @@ func (r *Registry) Decode(rec Record) (any, error) {
 	et, ok := r.byName[rec.Type]
 	r.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("es: event type %q is not registered", rec.Type)
+		return nil, fmt.Errorf("%w %q", ErrUnknownType, rec.Type)
 	}
 	rec, err := r.upcastTo(rec, et.schema)
 	if err != nil {

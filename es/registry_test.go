@@ -210,3 +210,49 @@ func TestConflictResolution(t *testing.T) {
 		}
 	}
 }
+
+// The registry's errors match sentinels, so callers branch without reading
+// messages.
+func TestRegistryErrorsMatchSentinels(t *testing.T) {
+	reg := es.NewRegistry()
+	es.Register[titled](reg, "titled", 3)
+	reg.RegisterUpcaster("titled", 2, renameField("label", "title"))
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"decode unknown name", func() error {
+			_, err := reg.Decode(es.Record{Type: "nope", Schema: 1, Data: json.RawMessage(`{}`)})
+			return err
+		}(), es.ErrUnknownType},
+		{"encode unknown Go type", func() error { _, err := reg.Encode(struct{ X int }{1}); return err }(), es.ErrUnknownType},
+		{"gap in the chain", func() error {
+			_, err := reg.Upcast(es.Record{Type: "titled", Schema: 1, Data: json.RawMessage(`{}`)})
+			return err
+		}(), es.ErrNoUpcaster},
+		{"newer schema", func() error {
+			_, err := reg.Decode(es.Record{Type: "titled", Schema: 4, Data: json.RawMessage(`{}`)})
+			return err
+		}(), es.ErrFutureSchema},
+	} {
+		if !errors.Is(tc.err, tc.want) {
+			t.Errorf("%s: got %v, want an error matching %v", tc.name, tc.err, tc.want)
+		}
+	}
+	for name, fn := range map[string]func(r *es.Registry){
+		"same name twice": func(r *es.Registry) { es.Register[titled](r, "a", 1); es.Register[Added](r, "a", 1) },
+		"same type twice": func(r *es.Registry) { es.Register[titled](r, "a", 1); es.Register[titled](r, "b", 1) },
+		"upcaster twice":  func(r *es.Registry) { r.RegisterUpcaster("a", 1, nil); r.RegisterUpcaster("a", 1, nil) },
+	} {
+		func() {
+			defer func() {
+				err, _ := recover().(error)
+				if !errors.Is(err, es.ErrDuplicate) {
+					t.Errorf("%s: panicked with %v, want an error matching es.ErrDuplicate", name, err)
+				}
+			}()
+			fn(es.NewRegistry())
+		}()
+	}
+}

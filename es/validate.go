@@ -207,6 +207,39 @@ func ConflictWindow(expected ExpectedVersion, current int64, n int) (from, to in
 	return from, min(to, current), true
 }
 
+// CheckAppend is the check every adapter runs, under whatever serialises its
+// appends to stream, before it stores recs on a stream at version current:
+// the expected version check, and the telling of a retry from a conflict
+// through [ConflictWindow] and [ResolveConflict]. window returns the stored
+// records of versions from to to, inclusive; it is called only when a stored
+// event could match.
+//
+// It returns dup true and the stored records for a retry of an append
+// already stored: the adapter stores nothing and returns them. It returns an
+// error for a conflict (a [*ConcurrencyError]), a partial overlap
+// ([ErrPartialDuplicate]) or a failed window read. Otherwise the append goes
+// ahead.
+func CheckAppend(stream string, expected ExpectedVersion, current int64, recs []Record, window func(from, to int64) ([]Record, error)) (stored []Record, dup bool, err error) {
+	checkErr := expected.Check(stream, current)
+	if _, exact := expected.Version(); checkErr == nil && exact {
+		return nil, false, nil
+	}
+	if from, to, ok := ConflictWindow(expected, current, len(recs)); ok {
+		stored, err := window(from, to)
+		if err != nil {
+			return nil, false, err
+		}
+		dup, err := ResolveConflict(stored, recs)
+		if err != nil {
+			return nil, false, fmt.Errorf("append to %q: %w", stream, err)
+		}
+		if dup {
+			return stored, true, nil
+		}
+	}
+	return nil, false, checkErr
+}
+
 // ResolveConflict decides what an append must do given stored, the records
 // the store holds in the [ConflictWindow]. If every event of recs is stored at
 // its place in the window with the same ID, the append is a retry of one that

@@ -3,32 +3,35 @@ package tracker
 import (
 	"errors"
 	"fmt"
+
+	"github.com/jerry-es/jerry/es"
 )
 
 // Errors returned by the domain's commands. Branch on them with errors.Is.
 var (
 	// ErrInvalidInput means a command's argument is not acceptable: an
-	// empty title, an unknown status, type or priority. Its errors also
-	// match the more specific sentinels below.
-	ErrInvalidInput = errors.New("invalid input")
+	// empty title, an unknown status, type or priority. It is
+	// es.ErrInvalidInput: the domain's bad input and the store's match one
+	// sentinel. The more specific sentinels below match it too.
+	ErrInvalidInput = es.ErrInvalidInput
 
 	// ErrInvalidStatus means a status name is not one of the six.
-	ErrInvalidStatus = invalid("invalid status")
+	ErrInvalidStatus = es.NewInputError("invalid status")
 	// ErrInvalidType means a work item type is not one of the five.
-	ErrInvalidType = invalid("invalid type")
+	ErrInvalidType = es.NewInputError("invalid type")
 	// ErrInvalidPriority means a priority is not one of the four.
-	ErrInvalidPriority = invalid("invalid priority")
+	ErrInvalidPriority = es.NewInputError("invalid priority")
 	// ErrEmptyTitle means a title is empty or only spaces.
-	ErrEmptyTitle = invalid("empty title")
+	ErrEmptyTitle = es.NewInputError("empty title")
 	// ErrEmptyComment means a comment's text is empty or only spaces.
-	ErrEmptyComment = invalid("empty comment")
+	ErrEmptyComment = es.NewInputError("empty comment")
 	// ErrInvalidLabel means a label is empty, too long, or holds a
 	// character other than a letter, a digit or one of "-_.:/".
-	ErrInvalidLabel = invalid("invalid label")
+	ErrInvalidLabel = es.NewInputError("invalid label")
 	// ErrSelfBlock means an item was asked to block itself.
-	ErrSelfBlock = invalid("an item cannot block itself")
+	ErrSelfBlock = es.NewInputError("an item cannot block itself")
 	// ErrCycle means a dependency would close a cycle of blockers.
-	ErrCycle = invalid("dependency cycle")
+	ErrCycle = es.NewInputError("dependency cycle")
 
 	// ErrInvalidTransition means the aggregate's status does not allow the
 	// command: leaving done or cancelled other than by reopen, reopening an
@@ -39,7 +42,7 @@ var (
 	ErrBlocked = errors.New("blocked")
 
 	// ErrClaimed means another agent holds the item. It is a conflict: the
-	// command lost a race, or came too late.
+	// command lost a race, or came too late. The error is a *ClaimedError.
 	ErrClaimed = errors.New("claimed by another agent")
 
 	// ErrNotBlocker means unblock named an item that is not a blocker.
@@ -48,14 +51,6 @@ var (
 	// ErrNotMember means an initiative does not hold the item.
 	ErrNotMember = errors.New("not a member")
 )
-
-// inputError is one kind of invalid input; it also matches ErrInvalidInput.
-type inputError struct{ msg string }
-
-func invalid(msg string) error { return &inputError{msg: msg} }
-
-func (e *inputError) Error() string        { return e.msg }
-func (e *inputError) Is(target error) bool { return target == ErrInvalidInput }
 
 // invalidf wraps sentinel with detail.
 func invalidf(sentinel error, format string, args ...any) error {

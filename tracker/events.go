@@ -3,6 +3,7 @@ package tracker
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jerry-es/jerry/es"
 )
@@ -16,7 +17,7 @@ const (
 
 // Snapshot schema versions of the aggregates' state.
 const (
-	WorkItemSnapshotSchema   = 1
+	WorkItemSnapshotSchema   = 2
 	InitiativeSnapshotSchema = 1
 )
 
@@ -56,20 +57,35 @@ type ItemEdited struct {
 }
 
 // Assigned records an item given to an agent by someone (Assignee empty:
-// unassigned).
+// unassigned). The assignee holds it as a claim for Lease (schema 2; schema
+// 1 had no lease and is upcast to DefaultLease).
 type Assigned struct {
-	Assignee string `json:"assignee"`
-	Previous string `json:"previous,omitempty"`
+	Assignee string   `json:"assignee"`
+	Previous string   `json:"previous,omitempty"`
+	Lease    Duration `json:"lease,omitempty"`
 }
 
-// Claimed records an agent taking an unassigned item for itself.
+// Claimed records an agent taking an item for itself, for Lease after its
+// last write (schema 2; schema 1 had no lease and is upcast to
+// DefaultLease). Previous and PreviousSince name the agent whose expired
+// (or forced) claim it took over, and since when that agent held it.
 type Claimed struct {
-	Assignee string `json:"assignee"`
+	Assignee      string    `json:"assignee"`
+	Lease         Duration  `json:"lease,omitempty"`
+	Previous      string    `json:"previous,omitempty"`
+	PreviousSince time.Time `json:"previous_since,omitzero"`
 }
 
-// Released records the holder of an item giving it up.
+// Released records an item's claim given up: Previous held it.
 type Released struct {
 	Previous string `json:"previous"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// HeartbeatRecorded records the holder of a claim renewing it without
+// changing anything else; a non-zero Lease replaces the claim's lease.
+type HeartbeatRecorded struct {
+	Lease Duration `json:"lease,omitempty"`
 }
 
 // Commented records a comment; its time is the event's.
@@ -127,6 +143,13 @@ type InitiativeCompleted struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// InitiativeReopened records a completed or cancelled initiative made
+// active again.
+type InitiativeReopened struct {
+	From   InitiativeStatus `json:"from"`
+	Reason string           `json:"reason,omitempty"`
+}
+
 // InitiativeCancelled records an initiative abandoned.
 type InitiativeCancelled struct {
 	Reason string `json:"reason,omitempty"`
@@ -160,6 +183,7 @@ const (
 	EvAssigned            = "workitem.assigned"
 	EvClaimed             = "workitem.claimed"
 	EvReleased            = "workitem.released"
+	EvHeartbeat           = "workitem.heartbeat"
 	EvCommented           = "workitem.commented"
 	EvInitiativeChanged   = "workitem.initiative_changed"
 	EvBlockerAdded        = "workitem.blocker_added"
@@ -171,6 +195,7 @@ const (
 	EvItemRemoved         = "initiative.item_removed"
 	EvInitiativeCompleted = "initiative.completed"
 	EvInitiativeCancelled = "initiative.cancelled"
+	EvInitiativeReopened  = "initiative.reopened"
 	EvIDAllocated         = "id.allocated"
 	EvDependencyReserved  = "dependency.reserved"
 )
@@ -182,9 +207,12 @@ func Register(reg *es.Registry) {
 	es.Register[StatusChanged](reg, EvStatusChanged, 1)
 	es.Register[Reopened](reg, EvReopened, 1)
 	es.Register[ItemEdited](reg, EvItemEdited, 1)
-	es.Register[Assigned](reg, EvAssigned, 1)
-	es.Register[Claimed](reg, EvClaimed, 1)
+	es.Register[Assigned](reg, EvAssigned, 2)
+	reg.RegisterUpcaster(EvAssigned, 1, withLease)
+	es.Register[Claimed](reg, EvClaimed, 2)
+	reg.RegisterUpcaster(EvClaimed, 1, withLease)
 	es.Register[Released](reg, EvReleased, 1)
+	es.Register[HeartbeatRecorded](reg, EvHeartbeat, 1)
 	es.Register[Commented](reg, EvCommented, 1)
 	es.Register[InitiativeChanged](reg, EvInitiativeChanged, 1)
 	es.Register[BlockerAdded](reg, EvBlockerAdded, 1)
@@ -196,6 +224,7 @@ func Register(reg *es.Registry) {
 	es.Register[ItemRemoved](reg, EvItemRemoved, 1)
 	es.Register[InitiativeCompleted](reg, EvInitiativeCompleted, 1)
 	es.Register[InitiativeCancelled](reg, EvInitiativeCancelled, 1)
+	es.Register[InitiativeReopened](reg, EvInitiativeReopened, 1)
 	es.Register[IDAllocated](reg, EvIDAllocated, 1)
 	es.Register[DependencyReserved](reg, EvDependencyReserved, 1)
 	reg.RegisterSnapshot(WorkItemType, WorkItemSnapshotSchema)
@@ -231,9 +260,20 @@ func Describe(data any) string {
 		}
 		return "assigned to " + d.Assignee
 	case Claimed:
-		return "claimed by " + d.Assignee
+		s := "claimed by " + d.Assignee
+		if d.Previous != "" {
+			s += fmt.Sprintf(" (taken over from %s, who held it since %s)", d.Previous, d.PreviousSince.UTC().Format("2006-01-02 15:04:05"))
+		}
+		return s
 	case Released:
-		return "released by " + d.Previous
+		return withReason("released from "+d.Previous, d.Reason)
+	case HeartbeatRecorded:
+		if d.Lease != 0 {
+			return "heartbeat (lease " + time.Duration(d.Lease).String() + ")"
+		}
+		return "heartbeat"
+	case InitiativeReopened:
+		return withReason(fmt.Sprintf("reopened %s -> %s", d.From, ActiveInitiative), d.Reason)
 	case Commented:
 		return "comment: " + quoteShort(d.Text)
 	case InitiativeChanged:

@@ -28,7 +28,7 @@ type InitiativeState struct {
 func (s *InitiativeState) Apply(e es.Envelope) {
 	switch d := e.Data.(type) {
 	case InitiativeCreated:
-		s.Title, s.Description, s.Status = d.Title, d.Description, Active
+		s.Title, s.Description, s.Status = d.Title, d.Description, ActiveInitiative
 	case ItemAdded:
 		if !slices.Contains(s.Members, d.Item) {
 			s.Members = append(s.Members, d.Item)
@@ -36,9 +36,11 @@ func (s *InitiativeState) Apply(e es.Envelope) {
 	case ItemRemoved:
 		s.Members = slices.DeleteFunc(s.Members, func(m string) bool { return m == d.Item })
 	case InitiativeCompleted:
-		s.Status = Completed
+		s.Status = CompletedInitiative
 	case InitiativeCancelled:
-		s.Status = Abandoned
+		s.Status = CancelledInitiative
+	case InitiativeReopened:
+		s.Status = ActiveInitiative
 	default:
 		return
 	}
@@ -108,7 +110,7 @@ func (in *Initiative) AddItem(item string) error {
 	if in.Has(item) {
 		return nil
 	}
-	if in.state.Status != Active {
+	if in.state.Status != ActiveInitiative {
 		return fmt.Errorf("%w: initiative %s is %s", ErrInvalidTransition, in.ID(), in.state.Status)
 	}
 	es.Raise(in, ItemAdded{Item: item})
@@ -126,15 +128,30 @@ func (in *Initiative) RemoveItem(item string) error {
 }
 
 // Complete marks the initiative completed; completing it again records
-// nothing, and a cancelled initiative cannot be completed.
-func (in *Initiative) Complete(reason string) error {
+// nothing, and a cancelled initiative cannot be completed. It refuses with
+// an [*OpenMembersError] while members are open (open lists them, as the
+// application layer found them), unless force.
+func (in *Initiative) Complete(reason string, open []string, force bool) error {
 	switch in.state.Status {
-	case Completed:
+	case CompletedInitiative:
 		return nil
-	case Abandoned:
+	case CancelledInitiative:
 		return fmt.Errorf("%w: initiative %s is cancelled", ErrInvalidTransition, in.ID())
 	}
+	if len(open) > 0 && !force {
+		return &OpenMembersError{Initiative: in.ID(), Open: slices.Clone(open)}
+	}
 	es.Raise(in, InitiativeCompleted{Reason: strings.TrimSpace(reason)})
+	return nil
+}
+
+// Reopen makes a completed or cancelled initiative active again; reopening
+// an active one records nothing.
+func (in *Initiative) Reopen(reason string) error {
+	if in.state.Status == ActiveInitiative {
+		return nil
+	}
+	es.Raise(in, InitiativeReopened{From: in.state.Status, Reason: strings.TrimSpace(reason)})
 	return nil
 }
 
@@ -142,9 +159,9 @@ func (in *Initiative) Complete(reason string) error {
 // nothing, and a completed initiative cannot be cancelled.
 func (in *Initiative) Cancel(reason string) error {
 	switch in.state.Status {
-	case Abandoned:
+	case CancelledInitiative:
 		return nil
-	case Completed:
+	case CompletedInitiative:
 		return fmt.Errorf("%w: initiative %s is completed", ErrInvalidTransition, in.ID())
 	}
 	es.Raise(in, InitiativeCancelled{Reason: strings.TrimSpace(reason)})

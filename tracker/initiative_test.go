@@ -41,12 +41,12 @@ func TestInitiativeRules(t *testing.T) {
 			func(in *Initiative) error { return in.RemoveItem("J-1") }, []any{ItemRemoved{"J-1"}}, nil},
 		{"remove non-member", []any{started},
 			func(in *Initiative) error { return in.RemoveItem("J-1") }, nil, ErrNotMember},
-		{"complete", []any{started}, func(in *Initiative) error { return in.Complete("shipped") },
+		{"complete", []any{started}, func(in *Initiative) error { return in.Complete("shipped", nil, false) },
 			[]any{InitiativeCompleted{Reason: "shipped"}}, nil},
 		{"complete twice records nothing", []any{started, InitiativeCompleted{}},
-			func(in *Initiative) error { return in.Complete("") }, nil, nil},
+			func(in *Initiative) error { return in.Complete("", nil, false) }, nil, nil},
 		{"complete cancelled", []any{started, InitiativeCancelled{}},
-			func(in *Initiative) error { return in.Complete("") }, nil, ErrInvalidTransition},
+			func(in *Initiative) error { return in.Complete("", nil, false) }, nil, ErrInvalidTransition},
 		{"cancel", []any{started}, func(in *Initiative) error { return in.Cancel("") }, []any{InitiativeCancelled{}}, nil},
 		{"cancel completed", []any{started, InitiativeCompleted{}},
 			func(in *Initiative) error { return in.Cancel("") }, nil, ErrInvalidTransition},
@@ -74,7 +74,7 @@ func TestInitiativeRules(t *testing.T) {
 func TestInitiativeFold(t *testing.T) {
 	in := givenInitiative(InitiativeCreated{Title: "Q4"}, ItemAdded{"J-1"}, ItemAdded{"J-2"}, ItemRemoved{"J-1"}, InitiativeCompleted{})
 	s := in.state
-	want := InitiativeState{Title: "Q4", Status: Completed, Members: []string{"J-2"}, Version: 5,
+	want := InitiativeState{Title: "Q4", Status: CompletedInitiative, Members: []string{"J-2"}, Version: 5,
 		CreatedAt: t0, UpdatedAt: t0.Add(4 * time.Minute)}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("state = %+v\nwant    %+v", s, want)

@@ -103,7 +103,7 @@ type InitiativeStatus string
 
 // The statuses of an initiative.
 const (
-	Active    InitiativeStatus = "active"
-	Completed InitiativeStatus = "completed"
-	Abandoned InitiativeStatus = "cancelled"
+	ActiveInitiative    InitiativeStatus = "active"
+	CompletedInitiative InitiativeStatus = "completed"
+	CancelledInitiative InitiativeStatus = "cancelled"
 )

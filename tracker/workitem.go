@@ -22,36 +22,41 @@ type Comment struct {
 // fold events into Items with [Item.Apply], the same fold the [WorkItem]
 // aggregate uses, so that both always agree.
 type Item struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description,omitempty"`
-	Type        ItemType  `json:"type"`
-	Status      Status    `json:"status"`
-	Priority    Priority  `json:"priority"`
-	Assignee    string    `json:"assignee,omitempty"`
-	Initiative  string    `json:"initiative,omitempty"`
-	Comments    []Comment `json:"comments,omitempty"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Type        ItemType `json:"type"`
+	Status      Status   `json:"status"`
+	// StatusReason is the reason given with the last change of status.
+	StatusReason string    `json:"status_reason,omitempty"`
+	Priority     Priority  `json:"priority"`
+	Assignee     string    `json:"assignee,omitempty"`
+	Initiative   string    `json:"initiative,omitempty"`
+	Comments     []Comment `json:"comments,omitempty"`
 	// Blockers are the items that must be done before this one can start,
 	// in the order they were added.
 	Blockers []string `json:"blockers,omitempty"`
 	// Labels are the item's labels, normalised and sorted.
 	Labels    []string  `json:"labels,omitempty"`
+	// Claim is the assignee's hold on the item, nil when unassigned.
+	Claim     *Claim    `json:"claim,omitempty"`
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Apply folds one event into it: its data, and its version and time. Events
-// that are not a work item's are ignored.
+// that are not a work item's are ignored. An event whose actor (its
+// metadata's) holds the item's claim renews the claim.
 func (it *Item) Apply(e es.Envelope) {
 	switch d := e.Data.(type) {
 	case ItemCreated:
 		it.Title, it.Description, it.Type, it.Priority = d.Title, d.Description, d.Type, d.Priority
 		it.Initiative, it.Status = d.Initiative, Backlog
 	case StatusChanged:
-		it.Status = d.To
+		it.Status, it.StatusReason = d.To, d.Reason
 	case Reopened:
-		it.Status = Backlog
+		it.Status, it.StatusReason = Backlog, d.Reason
 	case ItemEdited:
 		for _, c := range d.Changes {
 			switch c.Field {
@@ -66,11 +71,15 @@ func (it *Item) Apply(e es.Envelope) {
 			}
 		}
 	case Assigned:
-		it.Assignee = d.Assignee
+		it.hold(d.Assignee, d.Lease, e.Time)
 	case Claimed:
-		it.Assignee = d.Assignee
+		it.hold(d.Assignee, d.Lease, e.Time)
 	case Released:
-		it.Assignee = ""
+		it.hold("", 0, e.Time)
+	case HeartbeatRecorded:
+		if it.Claim != nil && d.Lease != 0 {
+			it.Claim.Lease = d.Lease
+		}
 	case Commented:
 		it.Comments = append(it.Comments, Comment{Author: d.Author, Time: e.Time, Text: d.Text})
 	case InitiativeChanged:
@@ -92,6 +101,9 @@ func (it *Item) Apply(e es.Envelope) {
 	default:
 		return
 	}
+	if it.Claim != nil && e.Metadata.Actor == it.Claim.Holder {
+		it.Claim.Renewed = e.Time
+	}
 	it.Version = e.Version
 	if it.CreatedAt.IsZero() {
 		it.CreatedAt = e.Time
@@ -99,11 +111,50 @@ func (it *Item) Apply(e es.Envelope) {
 	it.UpdatedAt = e.Time
 }
 
+// hold gives the item to agent with a new claim from t ("" to unassign).
+func (it *Item) hold(agent string, lease Duration, t time.Time) {
+	it.Assignee = agent
+	if agent == "" {
+		it.Claim = nil
+		return
+	}
+	if lease <= 0 {
+		lease = Duration(DefaultLease)
+	}
+	it.Claim = &Claim{Holder: agent, Since: t, Renewed: t, Lease: lease}
+}
+
+// Holder returns the agent whose claim holds the item at t: a claim holds
+// until it expires, and not on a done or cancelled item.
+func (it Item) Holder(t time.Time) (string, bool) {
+	if it.Claim == nil || it.Claim.Expired(t) || it.Status.Closed() {
+		return "", false
+	}
+	return it.Claim.Holder, true
+}
+
+// Available reports whether an agent may pick the item up at t, blockers
+// aside: it is open, not set to blocked by hand, and either unassigned in
+// backlog or ready, or held by a claim that has expired (the agent that held
+// it is gone; its item goes back to the pool whatever its status).
+func (it Item) Available(t time.Time) bool {
+	if it.Status.Closed() || it.Status == Blocked {
+		return false
+	}
+	if it.Claim != nil {
+		return it.Claim.Expired(t)
+	}
+	return it.Assignee == "" && (it.Status == Backlog || it.Status == Ready)
+}
+
 // WorkItem is the work item aggregate. Its commands check the rules and
 // raise events; a command that would change nothing raises none.
 type WorkItem struct {
 	es.Root
 	item Item
+	// actor is who runs the current command: the actor of the events it
+	// raises, which have no metadata until they are saved.
+	actor string
 }
 
 var (
@@ -115,7 +166,12 @@ var (
 func NewWorkItem() *WorkItem { return &WorkItem{} }
 
 // Apply implements es.Aggregate.
-func (w *WorkItem) Apply(e es.Envelope) { w.item.Apply(e) }
+func (w *WorkItem) Apply(e es.Envelope) {
+	if e.Metadata.Actor == "" {
+		e.Metadata.Actor = w.actor
+	}
+	w.item.Apply(e)
+}
 
 // Item returns a copy of the item's current state.
 func (w *WorkItem) Item() Item {
@@ -125,6 +181,10 @@ func (w *WorkItem) Item() Item {
 	it.Comments = slices.Clone(it.Comments)
 	it.Blockers = slices.Clone(it.Blockers)
 	it.Labels = slices.Clone(it.Labels)
+	if it.Claim != nil {
+		c := *it.Claim
+		it.Claim = &c
+	}
 	return it
 }
 
@@ -190,15 +250,49 @@ func (w *WorkItem) Create(n NewItem) error {
 	return nil
 }
 
-// BlockerStatus tells a command the status of another item: ok is false if
-// the item is unknown.
-type BlockerStatus func(id string) (s Status, ok bool)
+// begin starts a command run by act: the events it raises are act.Actor's.
+func (w *WorkItem) begin(act Act) { w.actor = strings.TrimSpace(act.Actor) }
+
+// bound refuses a command by act while another agent's claim holds the
+// item, unless act.Force.
+func (w *WorkItem) bound(act Act) error {
+	holder, ok := w.item.Holder(act.Now)
+	if !ok || holder == strings.TrimSpace(act.Actor) || act.Force {
+		return nil
+	}
+	c := w.item.Claim
+	return &ClaimedError{ID: w.ID(), Holder: holder, Since: c.Since, ExpiresAt: c.ExpiresAt()}
+}
+
+// needsBlockersDone lists the statuses an item with open blockers cannot
+// move to.
+func needsBlockersDone(s Status) bool { return s == InProgress || s == Ready || s == Done }
+
+// openBlockers returns the item's blockers that are not done, as blockers
+// reports them (an unknown one is open, with only its ID).
+func (w *WorkItem) openBlockers(blockers Blockers) []BlockerState {
+	var open []BlockerState
+	for _, id := range w.item.Blockers {
+		b, ok := BlockerState{ID: id}, false
+		if blockers != nil {
+			b, ok = blockers(id)
+			b.ID = id
+		}
+		if !ok || b.Open() {
+			open = append(open, b)
+		}
+	}
+	return open
+}
 
 // ChangeStatus moves the item to status to. Moving to the status it has
 // records nothing. A done or cancelled item is left only by [WorkItem.Reopen].
-// Moving to in_progress needs every blocker done: blockers reports their
-// statuses (nil means the item has none to check).
-func (w *WorkItem) ChangeStatus(to Status, reason string, blockers BlockerStatus) error {
+// While another agent's claim holds the item it fails with a
+// [*ClaimedError]; moving to in_progress, ready or done while a blocker is
+// not done fails with a [*BlockedError] (blockers reports their state; nil
+// means none is known). act.Force overrides both.
+func (w *WorkItem) ChangeStatus(to Status, reason string, act Act, blockers Blockers) error {
+	w.begin(act)
 	if !slices.Contains(Statuses, to) {
 		return invalidf(ErrInvalidStatus, "%q", to)
 	}
@@ -209,38 +303,30 @@ func (w *WorkItem) ChangeStatus(to Status, reason string, blockers BlockerStatus
 	if from.Closed() {
 		return fmt.Errorf("%w: %s is %s; reopen it first", ErrInvalidTransition, w.ID(), from)
 	}
-	if to == InProgress {
-		var open []string
-		for _, b := range w.item.Blockers {
-			s, ok := Status(""), false
-			if blockers != nil {
-				s, ok = blockers(b)
-			}
-			if !ok || s != Done {
-				open = append(open, b)
-			}
-		}
-		if len(open) > 0 {
-			return fmt.Errorf("%w: %s cannot start until %s done", ErrBlocked, w.ID(), joinIDs(open))
+	if err := w.bound(act); err != nil {
+		return err
+	}
+	if needsBlockersDone(to) && !act.Force {
+		if open := w.openBlockers(blockers); len(open) > 0 {
+			return &BlockedError{Item: w.ID(), To: to, Blockers: open}
 		}
 	}
 	es.Raise(w, StatusChanged{From: from, To: to, Reason: strings.TrimSpace(reason)})
 	return nil
 }
 
-func joinIDs(ids []string) string {
-	if len(ids) == 1 {
-		return ids[0] + " is"
-	}
-	return strings.Join(ids, ", ") + " are"
-}
-
-// Reopen moves a done or cancelled item back to backlog.
-func (w *WorkItem) Reopen(reason string) error {
+// Reopen moves a done or cancelled item back to backlog, unassigned: back
+// in the pool, where ready finds it. Reopening an open item records nothing.
+func (w *WorkItem) Reopen(reason string, act Act) error {
+	w.begin(act)
 	if !w.item.Status.Closed() {
-		return fmt.Errorf("%w: %s is %s, not done or cancelled", ErrInvalidTransition, w.ID(), w.item.Status)
+		return nil
 	}
-	es.Raise(w, Reopened{From: w.item.Status, Reason: strings.TrimSpace(reason)})
+	reason = strings.TrimSpace(reason)
+	es.Raise(w, Reopened{From: w.item.Status, Reason: reason})
+	if w.item.Assignee != "" {
+		es.Raise(w, Released{Previous: w.item.Assignee, Reason: "reopened"})
+	}
 	return nil
 }
 
@@ -253,8 +339,13 @@ type Edit struct {
 }
 
 // Edit changes the given fields. Fields set to their current value are not
-// recorded; if none changes, nothing is.
-func (w *WorkItem) Edit(e Edit) error {
+// recorded; if none changes, nothing is. While another agent's claim holds
+// the item it fails with a [*ClaimedError] unless act.Force.
+func (w *WorkItem) Edit(e Edit, act Act) error {
+	w.begin(act)
+	if err := w.bound(act); err != nil {
+		return err
+	}
 	var changes []FieldChange
 	if e.Title != nil {
 		t := strings.TrimSpace(*e.Title)
@@ -292,49 +383,137 @@ func (w *WorkItem) Edit(e Edit) error {
 	return nil
 }
 
-// Assign gives the item to agent, whoever holds it; an empty agent
-// unassigns it.
-func (w *WorkItem) Assign(agent string) error {
+// Assign gives the item to agent, who then holds it as a claim for lease
+// (DefaultLease if zero); an empty agent unassigns it. While another
+// agent's claim holds the item it fails with a [*ClaimedError] unless
+// act.Force (the holder may hand the item on).
+func (w *WorkItem) Assign(agent string, lease time.Duration, act Act) error {
+	w.begin(act)
 	agent = strings.TrimSpace(agent)
 	if agent == w.item.Assignee {
+		if c := w.item.Claim; agent == "" || c == nil || !c.Expired(act.Now) {
+			return nil // already in effect
+		}
+	}
+	if err := w.bound(act); err != nil {
+		return err
+	}
+	if lease < 0 {
+		return invalidf(ErrInvalidInput, "negative lease %s", lease)
+	}
+	if agent == "" {
+		es.Raise(w, Assigned{Previous: w.item.Assignee})
 		return nil
 	}
-	es.Raise(w, Assigned{Assignee: agent, Previous: w.item.Assignee})
+	es.Raise(w, Assigned{Assignee: agent, Previous: w.item.Assignee, Lease: leaseOrDefault(lease)})
 	return nil
 }
 
-// Claim assigns the item to actor. It fails with [ErrClaimed] if another
-// agent holds it, and with [ErrInvalidTransition] if the item is done or
-// cancelled. Claiming an item one already holds records nothing.
-func (w *WorkItem) Claim(actor string) error {
-	actor = strings.TrimSpace(actor)
-	if actor == "" {
-		return invalidf(ErrInvalidInput, "claim needs an actor")
+func leaseOrDefault(lease time.Duration) Duration {
+	if lease <= 0 {
+		return Duration(DefaultLease)
 	}
-	switch holder := w.item.Assignee; {
-	case holder == actor:
-		return nil
-	case holder != "":
-		return fmt.Errorf("%w: %s is held by %s", ErrClaimed, w.ID(), holder)
+	return Duration(lease)
+}
+
+// Claim gives the item to act.Actor for lease after the actor's last write
+// (DefaultLease if zero). It fails with a [*ClaimedError] if another agent's
+// claim holds it (act.Force takes it over all the same), and with
+// [ErrInvalidTransition] if the item is done or cancelled. A claim that has
+// expired is taken over, recording who held it and since when. Claiming an
+// item one already holds renews the claim (and sets its lease) without a
+// second claim.
+func (w *WorkItem) Claim(act Act, lease time.Duration) error {
+	w.begin(act)
+	actor := w.actor
+	switch {
+	case actor == "":
+		return invalidf(ErrInvalidInput, "claim needs an actor")
+	case lease < 0:
+		return invalidf(ErrInvalidInput, "negative lease %s", lease)
 	case w.item.Status.Closed():
 		return fmt.Errorf("%w: %s is %s", ErrInvalidTransition, w.ID(), w.item.Status)
 	}
-	es.Raise(w, Claimed{Assignee: actor})
+	if c := w.item.Claim; c != nil && c.Holder == actor && !c.Expired(act.Now) {
+		if lease > 0 && Duration(lease) != c.Lease {
+			es.Raise(w, HeartbeatRecorded{Lease: Duration(lease)})
+		}
+		return nil
+	}
+	if err := w.bound(act); err != nil {
+		return err
+	}
+	ev := Claimed{Assignee: actor, Lease: leaseOrDefault(lease)}
+	if c := w.item.Claim; c != nil && c.Holder != actor {
+		ev.Previous, ev.PreviousSince = c.Holder, c.Since
+	} else if w.item.Assignee != "" && w.item.Assignee != actor {
+		ev.Previous = w.item.Assignee
+	}
+	es.Raise(w, ev)
 	return nil
 }
 
-// Release gives up actor's hold on the item. Releasing an unassigned item
-// records nothing; releasing one that another agent holds fails with
-// [ErrClaimed] unless force is set.
-func (w *WorkItem) Release(actor string, force bool) error {
-	holder := w.item.Assignee
-	switch {
-	case holder == "":
-		return nil
-	case holder != strings.TrimSpace(actor) && !force:
-		return fmt.Errorf("%w: %s is held by %s", ErrClaimed, w.ID(), holder)
+// Pick claims the item for act.Actor and moves it to in_progress in one
+// step, so that one save stores both: what `ready --claim` and
+// `claim --start` do. It fails as [WorkItem.Claim] and
+// [WorkItem.ChangeStatus] do, with nothing raised.
+func (w *WorkItem) Pick(act Act, lease time.Duration, blockers Blockers) error {
+	if w.item.Status != InProgress && !act.Force {
+		if open := w.openBlockers(blockers); len(open) > 0 {
+			return &BlockedError{Item: w.ID(), To: InProgress, Blockers: open}
+		}
 	}
-	es.Raise(w, Released{Previous: holder})
+	if err := w.Claim(act, lease); err != nil {
+		return err
+	}
+	// The claim makes act.Actor the holder, so the status change is bound
+	// by nothing but the rules on statuses, checked before the claim.
+	return w.ChangeStatus(InProgress, "picked up", act, blockers)
+}
+
+// Heartbeat renews act.Actor's claim without changing anything else; a
+// non-zero lease replaces the claim's lease. It fails with a
+// [*ClaimedError] if another agent's claim holds the item, and with
+// [ErrInvalidTransition] if act.Actor holds no claim on it (an expired claim
+// of act.Actor's own is renewed, as any write of its would).
+func (w *WorkItem) Heartbeat(act Act, lease time.Duration) error {
+	w.begin(act)
+	if lease < 0 {
+		return invalidf(ErrInvalidInput, "negative lease %s", lease)
+	}
+	if err := w.bound(act); err != nil && !act.Force {
+		return err
+	}
+	c := w.item.Claim
+	if c == nil || c.Holder != w.actor || w.item.Status.Closed() {
+		return fmt.Errorf("%w: %s holds no claim on %s", ErrInvalidTransition, w.actor, w.ID())
+	}
+	var d Duration
+	if lease > 0 {
+		d = Duration(lease)
+	}
+	es.Raise(w, HeartbeatRecorded{Lease: d})
+	return nil
+}
+
+// Release gives up the claim on the item and puts it back in the pool: an
+// item in progress goes back to backlog. Releasing an unassigned item
+// records nothing; releasing one that another agent's unexpired claim holds
+// fails with a [*ClaimedError] unless act.Force.
+func (w *WorkItem) Release(reason string, act Act) error {
+	w.begin(act)
+	holder := w.item.Assignee
+	if holder == "" {
+		return nil
+	}
+	if err := w.bound(act); err != nil {
+		return err
+	}
+	reason = strings.TrimSpace(reason)
+	es.Raise(w, Released{Previous: holder, Reason: reason})
+	if w.item.Status == InProgress {
+		es.Raise(w, StatusChanged{From: InProgress, To: Backlog, Reason: "released"})
+	}
 	return nil
 }
 
@@ -373,11 +552,11 @@ func (w *WorkItem) AddBlocker(blocker string) error {
 	return nil
 }
 
-// RemoveBlocker removes blocker from the item's blockers. It fails with
-// [ErrNotBlocker] if blocker is not one.
+// RemoveBlocker removes blocker from the item's blockers. Removing an item
+// that is not a blocker records nothing: the change is already in effect.
 func (w *WorkItem) RemoveBlocker(blocker string) error {
 	if !slices.Contains(w.item.Blockers, blocker) {
-		return fmt.Errorf("%w: %s does not block %s", ErrNotBlocker, blocker, w.ID())
+		return nil
 	}
 	es.Raise(w, BlockerRemoved{Blocker: blocker})
 	return nil

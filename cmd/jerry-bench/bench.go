@@ -65,7 +65,8 @@ type Cell struct {
 	// conflicts/op.
 	Extra map[string]float64 `json:"extra,omitempty"`
 	// Limit names the machine limit the cell is compared with, and Ratio
-	// is Rate over that limit's Rate.
+	// is the median over rounds of the cell's rate over that limit's rate
+	// measured in the same round.
 	Limit string  `json:"limit,omitempty"`
 	Ratio float64 `json:"ratio,omitempty"`
 	// Status is "ok", "skipped" or "failed"; Error says why, when known.
@@ -135,6 +136,32 @@ func bench(ctx context.Context, opts options) (*Report, error) {
 	}
 	defer os.RemoveAll(root)
 
+	adapters := openAdapters(ctx, opts, root)
+	// Whatever stops the run (an interrupt, a panic in a workload) must
+	// not leave schemas behind.
+	defer closeAdapters(adapters)
+	stop := context.AfterFunc(ctx, func() {
+		closeAdapters(adapters)
+		os.RemoveAll(root)
+	})
+	defer stop()
+
+	rep := newReport(opts)
+	jobs := append(limitJobs(root), workloadJobs(opts, adapters)...)
+	fmt.Fprintf(opts.progress, "jerry-bench: %d cells × %d runs, -benchtime %s, files in %s\n", len(jobs), opts.count, opts.benchtime, root)
+	if err := runRounds(ctx, opts, jobs); err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		summarize(j)
+		rep.Cells = append(rep.Cells, j.cell)
+	}
+	setRatios(rep)
+	return rep, nil
+}
+
+// openAdapters returns the adapters opts names, in its order.
+func openAdapters(ctx context.Context, opts options, root string) []*adapter {
 	var adapters []*adapter
 	for _, name := range opts.adapters {
 		var a *adapter
@@ -149,25 +176,26 @@ func bench(ctx context.Context, opts options) (*Report, error) {
 		}
 		adapters = append(adapters, a)
 	}
-	// Whatever stops the run (an interrupt, a panic in a workload) must
-	// not leave schemas behind.
-	defer func() {
-		for _, a := range adapters {
-			a.close()
-		}
-	}()
-	stop := context.AfterFunc(ctx, func() {
-		for _, a := range adapters {
-			a.close()
-		}
-		os.RemoveAll(root)
-	})
-	defer stop()
+	return adapters
+}
 
-	rep := &Report{
+func closeAdapters(adapters []*adapter) {
+	for _, a := range adapters {
+		a.close()
+	}
+}
+
+// newReport returns a report of no cells yet, describing the machine and
+// opts.
+func newReport(opts options) *Report {
+	return &Report{
 		Started: time.Now().UTC(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		CPUs: runtime.NumCPU(), Benchtime: opts.benchtime, Count: opts.count, Dir: opts.dir,
 	}
+}
+
+// limitJobs returns a job for each machine limit, measured in root.
+func limitJobs(root string) []*job {
 	var jobs []*job
 	for _, l := range limits {
 		perOp := 1
@@ -181,6 +209,13 @@ func bench(ctx context.Context, opts options) (*Report, error) {
 			perOp:   perOp,
 		})
 	}
+	return jobs
+}
+
+// workloadJobs returns a job for each shared workload opts selects on each
+// adapter.
+func workloadJobs(opts options, adapters []*adapter) []*job {
+	var jobs []*job
 	for _, a := range adapters {
 		slot := new(errSlot)
 		for _, w := range estest.Workloads(a.config(slot)) {
@@ -192,13 +227,17 @@ func bench(ctx context.Context, opts options) (*Report, error) {
 			jobs = append(jobs, &job{cell: c, rateKey: "events/s", run: w.Run, lastErr: slot})
 		}
 	}
-	fmt.Fprintf(opts.progress, "jerry-bench: %d cells × %d runs, -benchtime %s, files in %s\n", len(jobs), opts.count, opts.benchtime, root)
+	return jobs
+}
 
+// runRounds measures every job once per round, opts.count rounds, so that
+// each cell's runs and its limit's runs are spread alike over the run.
+func runRounds(ctx context.Context, opts options, jobs []*job) error {
 	t0 := time.Now()
 	for round := 1; round <= opts.count; round++ {
 		for _, j := range jobs {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 			if j.cell.Status == "failed" || j.cell.Status == "skipped" {
 				continue
@@ -209,21 +248,33 @@ func bench(ctx context.Context, opts options) (*Report, error) {
 				time.Since(t0).Round(time.Second), j.cell.Adapter, j.cell.Workload, lastRun(j), time.Since(start).Seconds())
 		}
 	}
-	for _, j := range jobs {
-		summarize(j)
-		rep.Cells = append(rep.Cells, j.cell)
-	}
+	return nil
+}
+
+// setRatios sets the Ratio of every cell that has a limit: the median over
+// rounds of the cell's rate over its limit's rate in the same round, so
+// that a busy moment of the machine slows both sides of a ratio alike.
+func setRatios(rep *Report) {
 	for _, c := range rep.Cells {
 		if c.Limit == "" || c.Status != "ok" {
 			continue
 		}
 		for _, l := range rep.Cells {
-			if l.Adapter == "machine" && l.Workload == c.Limit && l.Rate > 0 {
-				c.Ratio = c.Rate / l.Rate
+			if l.Adapter != "machine" || l.Workload != c.Limit || l.Status != "ok" {
+				continue
+			}
+			var ratios []float64
+			for r := 0; r < min(len(c.Runs), len(l.Runs)); r++ {
+				cr, lr := c.Runs[r].Metrics["events/s"], l.Runs[r].Metrics[l.Unit+"/s"]
+				if cr > 0 && lr > 0 {
+					ratios = append(ratios, cr/lr)
+				}
+			}
+			if len(ratios) > 0 {
+				c.Ratio = median(ratios)
 			}
 		}
 	}
-	return rep, nil
 }
 
 // limitOf names the machine limit that workload on a is measured against,

@@ -20,9 +20,10 @@ func (c *cli) devCmd() *cobra.Command {
 		Short: "Fill the store with generated work items, for benchmarks",
 		Args:  args(0, 0, "no arguments"),
 	}
+	creates(seedCmd)
 	seedCmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
 		start := time.Now()
-		var progress app.Progress
+		var progress app.ProgressFunc
 		if isTerminal(c.errOut) {
 			progress = func(done, total int64) { fmt.Fprintf(c.errOut, "\rseeding: %d / %d items", done, total) }
 		}

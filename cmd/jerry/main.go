@@ -20,6 +20,13 @@
 // before each answer; list --as-of folds the log as before. rebuild
 // recreates the model from the first event. log --follow streams new
 // events until SIGINT or SIGTERM.
+//
+// This package is a face: it parses flags, calls the use cases of
+// tracker/app, and prints. Each command family has its file (items.go,
+// planning.go, initiatives.go, log.go, admin.go, dev.go) with one small
+// constructor per subcommand; emit is the one place that prints JSON or
+// text, text.go makes the text safe for a terminal, and app.Explain gives
+// every error its code, message, fields and exit code.
 package main
 
 import (
@@ -32,7 +39,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -42,7 +48,8 @@ import (
 	"github.com/jerry-es/jerry/tracker/app"
 )
 
-// Exit codes.
+// Exit codes: app.Class.ExitCode gives them for errors (TestExitCodes
+// holds the two together).
 const (
 	exitOK       = 0
 	exitFailure  = 1
@@ -83,78 +90,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !errors.As(err, &re) {
 		// Cobra's own errors (unknown command or flag, wrong number of
 		// arguments) are usage errors.
-		err = usageError{err}
+		err = app.Usage(err)
 	}
-	code, kind := classify(err)
 	if !c.jsonOut {
 		// A flag error stops parsing before --json is read.
 		c.jsonOut = wantsJSON(args)
 	}
-	c.printError(kind, err)
-	return code
-}
-
-// wantsJSON reports whether args ask for --json.
-func wantsJSON(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "--":
-			return false
-		case "--json", "--json=true", "--json=1":
-			return true
-		}
-	}
-	return false
-}
-
-// runError marks an error returned by a command's own work, as opposed to
-// cobra's parsing.
-type runError struct{ err error }
-
-func (e runError) Error() string { return e.err.Error() }
-func (e runError) Unwrap() error { return e.err }
-
-// usageError is a mistake in how jerry was called.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
-
-// classify maps an error to an exit code and a code name for --json.
-func classify(err error) (int, string) {
-	var ue usageError
-	switch {
-	case errors.As(err, &ue):
-		return exitUsage, "usage"
-	case errors.Is(err, es.ErrConcurrency), errors.Is(err, tracker.ErrClaimed):
-		return exitConflict, "conflict"
-	case errors.Is(err, es.ErrNotFound), errors.Is(err, tracker.ErrNotBlocker), errors.Is(err, tracker.ErrNotMember):
-		return exitNotFound, "not_found"
-	case errors.Is(err, tracker.ErrInvalidInput), errors.Is(err, es.ErrInvalidInput):
-		return exitUsage, "invalid_input"
-	case errors.Is(err, tracker.ErrInvalidTransition):
-		return exitFailure, "invalid_transition"
-	case errors.Is(err, tracker.ErrBlocked):
-		return exitFailure, "blocked"
-	case errors.Is(err, es.ErrCorrupt):
-		return exitFailure, "corrupt"
-	}
-	return exitFailure, "error"
-}
-
-// message renders err for a person, on one line.
-func message(err error) string {
-	var ce *es.ConcurrencyError
-	var msg string
-	if errors.As(err, &ce) {
-		what := strings.TrimPrefix(strings.TrimPrefix(ce.Stream, tracker.WorkItemType+"-"), tracker.InitiativeType+"-")
-		msg = fmt.Sprintf("conflict: %s is at version %d, not %s", what, ce.Actual, ce.Expected)
-	} else {
-		msg = strings.TrimPrefix(err.Error(), "es: ")
-	}
-	return strings.Join(strings.Fields(msg), " ")
+	return c.printError(err)
 }
 
 // cli holds what the commands share: the global flags, the streams and,
@@ -168,6 +110,9 @@ type cli struct {
 	actorFlag string
 	jsonOut   bool
 
+	// where says which store the command uses and why, once known.
+	where where
+
 	st  store
 	svc *app.Service
 }
@@ -178,15 +123,6 @@ func (c *cli) close() {
 	}
 }
 
-func (c *cli) printError(kind string, err error) {
-	msg := message(err)
-	if c.jsonOut {
-		writeJSON(c.errOut, map[string]any{"error": map[string]string{"code": kind, "message": msg}})
-		return
-	}
-	fmt.Fprintln(c.errOut, "jerry: "+msg)
-}
-
 // service opens the store (once) and returns the service over it. For a
 // command that only reads (readOnly), a file store that does not exist is
 // not created: the command answers from an empty store in memory.
@@ -194,10 +130,12 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 	if c.svc != nil {
 		return c.svc, nil
 	}
-	url, err := resolveStore(c.storeFlag)
+	w, err := locate(c.storeFlag)
 	if err != nil {
 		return nil, err
 	}
+	c.where = w
+	url := w.store
 	strategy, err := snapshotStrategy()
 	if err != nil {
 		return nil, err
@@ -209,14 +147,36 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 		return nil, err
 	}
 	c.st = st
-	opts := []app.Option{app.WithStrategy(strategy)}
-	if ms, err := readModelStore(ctx, st); err != nil {
+	lease, err := defaultLease(w.config)
+	if err != nil {
+		return nil, err
+	}
+	opts := []app.Option{app.WithStrategy(strategy), app.WithLease(lease)}
+	if ms, err := readModelStore(st); err != nil {
 		return nil, err
 	} else if ms != nil {
 		opts = append(opts, app.WithReadModel(ms, func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))
 	}
 	c.svc = app.New(st, st, st, opts...)
 	return c.svc, nil
+}
+
+// defaultLease reads how long a claim holds after its holder's last write
+// when a command names no --lease: $JERRY_LEASE, else the project config's
+// lease, else 2h.
+func defaultLease(cfg config) (time.Duration, error) {
+	v := os.Getenv("JERRY_LEASE")
+	if v == "" {
+		if cfg.lease > 0 {
+			return cfg.lease, nil
+		}
+		return tracker.DefaultLease, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, app.Usagef("JERRY_LEASE=%q: want a duration such as 30m or 2h", v)
+	}
+	return d, nil
 }
 
 // snapshotStrategy reads when to snapshot from JERRY_SNAPSHOT_EVERY (events
@@ -228,14 +188,14 @@ func snapshotStrategy() (es.Strategy, error) {
 	if v := os.Getenv("JERRY_SNAPSHOT_EVERY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return nil, usagef("JERRY_SNAPSHOT_EVERY=%q: want a number of events, 0 for never", v)
+			return nil, app.Usagef("JERRY_SNAPSHOT_EVERY=%q: want a number of events, 0 for never", v)
 		}
 		every = n
 	}
 	if v := os.Getenv("JERRY_SNAPSHOT_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			return nil, usagef("JERRY_SNAPSHOT_AFTER=%q: want a duration like 24h, 0 for never", v)
+			return nil, app.Usagef("JERRY_SNAPSHOT_AFTER=%q: want a duration like 24h, 0 for never", v)
 		}
 		after = d
 	}

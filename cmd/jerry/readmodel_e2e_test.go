@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jerry-es/jerry/es/jsonfile"
 )
 
 // fold runs jerry with the read model turned off: the answer of a fold of
@@ -30,7 +32,7 @@ func (e *env) fold(args ...string) string {
 
 // modelPath is the file store's read model file.
 func (e *env) modelPath() string {
-	return filepath.Join(strings.TrimPrefix(e.store, "file:"), readModelDir, "jerry.model")
+	return filepath.Join(strings.TrimPrefix(e.store, "file:"), jsonfile.ModelsDir, "jerry.model")
 }
 
 // readViews are the commands that answer from the read model.

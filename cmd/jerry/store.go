@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 
 	"github.com/jerry-es/jerry/es"
@@ -28,29 +27,10 @@ type store interface {
 // directory upward.
 const storeDir = ".jerry"
 
-// resolveStore returns the store URL: the --store flag, else JERRY_STORE,
-// else file: and the nearest .jerry directory from the current directory
-// upward, else file:.jerry in the current directory.
+// resolveStore returns the store URL; see locate.
 func resolveStore(flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	if env := os.Getenv("JERRY_STORE"); env != "" {
-		return env, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(filepath.Join(d, storeDir)); err == nil && fi.IsDir() {
-			return "file:" + filepath.Join(d, storeDir), nil
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	return "file:" + storeDir, nil
+	w, err := locate(flag)
+	return w.store, err
 }
 
 // openStore opens the store a URL names. This is the one place that picks
@@ -178,18 +158,30 @@ func storeCheck(st store) (check app.StoreCheck, notes []string) {
 	}, notes
 }
 
-// readModelDir is the subdirectory of a file store that holds jerry's
-// persisted read models; the store itself never looks into it.
-const readModelDir = "readmodels"
+// repairStore runs the store's own repair, for verify --repair, and says
+// what it did. Only file stores have one; PostgreSQL's constraints keep its
+// tables whole.
+func repairStore(ctx context.Context, url string) ([]string, error) {
+	scheme, rest, ok := strings.Cut(url, ":")
+	if !ok || !strings.EqualFold(scheme, "file") {
+		return nil, usagef("verify --repair: only file stores can be repaired (store %s)", redact(url))
+	}
+	recs, err := jsonfile.Repair(ctx, strings.TrimPrefix(rest, "//"))
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.String()
+	}
+	return out, err
+}
 
 // readModelStore returns where the store keeps jerry's persisted read model
-// (nil: fold the whole log every time):
+// (nil: fold the whole log every time): the adapter's own es.ModelStore,
 //
 //	file store   DIR/readmodels/jerry.model, a file replaced atomically
 //	PostgreSQL   a row of the table jerry_read_models in the store's schema
 //
 // JERRY_READ_MODEL=off turns it off, to compare with the full fold.
-func readModelStore(ctx context.Context, st store) (app.ModelStore, error) {
+func readModelStore(st store) (es.ModelStore, error) {
 	if v := os.Getenv("JERRY_READ_MODEL"); v != "" {
 		switch strings.ToLower(v) {
 		case "off", "0", "false", "no":
@@ -201,9 +193,9 @@ func readModelStore(ctx context.Context, st store) (app.ModelStore, error) {
 	}
 	switch st := st.(type) {
 	case *jsonfile.Store:
-		return app.NewModelFile(filepath.Join(st.Dir(), readModelDir, "jerry.model")), nil
+		return st.Models(), nil
 	case *postgres.Store:
-		return newPGModel(ctx, st)
+		return st.Models(), nil
 	}
 	return nil, nil
 }

@@ -31,8 +31,8 @@ import (
 //     es.Registry.Decode (DecodeRegistry) and with json.Unmarshal into the
 //     typed structs (DecodeTyped); and Ratios, which takes both decode
 //     baselines, the replay and the tail-99 snapshot load back to back in
-//     each operation and reports, from each path's fastest time,
-//     replay-rate/decode-rate (against Registry.Decode),
+//     each operation (a round) and reports the median over rounds of each
+//     round's replay-rate/decode-rate (against Registry.Decode),
 //     replay-rate/typed-decode-rate and snap99-cost/replay-cost;
 //   - Concurrent8: 8 goroutines appending one event at a time to one stream,
 //     each expecting the version it read and retrying on conflict.
@@ -40,8 +40,11 @@ import (
 // Each reports events/s and allocs/event; the appends, Concurrent8 and the
 // aggregate loads also report the 50th and 99th percentiles of one
 // operation's latency (p50-ns, p99-ns: one call to Append, one retried
-// append, one Load). Compare adapters, and the rehydrate cases with their
-// decode baselines, by ratios of medians from one run.
+// append, one Load). Ratios is the one workload that measures a store
+// against its baselines within each round; run it with -benchtime 7x or
+// more for at least 7 rounds. The other cases run one after another, so
+// compare them across adapters by ratios of medians over -count runs, which
+// a shared machine's changing load can skew.
 //
 // [Workloads] returns the same benchmarks one by one, for running outside
 // go test.
@@ -384,27 +387,27 @@ var rehydrateCases = []struct {
 }
 
 // benchRatios takes both decode baselines, the replay and the tail-99
-// snapshot load back to back in each operation.
+// snapshot load back to back in each operation, and reports the median over
+// operations of each operation's own ratios.
 func benchRatios(b *testing.B, fx *rehydrate) {
 	// On a shared, noisy machine the separate cases above may run in
-	// quiet and busy moments. Here each operation takes the four
-	// measurements back to back, alternating their order so that
-	// neither pays the other's garbage collection more often, and the
-	// ratios are of each path's fastest time over the run: the time
-	// it takes when nothing else on the machine interferes.
+	// quiet and busy moments. Here each operation is a round that takes
+	// the four measurements back to back, alternating their order so that
+	// neither pays the other's garbage collection more often, and each
+	// ratio is the median over rounds of that round's ratio: both sides
+	// of it saw the same moment of the machine.
 	ctx := context.Background()
-	fastest := make([]time.Duration, 4) // typed, registry, replay, snapshot
+	var decodeRatio, typedRatio, snapRatio []float64
 	b.ReportAllocs()
 	for i := range b.N {
+		var took [4]time.Duration // typed, registry, replay, snapshot
 		timed := func(k int, f func() error) func() {
 			return func() {
 				t0 := time.Now()
 				if err := f(); err != nil {
 					b.Fatal(err)
 				}
-				if d := time.Since(t0); i == 0 || d < fastest[k] {
-					fastest[k] = d
-				}
+				took[k] = time.Since(t0)
 			}
 		}
 		steps := []func(){
@@ -439,11 +442,25 @@ func benchRatios(b *testing.B, fx *rehydrate) {
 		for _, step := range steps {
 			step()
 		}
+		replay := float64(took[2])
+		decodeRatio = append(decodeRatio, float64(took[1])/replay)
+		typedRatio = append(typedRatio, float64(took[0])/replay)
+		snapRatio = append(snapRatio, float64(took[3])/replay)
 	}
-	replay := float64(fastest[2])
-	b.ReportMetric(float64(fastest[1])/replay, "replay-rate/decode-rate")
-	b.ReportMetric(float64(fastest[0])/replay, "replay-rate/typed-decode-rate")
-	b.ReportMetric(float64(fastest[3])/replay, "snap99-cost/replay-cost")
+	b.ReportMetric(median(decodeRatio), "replay-rate/decode-rate")
+	b.ReportMetric(median(typedRatio), "replay-rate/typed-decode-rate")
+	b.ReportMetric(median(snapRatio), "snap99-cost/replay-cost")
+}
+
+// median returns the middle of xs (the mean of the two middles for an even
+// count); xs is not empty.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // decodeTyped is the cheapest decoding of a benchmark record there is:

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/internal/atomicfile"
 )
 
 var _ es.CheckpointStore = (*Checkpoints)(nil)
@@ -141,49 +142,8 @@ func (c *Checkpoints) SaveCheckpoint(ctx context.Context, name string, position 
 		return fmt.Errorf("jsonfile: save checkpoint %q: %w", name, err)
 	}
 	data = append(data, '\n')
-	if err := writeCheckpointFile(c.dir, checkpointFileName(name), data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(c.dir, checkpointFileName(name)), data, atomicfile.TempPrefix(".checkpoint-tmp-")); err != nil {
 		return fmt.Errorf("jsonfile: save checkpoint %q: %w", name, err)
 	}
 	return nil
-}
-
-// writeCheckpointFile replaces dir/name with data so that a crash leaves either
-// the old content or the new, and a return without error means the new
-// content survives power loss.
-func writeCheckpointFile(dir, name string, data []byte) (err error) {
-	// A unique temporary name, so that processes saving at once never
-	// write into each other's file.
-	tmp, err := os.CreateTemp(dir, ".checkpoint-tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	// Sync before the rename: otherwise the rename can reach the disk
-	// before the data, and a crash leaves an empty or partial file under
-	// the final name.
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	// Sync the directory: the rename lives in it, and without this a
-	// crash can bring back the old file after we reported success.
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

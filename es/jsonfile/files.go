@@ -48,54 +48,93 @@ func getEntry(b []byte) (off int64, n int, ok bool) {
 }
 
 // head says how far the derived files are up to date: the log's committed
-// size, the last position, and the boot that wrote it. It is one text line
-// of fixed length with a checksum:
+// size and last position, the size and position up to which the derived
+// files are known durable (synced at a checkpoint), whether the writer
+// synced its appends, and the boot that wrote it. It is one text line of
+// fixed length with a checksum:
 //
-//	jsonfile 1 00000000000000004242 00000000000000000017 <boot id> 1a2b3c4d
+//	jsonfile 3 00000000000000004242 00000000000000000017 00000000000000004000 00000000000000000016 s <boot id> 1a2b3c4d
+//
+// where s is "s" for a writer that fsyncs its appends and "n" for a NoSync
+// one. Version 2 heads (no durable mark) and version 1 heads (no flag
+// either) are still read, with a zero mark and "s".
 type head struct {
-	size int64
-	last int64
-	boot string
+	size    int64
+	last    int64
+	durSize int64 // derived files durable up to this size of the log
+	durLast int64 // ... and this position
+	noSync  bool
+	boot    string
 }
 
 const (
-	headMagic = "jsonfile 1 "
-	headLen   = len(headMagic) + 20 + 1 + 20 + 1 + 36 + 1 + 8 + 1
+	headMagic = "jsonfile 3 "
+	headLen   = len(headMagic) + 4*21 + 2 + 36 + 1 + 8 + 1
+	headLenV2 = headLen - 42
+	headLenV1 = headLenV2 - 2
 )
 
 func (h head) encode() []byte {
 	b := make([]byte, 0, headLen)
 	b = append(b, headMagic...)
-	b = fmt.Appendf(b, "%020d %020d %-36.36s ", h.size, h.last, h.boot)
+	flag := 's'
+	if h.noSync {
+		flag = 'n'
+	}
+	b = fmt.Appendf(b, "%020d %020d %020d %020d %c %-36.36s ", h.size, h.last, h.durSize, h.durLast, flag, h.boot)
 	b = appendHex32(b, crc32.Checksum(b, castagnoli))
 	return append(b, '\n')
 }
 
 func parseHead(b []byte) (head, error) {
-	if len(b) != headLen || !bytes.HasPrefix(b, []byte(headMagic)) || b[headLen-1] != '\n' {
+	n := len(b)
+	var version int
+	switch {
+	case n == headLen && bytes.HasPrefix(b, []byte(headMagic)):
+		version = 3
+	case n == headLenV2 && bytes.HasPrefix(b, []byte("jsonfile 2 ")):
+		version = 2
+	case n == headLenV1 && bytes.HasPrefix(b, []byte("jsonfile 1 ")):
+		version = 1
+	}
+	if version == 0 || b[n-1] != '\n' {
 		return head{}, errors.New("malformed head")
 	}
-	body := b[:headLen-9]
-	want, ok := parseHex32(b[headLen-9 : headLen-1])
-	if !ok || want != crc32.Checksum(body, castagnoli) {
+	want, ok := parseHex32(b[n-9 : n-1])
+	if !ok || want != crc32.Checksum(b[:n-9], castagnoli) {
 		return head{}, errors.New("head checksum mismatch")
 	}
-	f := bytes.Fields(b[len(headMagic) : headLen-10])
-	if len(f) < 2 || len(f) > 3 {
+	f := bytes.Fields(b[len(headMagic) : n-10])
+	nums := map[int]int{1: 2, 2: 2, 3: 4}[version]
+	if len(f) < nums || len(f) > nums+2 {
 		return head{}, errors.New("malformed head")
 	}
-	var h head
-	var err error
-	h.size, err = strconv.ParseInt(string(f[0]), 10, 64)
-	if err != nil || h.size < 0 {
-		return head{}, errors.New("malformed head size")
+	var v [4]int64
+	for i := range nums {
+		x, err := strconv.ParseInt(string(f[i]), 10, 64)
+		if err != nil || x < 0 {
+			return head{}, errors.New("malformed head number")
+		}
+		v[i] = x
 	}
-	h.last, err = strconv.ParseInt(string(f[1]), 10, 64)
-	if err != nil || h.last < 0 {
-		return head{}, errors.New("malformed head position")
+	h := head{size: v[0], last: v[1], durSize: v[2], durLast: v[3]}
+	if h.durSize > h.size || h.durLast > h.last {
+		return head{}, errors.New("head's durable mark is past its end")
 	}
-	if len(f) == 3 {
-		h.boot = string(f[2])
+	f = f[nums:]
+	if version >= 2 {
+		if len(f) == 0 || len(f[0]) != 1 || f[0][0] != 's' && f[0][0] != 'n' {
+			return head{}, errors.New("malformed head flag")
+		}
+		h.noSync = f[0][0] == 'n'
+		f = f[1:]
+	}
+	switch len(f) {
+	case 0:
+	case 1:
+		h.boot = string(f[0])
+	default:
+		return head{}, errors.New("malformed head")
 	}
 	return h, nil
 }

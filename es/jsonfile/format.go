@@ -15,7 +15,8 @@ import (
 	"github.com/jerry-es/jerry/es"
 )
 
-// The line format. Every record is one line of JSON with its keys in this
+// The line format (docs/file-format.md in the repository describes every
+// file of a store byte by byte). Every record is one line of JSON with its keys in this
 // fixed order (metadata and last are left out when empty):
 //
 //	{"position":7,"stream":"item-1","version":3,"type":"Renamed","schema":1,

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
+	"github.com/jerry-es/jerry/internal/flock"
 )
 
 // Child processes: the test binary re-executed with JSONFILE_CHILD set runs
@@ -86,6 +88,28 @@ func runChild(mode, dir string) error {
 			i++
 		}
 		return nil
+	case "hold-lock":
+		// Hold the directory lock, as a writer stuck in a slow fsync or
+		// stopped with SIGSTOP would, until killed.
+		f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		if err := flock.Lock(f, flock.Exclusive, 0, nil); err != nil {
+			return err
+		}
+		flock.RecordHolder(f)
+		fmt.Fprintln(os.Stdout, "locked")
+		select {}
+	case "verify-loop":
+		// Verify the whole store over and over until killed, as `jerry
+		// verify` run again and again would.
+		fmt.Fprintln(os.Stdout, "verifying")
+		for {
+			if _, err := s.Verify(ctx); err != nil {
+				return err
+			}
+		}
 	case "reindex":
 		// Rebuild the derived files over and over until killed.
 		fmt.Fprintln(os.Stdout, "reindexing")
@@ -158,7 +182,7 @@ type ack struct {
 }
 
 // child starts the test binary as a child in mode on dir.
-func child(t *testing.T, mode, dir string, env ...string) (*exec.Cmd, *bufio.Reader) {
+func child(t testing.TB, mode, dir string, env ...string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$", dir)
 	cmd.Env = append(os.Environ(), append(env, childEnv+"="+mode)...)

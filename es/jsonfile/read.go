@@ -21,7 +21,7 @@ import (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, scanBuf); return &b }}
 
 // currentHead reads the head file. A read that races a writer's update of
-// the 99-byte line can see it half written; the checksum catches that, and
+// the 143-byte line can see it half written; the checksum catches that, and
 // the read is tried again.
 func (s *Store) currentHead() (head, error) {
 	var err error
@@ -64,15 +64,77 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error)
 	if s.isClosed() {
 		return 0, es.ErrClosed
 	}
-	f, err := os.Open(s.idxPath(stream))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+	f, n, err := s.openChecked(stream)
+	if f != nil {
+		f.Close()
 	}
+	return n, err
+}
+
+// openChecked opens stream's index file (nil if there is none) and returns
+// its version, checked for a reader that holds no lock: writers write the
+// index before the stream table, and this reads the table first, so the
+// index must hold at least the table's version, and its last entry must
+// point to the stream's record of that version. An index missing, emptied,
+// cut short or copied from another stream fails one of these, and the
+// reader gets an error naming it rather than a wrong answer. A
+// disagreement is looked at again a few times, the file opened anew: a
+// rebuild may be rewriting the files.
+func (s *Store) openChecked(stream string) (*os.File, int64, error) {
+	path := s.idxPath(stream)
+	for i := 0; ; i++ {
+		tv, err := lookupTable(s.path(tableName), stream)
+		var f *os.File
+		var n int64
+		if err == nil {
+			f, err = os.Open(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				f, err = nil, nil
+			}
+		}
+		if err == nil && f != nil {
+			n, err = readCount(f)
+		}
+		if err == nil && n < tv {
+			err = &es.CorruptError{Path: path, Offset: n * entrySize,
+				Err: fmt.Errorf("index of stream %q holds %d entries; the stream table says %d (a writer rebuilds it; Reindex or Repair do now)", stream, n, tv)}
+		}
+		if err == nil && n > 0 {
+			err = s.checkLastEntry(stream, f, n)
+		}
+		if err == nil {
+			return f, n, nil
+		}
+		if f != nil {
+			f.Close()
+		}
+		if i == 3 {
+			return nil, 0, err
+		}
+		time.Sleep(time.Duration(i+1) * time.Millisecond)
+	}
+}
+
+// checkLastEntry checks that the entry of version n of stream's index f
+// points to that record.
+func (s *Store) checkLastEntry(stream string, f *os.File, n int64) error {
+	path := s.idxPath(stream)
+	off, ln, ok, err := readEntry(f, (n-1)*entrySize)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer f.Close()
-	return readCount(f)
+	if ok {
+		line := make([]byte, ln)
+		got, _ := s.log.ReadAt(line, off)
+		var r es.Record
+		if got == ln && line[ln-1] == '\n' {
+			if _, err := newDecoder().decodeLine(line[:ln-1], &r); err == nil && r.Stream == stream && r.Version == n {
+				return nil
+			}
+		}
+	}
+	return &es.CorruptError{Path: path, Offset: (n - 1) * entrySize,
+		Err: fmt.Errorf("entry of version %d of stream %q does not point to that record", n, stream)}
 }
 
 // readCount returns the number of entries of an index file without the lock.
@@ -106,15 +168,20 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) i
 			yield(es.Record{}, es.ErrClosed)
 			return
 		}
-		f, err := os.Open(s.idxPath(stream))
-		if errors.Is(err, fs.ErrNotExist) {
-			return
+		f, count, err := s.openChecked(stream)
+		if f != nil {
+			defer f.Close()
 		}
 		if err != nil {
 			yield(es.Record{}, err)
 			return
 		}
-		defer f.Close()
+		if to == 0 || to > count {
+			to = count
+		}
+		if from > to {
+			return
+		}
 		r := newStreamReader(s, stream, f)
 		defer r.release()
 		for rec, err := range r.read(ctx, from, to) {
@@ -241,7 +308,7 @@ func (r *streamReader) line(ents []byte, i int, idxPath string, eoff int64) ([]b
 		got, err := r.s.log.ReadAt(buf[:span], off)
 		if got < n {
 			if err == nil || err == io.EOF {
-				err = &es.CorruptError{Path: idxPath, Offset: eoff, Err: fmt.Errorf("entry points past the end of the log (offset %d)", off)}
+				err = &es.CorruptError{Path: r.s.path(logName), Offset: off, Err: fmt.Errorf("the log ends before the line that %s (offset %d) points to", idxPath, eoff)}
 			}
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -74,11 +75,64 @@ func readOnlyChild(dir string) int {
 		fmt.Fprintln(os.Stderr, "cannot drop root")
 		return 1
 	}
-	if err := readOnly(dir); err != nil {
+	check := readOnly
+	if os.Getenv(readOnlyEnv+"_MISSING_HEAD") != "" {
+		check = readOnlyMissingHead
+	}
+	if err := check(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// readOnlyMissingHead opens a read-only store whose head is gone: Open must
+// fail with an error that says what is missing and what to do, matching
+// fs.ErrNotExist, not a bare "open …: no such file or directory".
+func readOnlyMissingHead(dir string) error {
+	_, err := jsonfile.Open(dir)
+	if err == nil {
+		return errors.New("open of a read-only store without a head succeeded")
+	}
+	msg := err.Error()
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(msg, "read-only") || !strings.Contains(msg, "head") || !strings.Contains(msg, "Repair") {
+		return fmt.Errorf("unclear error: %v", err)
+	}
+	fmt.Println(msg)
+	return nil
+}
+
+// TestReadOnlyMissingHead reproduces issue 15's defect 9 (store part): a
+// read-only store whose head is missing gave a raw "open …/head: no such
+// file or directory".
+func TestReadOnlyMissingHead(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	if _, err := s.Append(context.Background(), "a", es.Any, []es.Event{{Type: "A", Data: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Remove(filepath.Join(dir, "head")); err != nil {
+		t.Fatal(err)
+	}
+	setModes(t, dir, 0o555, 0o444)
+	t.Cleanup(func() { setModes(t, dir, 0o755, 0o644) })
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getuid() != 0 {
+		if err := readOnlyMissingHead(dir); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), readOnlyEnv+"="+dir, readOnlyEnv+"_MISSING_HEAD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("read-only child: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
 }
 
 func readOnly(dir string) error {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/internal/atomicfile"
 )
 
 // Snapshots live in snapshots/<stream file name>/<version, 20 digits>.json,
@@ -123,38 +124,16 @@ func (s *Store) SaveSnapshot(ctx context.Context, sn es.Snapshot) error {
 	}
 	if errors.Is(statErr, fs.ErrNotExist) && !s.opts.noSync {
 		// The new directory's entry must be durable too.
-		if err := syncDir(filepath.Dir(dir)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(dir)); err != nil {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(line); err != nil {
-		tmp.Close()
-		return err
-	}
-	if !s.opts.noSync {
-		// Sync the content before the rename makes it visible, so a
-		// crash cannot leave a complete name over incomplete data.
-		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			return err
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, snapName(sn.Version))); err != nil {
-		return err
-	}
+	var opts []atomicfile.Option
 	if s.opts.noSync {
-		return nil
+		opts = append(opts, atomicfile.NoSync())
 	}
-	// Sync the directory so that the rename itself survives a crash.
-	return syncDir(dir)
+	// Temporary names start with '.', which snapVersions skips.
+	return atomicfile.WriteFile(filepath.Join(dir, snapName(sn.Version)), line, opts...)
 }
 
 // LoadSnapshot implements es.SnapshotStore. A damaged snapshot file gives an

@@ -1,18 +1,18 @@
 package jsonfile
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/internal/atomicfile"
+	"github.com/jerry-es/jerry/internal/flock"
 )
 
 var (
@@ -25,17 +25,24 @@ var (
 // DefaultPollInterval is how often a subscription looks for events appended
 // by other processes. Appends in the same process wake subscribers at once;
 // another process's append is seen within this interval. A poll costs one
-// 99-byte read of the head file, so 100 ms keeps an idle follower at ten
+// small read of the head file, so 100 ms keeps an idle follower at ten
 // small reads a second while keeping cross-process latency below what a
 // person notices.
 const DefaultPollInterval = 100 * time.Millisecond
+
+// DefaultLockNotice is how long a writer waits for the directory lock before
+// it says which process holds it (see OnLockWait).
+const DefaultLockNotice = 3 * time.Second
 
 // Option configures Open.
 type Option func(*options)
 
 type options struct {
-	noSync bool
-	poll   time.Duration
+	noSync     bool
+	poll       time.Duration
+	lockAfter  time.Duration
+	lockNotice func(LockWait)
+	boot       string
 }
 
 // NoSync makes appends return without waiting for the disk: the log is
@@ -47,9 +54,10 @@ type options struct {
 // write-back delay) can be lost, and a snapshot may be lost or cut short (a
 // damaged snapshot is reported by LoadSnapshot and Verify, and is only an
 // optimisation). What it keeps: appends stay atomic, the log stays readable
-// (a torn tail is cut on the next open), and a crash of the process alone,
-// kill -9 included, loses nothing, because the written data is already in
-// the kernel's page cache. Use it for tests, imports and throwaway stores.
+// (after a crash of the machine, appends a NoSync writer lost are cut and
+// reported on the next open), and a crash of the process alone, kill -9
+// included, loses nothing, because the written data is already in the
+// kernel's page cache. Use it for tests, imports and throwaway stores.
 func NoSync() Option { return func(o *options) { o.noSync = true } }
 
 // WithPollInterval sets how often Subscribe looks for other processes'
@@ -62,25 +70,71 @@ func WithPollInterval(d time.Duration) Option {
 	}
 }
 
+// LockWait describes a wait for the directory lock that has lasted long.
+type LockWait struct {
+	// Dir is the store's directory.
+	Dir string
+	// PID is the process that holds the lock, as the lock file records
+	// it; 0 if unknown (a reader's shared lock records none).
+	PID int
+	// Since is when the holder took the lock; zero if unknown.
+	Since time.Time
+	// Waited is how long this process has waited so far.
+	Waited time.Duration
+}
+
+// String describes w for a person.
+func (w LockWait) String() string {
+	h := flock.Holder{PID: w.PID, Since: w.Since}
+	return fmt.Sprintf("jsonfile: waited %s for the lock of %s, held by %s", w.Waited.Round(time.Millisecond), w.Dir, h)
+}
+
+// OnLockWait makes a process that has waited longer than after for the
+// directory lock (and then every after again) call fn, from another
+// goroutine, with the holder's process ID as the lock file records it. The
+// default is DefaultLockNotice and a line on standard error; a nil fn says
+// nothing. Only writers and repairs wait for the lock: reads never take it.
+func OnLockWait(after time.Duration, fn func(LockWait)) Option {
+	return func(o *options) {
+		o.lockAfter, o.lockNotice = after, fn
+	}
+}
+
+// WithBootID makes the store take id as the identity of the running boot
+// instead of the kernel's. The derived files are trusted only within the
+// boot that wrote them, so a new id makes the store behave as after a
+// reboot; tests use it to simulate one.
+func WithBootID(id string) Option { return func(o *options) { o.boot = id } }
+
 // Recovery describes a repair the store made to its files when it found
-// them damaged or left behind by a process that died mid-append.
+// them damaged or left behind by a process that died mid-append. Every
+// repair is also recorded durably in the store (see Verify's Report).
 type Recovery struct {
+	// Time is when the repair was made.
+	Time time.Time `json:"time"`
 	// Path is the file repaired.
-	Path string
+	Path string `json:"path"`
 	// Offset is where the damage starts: the log was cut to this size.
-	Offset int64
+	Offset int64 `json:"offset"`
 	// Cut is how many bytes were removed from the end of Path; 0 if none.
-	Cut int64
+	Cut int64 `json:"cut"`
+	// Lost says that acknowledged data was lost: only Repair makes such a
+	// repair, at a person's request.
+	Lost bool `json:"lost,omitempty"`
 	// Reason says what was found.
-	Reason string
+	Reason string `json:"reason"`
 }
 
 // String describes r on one line.
 func (r Recovery) String() string {
+	s := r.Path + ": "
 	if r.Cut > 0 {
-		return fmt.Sprintf("%s: cut %d bytes at offset %d: %s", r.Path, r.Cut, r.Offset, r.Reason)
+		s += fmt.Sprintf("cut %d bytes at offset %d: ", r.Cut, r.Offset)
 	}
-	return fmt.Sprintf("%s: %s", r.Path, r.Reason)
+	if r.Lost {
+		s += "acknowledged data lost: "
+	}
+	return s + r.Reason
 }
 
 // Store is a directory of JSON-lines files holding events and snapshots. It
@@ -110,8 +164,11 @@ type Store struct {
 	synced  bool  // size and last have been read from the files once
 	size    int64 // committed size of the log, as of the last sync
 	last    int64 // last committed position, as of the last sync
+	durSize int64 // the head's durable mark: derived files synced up to here
+	durLast int64
 	idx     map[string]*idxFile
-	posSize int64 // size of positions.idx; -1 if unknown
+	tab     *table // the stream table; nil until opened under the lock
+	posSize int64  // size of positions.idx; -1 if unknown
 	wbuf    []byte
 	entries []byte
 	dec     *decoder
@@ -122,61 +179,90 @@ type Store struct {
 	idle      sync.Cond // signalled when leading turns false
 	queue     []*request
 	lastBatch int
-	leading   bool
+	leading   bool // a commit goroutine runs
 	closed    bool
 	failed    error
 	recovered []Recovery
 }
 
-// request is one Append waiting for a group commit.
-type request struct {
-	stream   string
-	expected es.ExpectedVersion
-	recs     []es.Record
-	out      []es.Record
-	err      error
-	lead     bool // woken to lead the next commit rather than with a result
-	done     chan struct{}
-}
-
 // Open opens the store in dir, creating the directory and its files if they
-// do not exist. It takes the directory lock briefly to bring the derived
-// files up to date: if the process that last wrote died mid-append, the
-// unfinished append is cut and reported (see Recovered); if the machine
-// rebooted since the indexes were written, they are rebuilt from the log.
-// Damage in committed data makes Open fail with an error matching
-// es.ErrCorrupt.
+// do not exist.
+//
+// If no other process holds the directory lock, Open takes it briefly to
+// bring the derived files up to date: an append that a process killed
+// mid-write left unfinished (never acknowledged) is cut, and reported by
+// Recovered; after a reboot the log past the last checkpoint is indexed
+// again; derived files found damaged are rebuilt from the log. If a writer holds the lock, Open does not wait
+// for it: the files are as that writer keeps them, and reads take no lock.
+// It waits only when the derived files must be rebuilt.
+//
+// Open fails with an error matching es.ErrCorrupt, naming the file and
+// offset, when acknowledged data is damaged or missing: a log shorter than
+// the head says was committed, or damage followed by valid records. It
+// cuts nothing then; it fails the same way every time until a person runs
+// Repair (which records what it did) or restores the files.
 //
 // A store whose files the process may read but not write (a directory
 // shared read-only, a read-only mount) is opened read-only: reads work, and
 // Append, SaveSnapshot and Reindex fail with an error matching
 // fs.ErrPermission. Such an Open fails, also with fs.ErrPermission, if the
 // derived files need rebuilding (the first open after a reboot, or a damaged
-// head): a process with write access must open the store first.
+// or missing head): a process with write access must open the store first.
 func Open(dir string, opts ...Option) (*Store, error) {
-	s := &Store{dir: dir, boot: bootID(), idx: make(map[string]*idxFile), posSize: -1, dec: newDecoder()}
-	s.opts.poll = DefaultPollInterval
-	for _, o := range opts {
-		o(&s.opts)
-	}
-	s.dec.copyData = false
-	s.idle.L = &s.mu
+	s := newStore(dir, opts)
 	if err := s.openFiles(); err != nil {
 		s.closeFiles()
 		return nil, err
 	}
-	how := lockEx
-	if s.readOnly {
-		how = lockSh
-	}
 	s.flockMu.Lock()
-	err := s.withLock(how, s.syncLocked)
+	err := s.openSync()
 	s.flockMu.Unlock()
 	if err != nil {
 		s.closeFiles()
 		return nil, err
 	}
 	return s, nil
+}
+
+func newStore(dir string, opts []Option) *Store {
+	s := &Store{dir: dir, idx: make(map[string]*idxFile), posSize: -1, dec: newDecoder()}
+	s.opts.poll = DefaultPollInterval
+	s.opts.lockAfter = DefaultLockNotice
+	s.opts.lockNotice = func(w LockWait) { fmt.Fprintln(os.Stderr, w.String()) }
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	s.boot = s.opts.boot
+	if s.boot == "" {
+		s.boot = bootID()
+	}
+	s.dec.copyData = false
+	s.idle.L = &s.mu
+	return s
+}
+
+// openSync brings the derived files up to date under the lock if it is free;
+// if a writer holds it, it trusts a head of this boot without waiting.
+func (s *Store) openSync() error {
+	mode := flock.Exclusive
+	if s.readOnly {
+		mode = flock.Shared
+	}
+	err := flock.TryLock(s.lockFile, mode)
+	if errors.Is(err, flock.ErrWouldBlock) {
+		if h, herr := readHeadFile(s.headFile); herr == nil && h.boot == s.boot {
+			if fi, ferr := s.log.Stat(); ferr == nil && fi.Size() >= h.size {
+				// A writer holds the lock and keeps the files; reads
+				// need no more than a current head.
+				return nil
+			}
+		}
+		return s.withLock(mode, s.syncLocked)
+	}
+	if err != nil {
+		return fmt.Errorf("jsonfile: lock %s: %w", s.dir, err)
+	}
+	return s.lockedRun(mode, s.syncLocked)
 }
 
 func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
@@ -189,20 +275,29 @@ func (s *Store) openFiles() error {
 		// No write access: fall back to reading.
 		s.closeFiles()
 		s.readOnly = true
-		open := func(name string) *os.File {
-			if err != nil {
-				return nil
-			}
-			var f *os.File
-			f, err = os.Open(s.path(name))
-			return f
-		}
-		err = nil
-		s.lockFile = open(lockName)
-		s.log = open(logName)
-		s.headFile = open(headName)
-		s.pos = open(positionsName)
+		return s.openFilesRO()
 	}
+	return err
+}
+
+func (s *Store) openFilesRO() error {
+	var err error
+	open := func(name string) *os.File {
+		if err != nil {
+			return nil
+		}
+		var f *os.File
+		f, err = os.Open(s.path(name))
+		if errors.Is(err, fs.ErrNotExist) && name != logName {
+			err = fmt.Errorf("jsonfile: store %s is read-only and its %s file is missing: open it once as a user who may write it, or run Repair: %w",
+				s.dir, name, err)
+		}
+		return f
+	}
+	s.lockFile = open(lockName)
+	s.log = open(logName)
+	s.headFile = open(headName)
+	s.pos = open(positionsName)
 	return err
 }
 
@@ -238,25 +333,16 @@ func (s *Store) openFilesRW(created bool) error {
 	if newLog {
 		// The log's directory entry must be durable before the first
 		// append is acknowledged: fsyncing the file does not persist it.
-		if err := syncDir(s.dir); err != nil {
+		if err := atomicfile.SyncDir(s.dir); err != nil {
 			return err
 		}
 		if created {
-			if err := syncDir(filepath.Dir(filepath.Clean(s.dir))); err != nil {
+			if err := atomicfile.SyncDir(filepath.Dir(filepath.Clean(s.dir))); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func (s *Store) closeFiles() {
@@ -275,6 +361,8 @@ func (s *Store) closeIdx() {
 		delete(s.idx, k)
 	}
 	s.posSize = -1
+	s.tab.close()
+	s.tab = nil
 }
 
 // Close waits for appends in flight, then closes the store's files. Calls
@@ -305,6 +393,10 @@ type Stats struct {
 	// CommitTime is the time spent committing (holding the lock), and
 	// SyncTime the part of it spent in fsync.
 	CommitTime, SyncTime time.Duration
+	// Replayed is the number of log records recovery read to bring the
+	// derived files up to date, and Checkpoints the number of times the
+	// derived files were made durable.
+	Replayed, Checkpoints int64
 }
 
 // Stats returns counts of this Store's work since it was opened.
@@ -317,19 +409,29 @@ func (s *Store) Stats() Stats {
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-// Recovered returns the repairs this Store made since it was opened: torn or
-// corrupt tails cut from the log, and derived files rebuilt. An empty result
-// means the files were found as the last writer left them.
+// Recovered returns the repairs this Store made since it was opened: torn
+// tails of appends that were never acknowledged, cut from the log, and
+// derived files rebuilt because they were damaged. An empty result means the
+// files were found as the last writer left them. Each repair is also
+// recorded durably in the store, where Verify reports it.
 func (s *Store) Recovered() []Recovery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Recovery(nil), s.recovered...)
 }
 
+// report records a repair: in memory for Recovered, and durably in the
+// store's repair record. The caller holds the directory lock.
 func (s *Store) report(r Recovery) {
+	r.Time = es.Now()
 	s.mu.Lock()
 	s.recovered = append(s.recovered, r)
 	s.mu.Unlock()
+	if !s.readOnly {
+		// A record that cannot be written leaves the repair reported to
+		// the caller only; the repair itself stands.
+		_ = appendRepair(s.path(repairsName), r, s.opts.noSync)
+	}
 }
 
 func (s *Store) isClosed() bool {
@@ -338,429 +440,69 @@ func (s *Store) isClosed() bool {
 	return s.closed
 }
 
-// withLock runs fn holding the directory lock in mode how. The caller holds
+// withLock runs fn holding the directory lock in mode m, waiting for it as
+// long as it takes (saying who holds it; see OnLockWait). The caller holds
 // flockMu.
-func (s *Store) withLock(how int, fn func() error) error {
-	if err := flock(s.lockFile, how); err != nil {
+func (s *Store) withLock(m flock.Mode, fn func() error) error {
+	var notice flock.Notice
+	if s.opts.lockNotice != nil {
+		notice = func(h flock.Holder, waited time.Duration) {
+			s.opts.lockNotice(LockWait{Dir: s.dir, PID: h.PID, Since: h.Since, Waited: waited})
+		}
+	}
+	if err := flock.Lock(s.lockFile, m, s.opts.lockAfter, notice); err != nil {
 		return fmt.Errorf("jsonfile: lock %s: %w", s.dir, err)
 	}
-	err := fn()
-	if uerr := flock(s.lockFile, lockUn); err == nil && uerr != nil {
-		err = fmt.Errorf("jsonfile: unlock %s: %w", s.dir, uerr)
-	}
-	return err
+	return s.lockedRun(m, fn)
 }
 
-// Append implements es.EventStore.
-//
-// Appends from many goroutines are committed in groups: one goroutine (the
-// leader) takes every append queued so far, writes them with one write and
-// one fdatasync under the directory lock, and hands leadership to the next
-// waiting append, so that concurrent appends share the cost of the sync.
-func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedVersion, events []es.Event) ([]es.Record, error) {
-	recs, err := es.Prepare(stream, expected, events)
-	if err != nil {
-		return nil, err
-	}
-	for i := range recs {
-		if y := recs[i].Time.Year(); y < 1 || y > 9999 {
-			return nil, fmt.Errorf("%w: event %d: time %s outside years 1 to 9999", es.ErrInvalidInput, i, recs[i].Time)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if s.readOnly {
-		return nil, s.errReadOnly("append")
-	}
-	req := &request{stream: stream, expected: expected, recs: recs, done: make(chan struct{})}
-	s.mu.Lock()
-	switch {
-	case s.closed:
-		s.mu.Unlock()
-		return nil, es.ErrClosed
-	case s.failed != nil:
-		err := s.failed
-		s.mu.Unlock()
-		return nil, err
-	}
-	s.queue = append(s.queue, req)
-	if s.leading {
-		s.mu.Unlock()
-		<-req.done
-		if !req.lead {
-			return req.out, req.err
-		}
-		s.mu.Lock()
-	}
-	// This goroutine leads: commit everything queued, this append included.
-	s.leading = true
-	// The appends of the last batch were just released and are about to
-	// queue again: give them a moment (a few yields of the processor, far
-	// less than an fsync), so that batches stay as large as the number of
-	// writers rather than alternating between halves of it.
-	for i := 0; i < 4 && len(s.queue) < s.lastBatch; i++ {
-		s.mu.Unlock()
-		runtime.Gosched()
-		s.mu.Lock()
-	}
-	s.lastBatch = len(s.queue)
-	batch := s.queue
-	s.queue = nil
-	s.mu.Unlock()
-
-	s.commit(batch)
-
-	// Release the batch first, so that its writers can queue their next
-	// appends before the next leader takes its batch.
-	for _, r := range batch {
-		if r != req {
-			close(r.done)
-		}
-	}
-	s.mu.Lock()
-	if len(s.queue) > 0 {
-		next := s.queue[0]
-		next.lead = true
-		close(next.done)
-	} else {
-		s.leading = false
-		s.idle.Broadcast()
-	}
-	s.mu.Unlock()
-	return req.out, req.err
-}
-
-// failWrites makes every later append fail: after a failed write or sync the
-// state of the file is unknown (on Linux a failed fsync may even have
-// dropped the dirty pages), so the store refuses to build on it until it is
-// reopened and has checked the log again.
-func (s *Store) failWrites(err error) error {
-	err = fmt.Errorf("jsonfile: store %s refuses writes until reopened: %w", s.dir, err)
-	s.mu.Lock()
-	if s.failed == nil {
-		s.failed = err
-	}
-	s.mu.Unlock()
-	return err
-}
-
-// pendingStream is what one commit batch adds to a stream.
-type pendingStream struct {
-	base    int64 // the stream's version on disk
-	ix      *idxFile
-	recs    []es.Record // added in this batch: versions base+1...
-	entries []byte
-}
-
-func (s *Store) commit(batch []*request) {
-	s.flockMu.Lock()
-	defer s.flockMu.Unlock()
-	failAll := func(err error) {
-		for _, r := range batch {
-			if r.err == nil && r.out == nil {
-				r.err = err
+// lockedRun runs fn, the lock being held on s.lockFile, and releases it. If
+// the lock file was removed or replaced meanwhile, processes that open the
+// store from now on lock the new file, so it takes the lock on that one
+// first.
+func (s *Store) lockedRun(m flock.Mode, fn func() error) error {
+	for {
+		same, err := s.lockFileCurrent()
+		if err != nil || same {
+			if err == nil {
+				if m == flock.Exclusive && !s.readOnly {
+					// Only for a waiter's notice: no sync.
+					_ = flock.RecordHolder(s.lockFile)
+				}
+				err = fn()
 			}
-		}
-	}
-	// Appends queued while an earlier commit failed are refused too: the
-	// failure left this process's view of the files untrustworthy.
-	s.mu.Lock()
-	err := s.failed
-	s.mu.Unlock()
-	if err != nil {
-		failAll(err)
-		return
-	}
-	err = s.withLock(lockEx, func() error {
-		t0 := time.Now()
-		defer func() { s.stats.CommitTime += time.Since(t0) }()
-		if err := s.syncLocked(); err != nil {
+			if uerr := flock.Unlock(s.lockFile); err == nil && uerr != nil {
+				err = fmt.Errorf("jsonfile: unlock %s: %w", s.dir, uerr)
+			}
 			return err
 		}
-		return s.commitLocked(batch)
-	})
+		flock.Unlock(s.lockFile)
+		s.lockFile.Close()
+		flag := os.O_RDWR | os.O_CREATE
+		if s.readOnly {
+			flag = os.O_RDONLY
+		}
+		if s.lockFile, err = os.OpenFile(s.path(lockName), flag, 0o644); err != nil {
+			return fmt.Errorf("jsonfile: lock %s: %w", s.dir, err)
+		}
+		if err := flock.Lock(s.lockFile, m, s.opts.lockAfter, nil); err != nil {
+			return fmt.Errorf("jsonfile: lock %s: %w", s.dir, err)
+		}
+	}
+}
+
+// lockFileCurrent reports whether s.lockFile is the file at the lock's path.
+func (s *Store) lockFileCurrent() (bool, error) {
+	held, err := s.lockFile.Stat()
 	if err != nil {
-		failAll(err)
+		return false, err
 	}
-}
-
-func (s *Store) commitLocked(batch []*request) error {
-	streams := make(map[string]*pendingStream)
-	defer func() {
-		for _, ps := range streams {
-			ps.ix.pinned = false
-		}
-	}()
-	buf := s.wbuf[:0]
-	posEntries := s.entries[:0]
-	base, last := s.size, s.last
-	var accepted []*request
-	for _, req := range batch {
-		ps := streams[req.stream]
-		if ps == nil {
-			ix, err := s.streamIndex(req.stream, true)
-			if err != nil {
-				req.err = err
-				continue
-			}
-			ix.pinned = true
-			ps = &pendingStream{base: ix.count, ix: ix}
-			streams[req.stream] = ps
-		}
-		cur := ps.base + int64(len(ps.recs))
-		checkErr := req.expected.Check(req.stream, cur)
-		if _, exact := req.expected.Version(); checkErr != nil || !exact {
-			if from, to, ok := es.ConflictWindow(req.expected, cur, len(req.recs)); ok {
-				stored, err := s.window(req.stream, ps, from, to)
-				if err != nil {
-					req.err = err
-					continue
-				}
-				dup, err := es.ResolveConflict(stored, req.recs)
-				if err != nil {
-					req.err = err
-					continue
-				}
-				if dup {
-					req.out = stored
-					if to > ps.base {
-						// It matched records of this very batch: it
-						// stands or falls with the batch's write.
-						accepted = append(accepted, req)
-					}
-					continue
-				}
-			}
-		}
-		if checkErr != nil {
-			req.err = checkErr
-			continue
-		}
-		mark, markEntries := len(buf), len(ps.entries)
-		out := make([]es.Record, len(req.recs))
-		var err error
-		for i, r := range req.recs {
-			r.Version = cur + 1 + int64(i)
-			r.Position = last + 1 + int64(i)
-			start := len(buf)
-			buf = appendRecord(buf, &r, i == len(req.recs)-1)
-			line := buf[start : len(buf)-1]
-			if len(line) > maxLineLen {
-				err = fmt.Errorf("%w: event %d encodes to %d bytes", es.ErrEventTooLarge, i, len(line))
-				break
-			}
-			// Never write a line the store could not read back.
-			var back es.Record
-			if _, derr := s.dec.decodeLine(line, &back); derr != nil || back.Position != r.Position ||
-				back.Version != r.Version || back.ID != r.ID || !back.Time.Equal(r.Time) || back.Stream != r.Stream {
-				err = fmt.Errorf("%w: event %d does not round-trip through the line format: %v", es.ErrInvalidInput, i, derr)
-				break
-			}
-			var e [entrySize]byte
-			putEntry(e[:], base+int64(start), len(buf)-start)
-			ps.entries = append(ps.entries, e[:]...)
-			posEntries = append(posEntries, e[:]...)
-			out[i] = r
-		}
-		if err != nil {
-			buf = buf[:mark]
-			ps.entries = ps.entries[:markEntries]
-			posEntries = posEntries[:(last-s.last)*entrySize]
-			req.err = err
-			continue
-		}
-		ps.recs = append(ps.recs, out...)
-		last += int64(len(out))
-		req.out = out
-		accepted = append(accepted, req)
+	at, err := os.Stat(s.path(lockName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
 	}
-	s.wbuf, s.entries = buf[:0], posEntries[:0]
-	if len(accepted) == 0 {
-		return nil
-	}
-	s.stats.Commits++
-	s.stats.Appends += int64(len(accepted))
-	fail := func(err error) error {
-		// Take back what may have reached the file, so that no other
-		// process indexes a batch nobody acknowledged.
-		_ = s.log.Truncate(base)
-		err = s.failWrites(err)
-		for _, r := range accepted {
-			r.out, r.err = nil, err
-		}
-		return nil
-	}
-	if _, err := s.log.WriteAt(buf, base); err != nil {
-		return fail(err)
-	}
-	if !s.opts.noSync {
-		// The one fsync of the commit. Every append of the batch is
-		// acknowledged only after it returns.
-		t0 := time.Now()
-		if err := datasync(s.log); err != nil {
-			return fail(err)
-		}
-		s.stats.SyncTime += time.Since(t0)
-	}
-	// The log is durable: the appends are committed. The index files and
-	// the head are derived from it and written without fsync; if this
-	// process dies before they are written, the next one to take the lock
-	// finds the log longer than the head says and indexes the rest.
-	var ierr error
-	for _, ps := range streams {
-		if len(ps.entries) == 0 {
-			continue
-		}
-		if err := s.writeStreamEntries(ps.ix, ps.base+1, ps.entries); err != nil && ierr == nil {
-			ierr = err
-		}
-	}
-	if err := s.writePositions(s.last+1, posEntries); err != nil && ierr == nil {
-		ierr = err
-	}
-	if ierr == nil {
-		ierr = s.writeHead(head{size: base + int64(len(buf)), last: last})
-	}
-	s.size, s.last = base+int64(len(buf)), last
-	if ierr != nil {
-		// The appends are durable; only the derived files lag, and the
-		// next process to lock repairs them. Refuse further writes here.
-		s.failWrites(ierr)
-	}
-	s.signal.Notify()
-	return nil
-}
-
-// window returns the stored records of stream with versions from to to,
-// reading those on disk and taking those added earlier in this batch from ps.
-func (s *Store) window(stream string, ps *pendingStream, from, to int64) ([]es.Record, error) {
-	var out []es.Record
-	if from <= ps.base {
-		r := newStreamReader(s, stream, ps.ix.f)
-		defer r.release()
-		for rec, err := range r.read(context.Background(), from, min(to, ps.base)) {
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, rec)
-		}
-	}
-	for v := max(from, ps.base+1); v <= to; v++ {
-		out = append(out, ps.recs[v-ps.base-1])
-	}
-	return out, nil
-}
-
-func (s *Store) writeHead(h head) error {
-	h.boot = s.boot
-	_, err := s.headFile.WriteAt(h.encode(), 0)
-	return err
-}
-
-// idxFile is a stream's index file as the committing process knows it.
-type idxFile struct {
-	f      *os.File
-	size   int64
-	count  int64 // the stream's version
-	known  bool  // size and count are current; see syncLocked
-	pinned bool  // held by the commit in progress: not to be evicted
-}
-
-// streamIndex returns the index file of stream, kept open in a small cache,
-// with its size and count current. With create false, a stream with no file
-// gives an empty idxFile with no file.
-func (s *Store) streamIndex(stream string, create bool) (*idxFile, error) {
-	ix := s.idx[stream]
-	if ix != nil && ix.known {
-		return ix, nil
-	}
-	if ix == nil {
-		flag := os.O_RDWR
-		if create {
-			flag |= os.O_CREATE
-		}
-		f, err := os.OpenFile(s.idxPath(stream), flag, 0o644)
-		if errors.Is(err, fs.ErrNotExist) && !create {
-			return &idxFile{known: true}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(s.idx) >= 256 {
-			s.evictIdx()
-		}
-		ix = &idxFile{f: f}
-		s.idx[stream] = ix
-	}
-	fi, err := ix.f.Stat()
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	ix.size = fi.Size()
-	// The lock is held: no writer races this read, so a last entry that
-	// fails its checksum is damage. Appending after it would give the
-	// stream a gap: refuse.
-	var ok bool
-	ix.count, ok, err = indexCount(ix.f, ix.size)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, &es.CorruptError{Path: s.idxPath(stream), Offset: (ix.count - 1) * entrySize,
-			Err: errors.New("last index entry fails its checksum (Reindex rebuilds the index from the log)")}
-	}
-	ix.known = true
-	return ix, nil
-}
-
-// evictIdx closes the cached index files that no commit in progress holds.
-// A commit keeps its streams' idxFiles until it has written their entries:
-// closing one under it would fail the write.
-func (s *Store) evictIdx() {
-	for k, ix := range s.idx {
-		if !ix.pinned {
-			ix.f.Close()
-			delete(s.idx, k)
-		}
-	}
-}
-
-// forgetCounts marks every cached stream count stale: another process may
-// have appended.
-func (s *Store) forgetCounts() {
-	for _, ix := range s.idx {
-		ix.known = false
-	}
-	s.posSize = -1
-}
-
-// writeStreamEntries writes the entries of versions from on.
-func (s *Store) writeStreamEntries(ix *idxFile, from int64, entries []byte) error {
-	if err := writeEntries(ix.f, &ix.size, (from-1)*entrySize, entries, idxChunk); err != nil {
-		ix.known = false
-		return err
-	}
-	ix.count = max(ix.count, from-1+int64(len(entries)/entrySize))
-	return nil
-}
-
-// writePositions writes the entries of positions from on.
-func (s *Store) writePositions(from int64, entries []byte) error {
-	if s.posSize < 0 {
-		fi, err := s.pos.Stat()
-		if err != nil {
-			return err
-		}
-		s.posSize = fi.Size()
-	}
-	if err := writeEntries(s.pos, &s.posSize, (from-1)*entrySize, entries, posChunk); err != nil {
-		s.posSize = -1
-		return err
-	}
-	return nil
-}
-
-func (s *Store) idxPath(stream string) string {
-	return filepath.Join(s.dir, streamsDir, fileName(stream)+idxSuffix)
+	return os.SameFile(held, at), nil
 }

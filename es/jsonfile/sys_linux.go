@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // datasync makes f's data durable. fdatasync skips the inode's timestamps,
@@ -25,4 +27,15 @@ func bootID() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// syncFS flushes every file of the filesystem that holds f: the derived
+// files every writer wrote, in one call.
+func syncFS(f *os.File) error {
+	for {
+		err := unix.Syncfs(int(f.Fd()))
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }

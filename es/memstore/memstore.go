@@ -66,31 +66,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	s.mu.Lock()
 	stored := s.streams[stream]
 	current := int64(len(stored))
-	checkErr := expected.Check(stream, current)
-	_, exact := expected.Version()
-	if checkErr != nil || !exact {
-		// Tell a retry of an append already stored from a conflict (or,
-		// with no exact version, from a fresh append).
-		if from, to, ok := es.ConflictWindow(expected, current, len(recs)); ok {
-			window := stored[from-1 : to]
-			prior := make([]es.Record, len(window))
-			for i, r := range window {
-				prior[i] = *r
-			}
-			dup, err := es.ResolveConflict(prior, recs)
-			if dup {
-				s.mu.Unlock()
-				return prior, nil
-			}
-			if err != nil {
-				s.mu.Unlock()
-				return nil, fmt.Errorf("append to %q: %w", stream, err)
-			}
+	prior, dup, err := es.CheckAppend(stream, expected, current, recs, func(from, to int64) ([]es.Record, error) {
+		window := make([]es.Record, 0, to-from+1)
+		for _, r := range stored[from-1 : to] {
+			window = append(window, *r)
 		}
-	}
-	if checkErr != nil {
+		return window, nil
+	})
+	if dup || err != nil {
 		s.mu.Unlock()
-		return nil, checkErr
+		return prior, err
 	}
 	// One allocation for the whole batch: the records live in it, and the
 	// stream and the log point into it.

@@ -36,7 +36,8 @@ func expectKind(e es.ExpectedVersion) (kind int32, v int64) {
 const maxRaces = 100
 
 // Append implements es.EventStore. It is one statement in one round trip:
-// the version check, the positions, the insert and the NOTIFY commit together.
+// the version check, the positions and the insert commit together. The
+// NOTIFY that wakes other processes' subscriptions follows the commit.
 func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedVersion, events []es.Event) ([]es.Record, error) {
 	recs, err := es.Prepare(stream, expected, events)
 	if err != nil {
@@ -63,6 +64,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 				recs[i].Position = first + int64(i)
 			}
 			s.signal.Notify()
+			s.hint(recs[len(recs)-1].Position)
 			return recs, nil
 		case err == nil:
 			// The check failed: nothing was written.
@@ -124,8 +126,7 @@ func (s *Store) tryAppend(ctx context.Context, stream string, kind int32, want i
 		return 0, 0, err
 	}
 	var base *int64
-	var notified int64
-	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&current, &base, &notified); err != nil {
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&current, &base); err != nil {
 		return 0, 0, err
 	}
 	if base == nil {
@@ -144,7 +145,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		}
 		return s.sql.appendOne, []any{stream, kind, want,
 			r.Type, int32(r.Schema), []byte(r.Data), r.Metadata.Actor, r.Metadata.CorrelationID,
-			r.Metadata.CausationID, extra, r.Time, pgUUID(r.ID), s.channel}, nil
+			r.Metadata.CausationID, extra, r.Time, pgUUID(r.ID)}, nil
 	}
 	n := len(recs)
 	var (
@@ -169,7 +170,7 @@ func (s *Store) appendArgs(stream string, kind int32, want int64, recs []es.Reco
 		times[i], ids[i] = r.Time, pgUUID(r.ID)
 	}
 	return s.sql.appendMany, []any{stream, kind, want,
-		types, schema, data, actor, corr, caus, extra, times, ids, s.channel}, nil
+		types, schema, data, actor, corr, caus, extra, times, ids}, nil
 }
 
 // resolve decides a failed append with es.ConflictWindow and

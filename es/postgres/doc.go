@@ -40,41 +40,69 @@
 // server's default synchronous_commit, each commit waits for its WAL flush
 // while holding head, so the flushes of concurrent writers cannot be shared
 // the way PostgreSQL's group commit shares them between independent
-// transactions. Two things keep that cost low:
+// transactions. Three things keep that cost low:
 //
 //   - An append is one SQL statement run outside an explicit transaction:
-//     the version check, the update of head, the insert and the NOTIFY go to
-//     the server in one round trip, so head is held for little more than the
-//     commit itself.
+//     the version check, the update of head and the insert go to the server
+//     in one round trip, so head is held for little more than the commit
+//     itself.
+//   - Nothing else is serialised at commit. The NOTIFY that wakes other
+//     processes' subscriptions is not part of the append's transaction
+//     (a NOTIFY takes PostgreSQL's notification queue lock at commit, one
+//     committing session at a time): it is sent after the commit, as a hint,
+//     by one goroutine that announces at once all appends that committed
+//     while it was sending, in a transaction that does not wait for a WAL
+//     flush of its own. A hint that is lost (the process dies between
+//     commit and NOTIFY, the server is unreachable) delays followers until
+//     their safety poll; it loses nothing, as followers read the log itself.
 //   - Small appends (up to 16 events) that arrive while another append of
-//     the same Store is in flight are combined into one transaction: one
-//     round trip that locks head first, then runs each append's statement,
-//     and commits them all with one flush. Each append still checks its own
-//     expected version and succeeds or fails on its own; if the combined
-//     transaction fails as a whole (a duplicate event ID, a broken
-//     connection), each append in it is run again by itself; if the
-//     transaction may have committed (the connection broke), an append whose
-//     events are found stored returns them instead.
+//     the same Store is in flight are combined into one transaction
+//     (internal/groupcommit hands them to one leader): one round trip that
+//     locks head first, then runs each append's statement, and commits them
+//     all with one flush. Each append still checks its own expected version
+//     and succeeds or fails on its own; if the combined transaction fails as
+//     a whole (a duplicate event ID, a broken connection), each append in it
+//     is run again by itself; if the transaction may have committed (the
+//     connection broke), an append whose events are found stored returns
+//     them instead.
 //
-// Appends from separate processes (or separate Stores) cannot be combined,
-// so their total rate is about that of a single writer: that is the price of
-// the gap-free, commit-ordered log. Measured on this project's 2-core shared
-// machine, as ratios to raw pgx in the same run (medians of 5 runs; see
-// bench_test.go): 8 goroutines appending one event at a time through one
-// Store ran at 0.97x to 1.4x the rate of 8 raw connections each running
-// BEGIN / INSERT / COMMIT on a table with an identity column, while 8
-// Stores (as 8 processes would) ran at 0.28x to 0.31x. Single-event
-// appends ran at 1.04x to 1.06x of raw BEGIN / INSERT / COMMIT, 100-event
-// appends at 0.82x to 0.96x of a raw CopyFrom of 100 rows, and reading a
-// 100,000-event stream at 0.85x to 1.01x of one raw ordered SELECT.
+// Appends from separate processes (or separate Stores) cannot be combined:
+// each holds head through its own commit and WAL flush, so their total rate
+// stays near that of a single writer, where 8 raw writer processes share
+// flushes and go faster. That is what the head row still costs. Measured
+// on this project's 2-core machine shared with other builds (load average
+// 6 to 40 during the runs, so figures moved from run to run), as medians
+// of per-round ratios to raw pgx over 9 rounds in which store and raw
+// alternate (bench_test.go): 8 writer processes each with a Store ran at
+// 0.29x to 0.39x of 8 raw processes each running BEGIN / INSERT / COMMIT;
+// 8 goroutines through one Store at 0.70x to 1.08x of 8 raw connections;
+// single-event appends at 0.93x to 1.08x of raw BEGIN / INSERT / COMMIT;
+// 100-event appends at 0.75x to 0.98x of a raw CopyFrom; reading a
+// 100,000-event stream at 1.0x to 1.08x of one raw ordered SELECT; and a
+// follower in another Store saw an append 3 to 4.4 ms (median; 6.2 ms in
+// the busiest run) after Append was called, about 1 ms after it returned.
 //
-// Designs considered and not taken: ordering by transaction ID (xid8) with
-// reads bounded by pg_snapshot_xmin keeps writers concurrent, but the
-// positions are not known when Append returns and are not gap-free, both of
-// which the es contracts require; and committing with synchronous_commit off
-// while holding head, then waiting for the flush, makes an event visible to
-// readers before it is durable, so a crash could take back an event a
-// subscriber had already seen.
+// Designs that would take positions off the commit path, considered and
+// not taken:
+//
+//   - Commit events without a position (ordered by transaction ID, xid8)
+//     and let one sequencer per store (chosen by an advisory lock) number
+//     them afterwards, taking only transactions below pg_snapshot_xmin of
+//     its snapshot, so that none still in flight can take a lower number.
+//     Writers would commit independently and share WAL flushes, as the raw
+//     writers do; but an append would have to wait for the sequencer
+//     (another round trip and a wake-up) to return its positions, which
+//     the es contracts require, and the sequencer is a process-wide
+//     moving part that must fail over.
+//   - Take positions from a sequence and let readers stop at the first
+//     hole until it fills or a timeout declares it a rollback: fast to
+//     write, but a reader can skip a position that later commits (a long
+//     transaction outlasting the timeout), which breaks the gap-free,
+//     commit-ordered log.
+//   - Commit with synchronous_commit off while holding head, then wait for
+//     the flush: this shortens the hold, but makes an event visible to
+//     readers before it is durable, so a crash could take back an event a
+//     subscriber had already seen.
 //
 // # Appends
 //
@@ -103,9 +131,13 @@
 //
 // Subscribe follows the log with es.Follow. It wakes on this Store's own
 // appends, on NOTIFY from any process appending to the same schema (a
-// connection of the store's own LISTENs for as long as the store is open,
-// and reconnects if it breaks), and on a safety poll ([WithPollInterval],
-// default one second) for notifications missed while it reconnects.
+// connection of the store's own LISTENs from the first Subscribe until the
+// store is closed, and reconnects if it breaks; a store that never
+// subscribes, as in a one-shot command, never opens it), and on a safety
+// poll ([WithPollInterval], default one second) for notifications missed
+// while it reconnects or never sent. Close sends the NOTIFY of appends that
+// have returned, so a process that appends once and exits still wakes
+// other processes' followers at once.
 //
 // # Exactness
 //

@@ -8,11 +8,7 @@ var GroupStats = func() (groups, appends int64) { return statGroups.Load(), stat
 var ChannelName = channelName
 
 // Queued returns how many appends wait for a group commit in s.
-func Queued(s *Store) int {
-	s.group.mu.Lock()
-	defer s.group.mu.Unlock()
-	return len(s.group.queue)
-}
+func Queued(s *Store) int { return s.group.Len() }
 
 // PageLimit is pageLimit, for tests.
 var PageLimit = pageLimit

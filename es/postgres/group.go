@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/internal/groupcommit"
 )
 
 // Group commit. Every append takes head's row lock until it commits, so
@@ -41,83 +40,29 @@ type appendReq struct {
 	recs           []es.Record
 	current, first int64
 	err            error
-	alone          bool          // the group failed: run on its own
-	unknown        bool          // ... and may have committed (its reply was lost)
-	lead           bool          // set before done is closed: lead the next group
-	done           chan struct{} // closed when the result or leadership is set
+	alone          bool // the group failed: run on its own
+	unknown        bool // ... and may have committed (its reply was lost)
 }
 
-type grouper struct {
-	mu      sync.Mutex
-	queue   []*appendReq
-	leading bool // some goroutine is running a group
+// newGrouper returns the group commit of s's small appends.
+func (s *Store) newGrouper() *groupcommit.Group[*appendReq] {
+	return groupcommit.New(s.runGroup, groupcommit.Options{MaxBatch: maxGroup})
 }
 
 // appendGrouped runs the append statement for recs, in a group with other
-// appends if some are in flight. Its results are those of tryAppend.
+// appends if some are in flight. Its results are those of tryAppend. An
+// append whose context ends while it is queued leaves the queue; one in a
+// group under way waits for the group, which reads its events (the
+// caller's data) until they are sent, and ends when every member's context
+// has.
 func (s *Store) appendGrouped(ctx context.Context, stream string, kind int32, want int64, recs []es.Record) (current, first int64, err error) {
 	if len(recs) > maxGroupEvents {
 		return s.tryAppend(ctx, stream, kind, want, recs)
 	}
-	req := &appendReq{ctx: ctx, stream: stream, kind: kind, want: want, recs: recs, done: make(chan struct{})}
-	g := &s.group
-	g.mu.Lock()
-	g.queue = append(g.queue, req)
-	if g.leading {
-		g.mu.Unlock()
-		// The leader runs this request, or hands leadership over.
-		select {
-		case <-req.done:
-		case <-ctx.Done():
-			// A request still queued leaves the queue. One in a group
-			// in flight waits for it: the group reads its events (the
-			// caller's data) until it is sent, and ends when every
-			// member's context has.
-			g.mu.Lock()
-			if i := slices.Index(g.queue, req); i >= 0 && !req.lead {
-				g.queue = slices.Delete(g.queue, i, i+1)
-				g.mu.Unlock()
-				return 0, 0, ctx.Err()
-			}
-			g.mu.Unlock()
-			<-req.done
-		}
-		if !req.lead {
-			return s.groupResult(req)
-		}
-		g.mu.Lock()
+	req := &appendReq{ctx: ctx, stream: stream, kind: kind, want: want, recs: recs}
+	if err := s.group.Do(ctx, req); err != nil {
+		return 0, 0, err
 	}
-	// This goroutine leads: it runs groups until its own request is done,
-	// then passes leadership to a waiting request, if any.
-	g.leading = true
-	for {
-		n := min(len(g.queue), maxGroup)
-		batch := g.queue[:n:n]
-		g.queue = g.queue[n:]
-		g.mu.Unlock()
-
-		s.runGroup(batch)
-		mine := false
-		for _, r := range batch {
-			if r == req {
-				mine = true
-			} else {
-				close(r.done)
-			}
-		}
-		g.mu.Lock()
-		if mine {
-			break
-		}
-	}
-	if len(g.queue) > 0 {
-		next := g.queue[0]
-		next.lead = true
-		close(next.done)
-	} else {
-		g.leading = false
-	}
-	g.mu.Unlock()
 	return s.groupResult(req)
 }
 
@@ -193,8 +138,7 @@ func (s *Store) runGroup(batch []*appendReq) {
 				continue
 			}
 			var base *int64
-			var notified int64
-			if err := br.QueryRow().Scan(&r.current, &base, &notified); err != nil {
+			if err := br.QueryRow().Scan(&r.current, &base); err != nil {
 				return err
 			}
 			if base != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/internal/groupcommit"
 )
 
 //go:embed schema/*.sql
@@ -36,14 +37,15 @@ type Store struct {
 	sql     statements
 	channel string // NOTIFY channel of this schema
 
-	signal es.Signal // woken by own appends and by the LISTEN goroutine
-	group  grouper   // combines concurrent small appends into one commit
+	signal es.Signal                      // woken by own appends and by the LISTEN goroutine
+	group  *groupcommit.Group[*appendReq] // combines concurrent small appends into one commit
+	hints  hints                          // NOTIFY after commit, for other processes' subscriptions
 
 	closeMu  sync.RWMutex
 	isClosed bool
 	life     context.Context // ended by Close, which ends the calls in flight
 	endLife  context.CancelFunc
-	cancel   context.CancelFunc // ends the LISTEN goroutine
+	cancel   context.CancelFunc // ends the LISTEN goroutine; nil until the first Subscribe starts it
 	done     chan struct{}      // closed when the LISTEN goroutine has ended
 }
 
@@ -162,17 +164,33 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s.sql = newStatements(s.schema)
 	s.channel = channelName(s.schema)
-
-	// The LISTEN connection lives as long as the store, so that a
-	// subscription never waits for it to be set up.
-	lctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.done = make(chan struct{})
-	go s.listen(lctx)
+	s.hints.idle.L = &s.hints.mu
+	s.group = s.newGrouper()
+	// The LISTEN connection is opened by the first Subscribe, not here: a
+	// one-shot command that appends or reads and exits never needs it.
 	return s, nil
 }
 
-// Close ends subscriptions' wake-ups and the LISTEN connection and, for a
+// startListener starts the LISTEN goroutine unless it runs already or the
+// store is closed.
+func (s *Store) startListener() {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.isClosed {
+		return
+	}
+	if s.cancel == nil {
+		// The listener lives as long as the store, so that later
+		// subscriptions do not wait for it to be set up.
+		lctx, cancel := context.WithCancel(context.Background())
+		s.cancel = cancel
+		s.done = make(chan struct{})
+		go s.listen(lctx)
+	}
+}
+
+// Close sends the NOTIFY of appends that have returned, if it is still
+// pending, ends subscriptions' wake-ups and the LISTEN connection and, for a
 // store made by Open, closes its connections. Calls on a closed store return
 // [es.ErrClosed], and so do calls in flight, which Close cancels rather than
 // waits for (an append cancelled so may or may not have committed, as with
@@ -185,9 +203,15 @@ func (s *Store) Close() error {
 	}
 	s.isClosed = true
 	s.closeMu.Unlock()
+	// Send the hints of appends that have returned: a process that
+	// appends once and closes must still wake other processes' followers
+	// without leaving them to the safety poll.
+	s.flushHints()
 	s.endLife() // calls in flight end with es.ErrClosed rather than hold Close up
-	s.cancel()
-	<-s.done
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
 	s.signal.Notify() // wake followers so that they see the store closed
 	if s.owned {
 		s.pool.Close()

@@ -303,6 +303,13 @@ func (s *Store) LastPosition(ctx context.Context) (int64, error) {
 // once caught up waits for a NOTIFY from any process appending to this
 // schema, an append by this Store, the safety poll, or the end of ctx. It
 // ends with [es.ErrClosed] when the store is closed.
+//
+// The store's LISTEN connection is opened when the first subscription
+// starts, and then stays open until Close.
 func (s *Store) Subscribe(ctx context.Context, from int64) iter.Seq2[es.Record, error] {
-	return es.Follow(ctx, s, from, &s.signal, s.poll)
+	follow := es.Follow(ctx, s, from, &s.signal, s.poll)
+	return func(yield func(es.Record, error) bool) {
+		s.startListener() // a closed store's ReadLog says so
+		follow(yield)
+	}
 }

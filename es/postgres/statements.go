@@ -15,7 +15,7 @@ type statements struct {
 	readStream, readLog       string
 	lastPosition, findEventID string
 	saveSnapshot, loadSnap    string
-	lockHead                  string
+	lockHead, notify          string
 }
 
 const recordColumns = `position, stream, version, type, schema, data, actor, correlation_id, causation_id, extra, time, id`
@@ -25,7 +25,8 @@ func newStatements(schemaName string) statements {
 	q := func(sql string) string { return strings.ReplaceAll(sql, "S.", schema+".") }
 	// Both appends are one statement, run outside any explicit transaction,
 	// so that a single round trip checks the expected version, takes the
-	// next positions from head, inserts and queues the NOTIFY. $2 is the
+	// next positions from head and inserts (the NOTIFY that wakes other
+	// processes is sent after the commit: see hints). $2 is the
 	// kind of expected version (1 exact, 2 stream exists, 3 any) and $3 the
 	// exact version. When the check fails nothing is written and the
 	// returned base is NULL; the returned current is the version the check
@@ -49,10 +50,8 @@ WITH cur AS (
 ), ins AS (
 	INSERT INTO S.events (` + recordColumns + `)
 	SELECT h.base, $1, h.ver, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM h
-), n AS (
-	SELECT pg_notify($13, h.base::text) FROM h
 )
-SELECT cur.v, h.base, (SELECT count(*) FROM n) FROM cur LEFT JOIN h ON true`),
+SELECT cur.v, h.base FROM cur LEFT JOIN h ON true`),
 
 		appendMany: q(check + `, h AS (
 	UPDATE S.head SET position = head.position + cardinality($4::text[]) FROM ok
@@ -62,10 +61,8 @@ SELECT cur.v, h.base, (SELECT count(*) FROM n) FROM cur LEFT JOIN h ON true`),
 	SELECT h.base + e.ord, $1, h.ver + e.ord, e.type, e.schema, e.data, e.actor, e.corr, e.caus, e.extra, e.time, e.id
 	FROM h, unnest($4::text[], $5::int[], $6::bytea[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::timestamptz[], $12::uuid[])
 		WITH ORDINALITY AS e(type, schema, data, actor, corr, caus, extra, time, id, ord)
-), n AS (
-	SELECT pg_notify($13, (h.base + cardinality($4::text[]))::text) FROM h
 )
-SELECT cur.v, h.base + 1, (SELECT count(*) FROM n) FROM cur LEFT JOIN h ON true`),
+SELECT cur.v, h.base + 1 FROM cur LEFT JOIN h ON true`),
 
 		streamVersion: q(`SELECT coalesce(max(version), 0) FROM S.events WHERE stream = $1`),
 		readStream: q(`SELECT ` + recordColumns + ` FROM S.events
@@ -74,6 +71,11 @@ WHERE stream = $1 AND version >= $2 AND version <= $3 ORDER BY version LIMIT $4`
 WHERE position >= $1 ORDER BY position LIMIT $2`),
 		lastPosition: q(`SELECT position FROM S.head`),
 		lockHead:     q(`SELECT position FROM S.head FOR UPDATE`),
+		// PostgreSQL gives a notifying transaction an ID, so its commit
+		// would wait for a WAL flush of its own; a hint has nothing to
+		// keep durable, so it commits without waiting (the notification
+		// is delivered at the commit either way).
+		notify: `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`,
 
 		findEventID: q(`SELECT stream, version FROM S.events WHERE id = $1`),
 		saveSnapshot: q(`INSERT INTO S.snapshots (stream, version, type, schema, state, time)

@@ -3,8 +3,6 @@ package projection_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -17,20 +15,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
 	"github.com/jerry-es/jerry/es/memstore"
 	"github.com/jerry-es/jerry/es/postgres"
 	"github.com/jerry-es/jerry/es/projection"
+	"github.com/jerry-es/jerry/internal/pgtest"
 )
 
 // The test binary re-executed with childEnv set appends events as another
 // process would, instead of running the tests.
 const (
 	childEnv = "PROJECTION_TEST_CHILD" // "jsonfile DIR" or "postgres SCHEMA"
-	dsnEnv   = "JERRY_TEST_POSTGRES"
+	dsnEnv   = pgtest.EnvVar
 )
 
 func TestMain(m *testing.M) {
@@ -219,37 +216,14 @@ func TestCrossProcessJSONFile(t *testing.T) {
 }
 
 func TestCrossProcessPostgres(t *testing.T) {
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable", dsnEnv)
-	}
-	schema := testSchema(t, dsn)
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t)
 	st, err := postgres.Open(t.Context(), dsn, postgres.WithSchema(schema))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	testCrossProcess(t, st, "postgres "+schema)
-}
-
-// testSchema returns a fresh schema name, dropped when the test ends.
-func testSchema(tb testing.TB, dsn string) string {
-	var b [6]byte
-	rand.Read(b[:])
-	name := "jerry_projtest_" + hex.EncodeToString(b[:])
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
 }
 
 // runProjector is a projection process for TestKillProjector: it catches up

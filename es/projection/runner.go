@@ -474,6 +474,54 @@ type item struct {
 
 // live follows the log from the last position taken until ctx is cancelled.
 func (st *state) live(ctx context.Context) error {
+	ch, stop := st.subscribe(ctx)
+	defer stop()
+	var saveDue *time.Timer
+	defer func() {
+		if saveDue != nil {
+			saveDue.Stop()
+		}
+	}()
+	for {
+		// Wait for the first event of a batch (or for a deferred checkpoint
+		// save to fall due).
+		var due <-chan time.Time
+		if saveDue != nil {
+			due = saveDue.C
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-due:
+			saveDue = nil
+			if err := st.save(ctx, true); err != nil {
+				return err
+			}
+			continue
+		case it := <-ch:
+			if err := st.add(ctx, it); err != nil {
+				return err
+			}
+		}
+		if err := st.gather(ctx, ch); err != nil {
+			return err
+		}
+		if err := st.deliver(ctx); err != nil {
+			return err
+		}
+		if st.pos != st.saved && saveDue == nil {
+			// Saving was deferred by CheckpointEvery: make sure it
+			// happens even if no further event comes.
+			saveDue = time.NewTimer(max(0, st.r.opts.CheckpointEvery-time.Since(st.lastSave)))
+		}
+	}
+}
+
+// subscribe starts a goroutine that reads the log from the last position
+// taken into the returned queue, until it fails or ctx is cancelled; stop
+// ends it and waits for it. A subscription that ends although ctx was not
+// cancelled is an error in the queue.
+func (st *state) subscribe(ctx context.Context) (queue <-chan item, stop func()) {
 	subCtx, cancel := context.WithCancel(ctx)
 	// The queue holds at most one batch: a slow projection holds back the
 	// subscription, which in turn holds back only its own reads.
@@ -500,85 +548,53 @@ func (st *state) live(ctx context.Context) error {
 			}
 		}
 	}()
-	defer func() {
+	return ch, func() {
 		cancel()
 		<-done
-	}()
+	}
+}
 
-	var delay, saveDue *time.Timer
-	stopTimer := func(t *time.Timer) {
-		if t != nil {
-			t.Stop()
-		}
+// add takes one value of the subscription into the batch, or returns its
+// error.
+func (st *state) add(ctx context.Context, it item) error {
+	if it.err != nil {
+		return st.readErr(ctx, it.rec, it.err)
 	}
-	defer func() { stopTimer(delay); stopTimer(saveDue) }()
-	timerC := func(t *time.Timer) <-chan time.Time {
-		if t == nil {
-			return nil
-		}
-		return t.C
+	st.take(it.rec)
+	return nil
+}
+
+// gather adds to the batch what else the subscription has ready, or brings
+// within MaxDelay, up to BatchSize.
+func (st *state) gather(ctx context.Context, ch <-chan item) error {
+	var delay <-chan time.Time
+	if st.r.opts.MaxDelay > 0 {
+		t := time.NewTimer(st.r.opts.MaxDelay)
+		defer t.Stop()
+		delay = t.C
 	}
-	add := func(it item) error {
-		if it.err != nil {
-			return st.readErr(ctx, it.rec, it.err)
+	for len(st.batch) < st.r.opts.BatchSize {
+		if delay == nil {
+			select {
+			case it := <-ch:
+				if err := st.add(ctx, it); err != nil {
+					return err
+				}
+				continue
+			default:
+				return nil
+			}
 		}
-		st.take(it.rec)
-		return nil
-	}
-	for {
-		// Wait for the first event of a batch (or for a deferred checkpoint
-		// save to fall due).
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-timerC(saveDue):
-			saveDue = nil
-			if err := st.save(ctx, true); err != nil {
-				return err
-			}
-			continue
+		case <-delay:
+			return nil
 		case it := <-ch:
-			if err := add(it); err != nil {
+			if err := st.add(ctx, it); err != nil {
 				return err
 			}
-		}
-		// Gather what else is ready, or arrives within MaxDelay.
-		if st.r.opts.MaxDelay > 0 {
-			delay = time.NewTimer(st.r.opts.MaxDelay)
-		}
-	gather:
-		for len(st.batch) < st.r.opts.BatchSize {
-			if delay == nil {
-				select {
-				case it := <-ch:
-					if err := add(it); err != nil {
-						return err
-					}
-					continue
-				default:
-					break gather
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-delay.C:
-				break gather
-			case it := <-ch:
-				if err := add(it); err != nil {
-					return err
-				}
-			}
-		}
-		stopTimer(delay)
-		delay = nil
-		if err := st.deliver(ctx); err != nil {
-			return err
-		}
-		if st.pos != st.saved && saveDue == nil {
-			// Saving was deferred by CheckpointEvery: make sure it
-			// happens even if no further event comes.
-			saveDue = time.NewTimer(max(0, st.r.opts.CheckpointEvery-time.Since(st.lastSave)))
 		}
 	}
+	return nil
 }

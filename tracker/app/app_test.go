@@ -129,7 +129,7 @@ func TestConcurrentClaims(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
-			_, err := s.Claim(as(fmt.Sprint("agent", g)), it.ID, es.Any)
+			_, err := s.Claim(as(fmt.Sprint("agent", g)), it.ID, app.ClaimOptions{}, es.Any)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -196,10 +196,14 @@ func TestBlockers(t *testing.T) {
 		t.Fatalf("start blocked: %v", err)
 	}
 	ready, _ := s.Ready(ctx, 0)
-	if ids := ids(ready); !slices.Equal(ids, []string{c.ID}) {
+	if ids := cardIDs(ready); !slices.Equal(ids, []string{c.ID}) {
 		t.Fatalf("ready = %v, want only %s", ids, c.ID)
 	}
-	if _, err := s.ChangeStatus(ctx, b.ID, tracker.Done, "", es.Any); err != nil {
+	// Done needs the blockers done too (issue 14), unless forced.
+	if _, err := s.ChangeStatus(ctx, b.ID, tracker.Done, "", es.Any); !errors.Is(err, tracker.ErrBlocked) {
+		t.Fatalf("done with an open blocker: %v", err)
+	}
+	if _, err := s.ChangeStatus(app.Force(ctx), b.ID, tracker.Done, "", es.Any); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ChangeStatus(ctx, a.ID, tracker.InProgress, "", es.Any); err != nil {
@@ -208,8 +212,9 @@ func TestBlockers(t *testing.T) {
 	if _, err := s.Unblock(ctx, b.ID, c.ID, es.Any); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Unblock(ctx, b.ID, c.ID, es.Any); !errors.Is(err, tracker.ErrNotBlocker) {
-		t.Fatalf("unblock twice: %v", err)
+	// Unblocking again is already in effect: nothing is written.
+	if r, err := s.Unblock(ctx, b.ID, c.ID, es.Any); err != nil || r.Changed() {
+		t.Fatalf("unblock twice: %v, changed %v", err, r.Changed())
 	}
 }
 
@@ -229,12 +234,12 @@ func TestReadyOrderAndClaimRace(t *testing.T) {
 	crit := create(t, s, "critical", tracker.NewItem{Priority: tracker.Critical})
 	young := create(t, s, "young high", tracker.NewItem{Priority: tracker.High})
 	taken := create(t, s, "taken")
-	s.Claim(ctx, taken.ID, es.Any)
+	s.Claim(ctx, taken.ID, app.ClaimOptions{}, es.Any)
 	done := create(t, s, "done")
 	s.ChangeStatus(ctx, done.ID, tracker.Done, "", es.Any)
 	r, err := s.Ready(ctx, 0)
-	if want := []string{crit.ID, old.ID, young.ID, low.ID}; err != nil || !slices.Equal(ids(r), want) {
-		t.Fatalf("ready = %v, %v; want %v", ids(r), err, want)
+	if want := []string{crit.ID, old.ID, young.ID, low.ID}; err != nil || !slices.Equal(cardIDs(r), want) {
+		t.Fatalf("ready = %v, %v; want %v", cardIDs(r), err, want)
 	}
 	if r, _ := s.Ready(ctx, 2); len(r) != 2 {
 		t.Fatalf("limit 2 gave %d", len(r))
@@ -249,7 +254,7 @@ func TestReadyOrderAndClaimRace(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			who := fmt.Sprint("agent", g)
-			r, err := s.ClaimReady(as(who))
+			r, err := s.ClaimReady(as(who), 0)
 			if err != nil {
 				t.Error(err)
 				return
@@ -275,7 +280,7 @@ func TestReadyOrderAndClaimRace(t *testing.T) {
 
 func TestClaimReadyWhenNothingReady(t *testing.T) {
 	s, _ := newService(t)
-	if _, err := s.ClaimReady(as("ann")); !errors.Is(err, es.ErrNotFound) {
+	if _, err := s.ClaimReady(as("ann"), 0); !errors.Is(err, es.ErrNotFound) {
 		t.Fatalf("nothing ready: %v", err)
 	}
 }
@@ -327,7 +332,7 @@ func TestInitiativeMembership(t *testing.T) {
 		t.Fatalf("create in unknown: %v", err)
 	}
 	all, _ := s.Initiatives(ctx)
-	if len(all) != 2 || all[0].Status != tracker.Completed {
+	if len(all) != 2 || all[0].Status != tracker.CompletedInitiative {
 		t.Fatalf("initiatives %+v", all)
 	}
 }
@@ -505,4 +510,12 @@ func TestListAsOfStopsAtFirstLaterEvent(t *testing.T) {
 		t.Fatalf("as of %v: show says %s at version %d, list says %s at version %d",
 			at, shown.Status, shown.Version, listed[0].Status, listed[0].Version)
 	}
+}
+
+func cardIDs(cards []app.Card) []string {
+	var out []string
+	for _, c := range cards {
+		out = append(out, c.ID)
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,7 +48,7 @@ func BenchmarkReadModel(b *testing.B) {
 	})
 	// The persisted model, up to date: what list pays instead of the fold
 	// (load and decode the file, check it against the log, catch up nothing).
-	mf := app.NewModelFile(filepath.Join(b.TempDir(), "m"))
+	mf := jsonfile.NewModels(b.TempDir())
 	pm := app.New(st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
 	if _, _, err := pm.Rebuild(ctx, nil); err != nil {
 		b.Fatal(err)
@@ -87,7 +86,7 @@ func BenchmarkBlock(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	mf := app.NewModelFile(filepath.Join(b.TempDir(), "m"))
+	mf := jsonfile.NewModels(b.TempDir())
 	s := app.New(st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
 	if err := s.Seed(ctx, items, 3*items, 1, nil); err != nil {
 		b.Fatal(err)

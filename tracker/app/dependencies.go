@@ -79,7 +79,7 @@ type pendingEdge struct {
 }
 
 // applyGraph folds an event of the dependency graph stream.
-func (p *Projection) applyGraph(e es.Envelope) {
+func (p *Overview) applyGraph(e es.Envelope) {
 	p.graphVersion = e.Version
 	d, ok := e.Data.(tracker.DependencyReserved)
 	if !ok {
@@ -93,7 +93,7 @@ func (p *Projection) applyGraph(e es.Envelope) {
 
 // settle drops the reservations of item id that its stream, now at
 // version, has gone past.
-func (p *Projection) settle(id string, version int64) {
+func (p *Overview) settle(id string, version int64) {
 	rs, ok := p.pending[id]
 	if !ok {
 		return
@@ -110,7 +110,7 @@ func (p *Projection) settle(id string, version int64) {
 // item to (from, b1, ..., to), or nil if there is none. Its edges are the
 // items' blockers and the unsettled reservations. It walks depth first,
 // without recursion, visiting each item once.
-func (p *Projection) dependencyPath(from, to string) []string {
+func (p *Overview) dependencyPath(from, to string) []string {
 	parent := map[string]string{from: ""}
 	stack := []string{from}
 	for len(stack) > 0 {
@@ -144,7 +144,7 @@ func (p *Projection) dependencyPath(from, to string) []string {
 
 // catchUp folds into p the events appended after its position, and says
 // how many.
-func (s *Service) catchUp(ctx context.Context, p *Projection) (int, error) {
+func (s *Service) catchUp(ctx context.Context, p *Overview) (int, error) {
 	if s.log == nil {
 		return 0, errors.New("the store has no global log")
 	}
@@ -169,7 +169,7 @@ const saveAfter = 256
 // graphModel returns the read model up to date, for block's check: the
 // persisted one if the service has one, caught up in memory and saved
 // only if it was far behind; else a fold of the whole log.
-func (s *Service) graphModel(ctx context.Context) (*Projection, error) {
+func (s *Service) graphModel(ctx context.Context) (*Overview, error) {
 	if s.models == nil {
 		return s.ReadModel(ctx, time.Time{}, nil)
 	}
@@ -182,7 +182,7 @@ func (s *Service) graphModel(ctx context.Context) (*Projection, error) {
 		return nil, err
 	}
 	if n >= saveAfter {
-		_, err := s.models.SaveModel(ctx, p.pos, encodeModel(p))
+		_, err := s.models.SaveModel(ctx, ModelName, p.pos, encodeModel(p))
 		s.noteSaveError(err)
 	}
 	return p, nil
@@ -207,7 +207,7 @@ func (s *Service) Block(ctx context.Context, id, blocker string, expected es.Exp
 	if _, err := s.loadItem(ctx, blocker); err != nil {
 		return res, err
 	}
-	var p *Projection
+	var p *Overview
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return res, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -65,7 +64,7 @@ func graphs(t *testing.T, s *app.Service) (model, loaded map[string][]string) {
 	}
 	model, loaded = map[string][]string{}, map[string][]string{}
 	for _, it := range items {
-		model[it.ID] = it.Blockers
+		model[it.ID] = it.Item.Blockers
 		w, err := s.Item(ctx, it.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -83,12 +82,12 @@ func TestBlockRaceRefusesCycles(t *testing.T) {
 	const ring, pairs, rounds = 12, 6, 3
 	for round := range rounds {
 		st := memstore.New()
-		modelPath := filepath.Join(t.TempDir(), "jerry.model")
+		models := memstore.NewModels()
 		service := func(i int) *app.Service {
 			if i%2 == 0 {
 				return app.New(st, st, st)
 			}
-			return app.New(st, st, st, app.WithReadModel(app.NewModelFile(modelPath), func(msg string) { t.Error(msg) }))
+			return app.New(st, st, st, app.WithReadModel(models, func(msg string) { t.Error(msg) }))
 		}
 		s := service(0)
 		var ringIDs []string

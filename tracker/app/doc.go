@@ -1,7 +1,21 @@
 // Package app holds Jerry's use cases: the operations the jerry command (or
 // any other front end) runs on work items and initiatives. It is written
-// against the es contracts only (an [es.EventStore], an [es.SnapshotStore]
-// and an [es.LogReader]); cmd/jerry picks the concrete store.
+// against the es contracts only (an [es.EventStore], an [es.SnapshotStore],
+// an [es.LogReader] and, for the persisted read model, an [es.ModelStore]);
+// cmd/jerry picks the concrete store. It does no I/O of its own: no files,
+// no database driver.
+//
+// # For the faces
+//
+// Everything a face (the jerry command; later HTTP and MCP) needs beyond
+// parsing and printing is here, so that no rule is written twice:
+// [Explain] turns any error into one [Problem] (a code, a message, fields
+// to act on, and a [Class] with its exit code), [Usage] marks a face's own
+// usage errors, [Service.Follow] follows the log (with the store's
+// subscription, else a 200 ms poll), [StreamLabel] and [Service.Describe]
+// name streams and events for people, [Service.Members] loads an
+// initiative's items and [Service.BlockerStatuses] an item's blockers, now or
+// as of a time.
 //
 // # What it adds to the domain
 //
@@ -28,10 +42,10 @@
 //     changed meanwhile, so racing commands leave both sides agreeing, and
 //     a crash between the writes is repaired by running add or remove again
 //     (see initiatives.go).
-//   - Read models: [Projection] folds the global log into every item's and
+//   - Read models: [Overview] folds the global log into every item's and
 //     initiative's current state, for list, ready and initiative list.
-//     With [WithReadModel] it is persisted in a [ModelStore] ([ModelFile]
-//     for a file) and [Service.Current] brings it up to date through the
+//     With [WithReadModel] it is persisted in an es.ModelStore (each store
+//     adapter has one) and [Service.Current] brings it up to date through the
 //     es/projection runner: it loads the model, applies only the events
 //     after its position, and saves it back if any were applied. State and
 //     position are saved in one atomic write, so they never disagree; a
@@ -47,6 +61,9 @@
 // # Errors
 //
 // Errors match the es and tracker sentinels with errors.Is: es.ErrNotFound
-// (as a [*NotFoundError]), es.ErrConcurrency, tracker.ErrClaimed,
-// tracker.ErrInvalidInput and its kinds, tracker.ErrInvalidTransition.
+// (as a [*NotFoundError]), es.ErrConcurrency (a *es.ConcurrencyError),
+// tracker.ErrClaimed (a *tracker.ClaimedError naming the holder),
+// es.ErrInvalidInput (which tracker.ErrInvalidInput is) and its kinds,
+// tracker.ErrInvalidTransition, tracker.ErrBlocked. [Explain] maps each to
+// its code.
 package app

@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/memstore"
@@ -18,12 +20,16 @@ func ExampleService() {
 	bug, _ := s.Create(ctx, tracker.NewItem{Title: "Fix the login timeout", Type: tracker.Bug, Priority: tracker.High})
 	doc, _ := s.Create(ctx, tracker.NewItem{Title: "Write the migration guide"})
 	s.Block(ctx, doc.State.ID, bug.State.ID, es.Any)
-	s.Claim(ctx, bug.State.ID, es.Any)
-	s.ChangeStatus(ctx, bug.State.ID, tracker.InProgress, "picked up", es.Any)
+	// Claim it for an hour after alice's last write, and start it, in one
+	// append.
+	s.Claim(ctx, bug.State.ID, app.ClaimOptions{Lease: time.Hour, Start: true}, es.Any)
 
-	// Another agent cannot take it.
-	_, err := s.Claim(es.WithMetadata(ctx, es.Metadata{Actor: "bob"}), bug.State.ID, es.Any)
-	fmt.Println(err)
+	// Another agent cannot take it while the claim holds.
+	_, err := s.Claim(es.WithMetadata(ctx, es.Metadata{Actor: "bob"}), bug.State.ID, app.ClaimOptions{}, es.Any)
+	var held *tracker.ClaimedError
+	if errors.As(err, &held) {
+		fmt.Println("held by", held.Holder, "for", held.ExpiresAt.Sub(held.Since).Round(time.Minute))
+	}
 
 	history, _ := s.History(ctx, bug.State.ID)
 	for _, e := range history {
@@ -32,7 +38,7 @@ func ExampleService() {
 	ready, _ := s.Ready(ctx, 0)
 	fmt.Println("ready:", len(ready))
 	// Output:
-	// claimed by another agent: J-1 is held by alice
+	// held by alice for 1h0m0s
 	// 1 alice created "Fix the login timeout" (bug, high)
 	// 2 alice claimed by alice
 	// 3 alice status backlog -> in_progress (picked up)

@@ -140,12 +140,8 @@ func decodeFast(typ string, data []byte) (any, bool) {
 	case tracker.EvItemCreated:
 		v = tracker.ItemCreated{Title: f.get("title"), Description: f.get("description"), Type: tracker.ItemType(f.get("type")),
 			Priority: tracker.Priority(f.get("priority")), Initiative: f.get("initiative")}
-	case tracker.EvClaimed:
-		v = tracker.Claimed{Assignee: f.get("assignee")}
 	case tracker.EvReleased:
-		v = tracker.Released{Previous: f.get("previous")}
-	case tracker.EvAssigned:
-		v = tracker.Assigned{Assignee: f.get("assignee"), Previous: f.get("previous")}
+		v = tracker.Released{Previous: f.get("previous"), Reason: f.get("reason")}
 	case tracker.EvReopened:
 		v = tracker.Reopened{From: tracker.Status(f.get("from")), Reason: f.get("reason")}
 	case tracker.EvBlockerAdded:

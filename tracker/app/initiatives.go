@@ -205,12 +205,44 @@ func (s *Service) reconcile(ctx context.Context, init, item string) (tracker.Ini
 	return state, changed, nil
 }
 
-// CompleteInitiative marks initiative id completed.
+// CompleteInitiative marks initiative id completed. It refuses with a
+// *tracker.OpenMembersError while members are open, unless ctx is [Force]d.
 func (s *Service) CompleteInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
-	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Complete(reason) })
+	force := Forced(es.MetadataFrom(ctx))
+	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error {
+		open, err := s.openMembers(ctx, in)
+		if err != nil {
+			return err
+		}
+		return in.Complete(reason, open, force)
+	})
 }
 
 // CancelInitiative marks initiative id cancelled.
 func (s *Service) CancelInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
 	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Cancel(reason) })
+}
+
+// Member is one work item of an initiative as the faces show it: its state
+// (as of the time asked for), or the error that kept it from loading.
+type Member struct {
+	// Item is the work item's state; only its ID is set if Err is not nil.
+	Item tracker.Item
+	// Err says why the item could not be loaded (it did not exist then).
+	Err error
+}
+
+// Members loads the member work items of in, now or (asOf not zero) as of
+// that time. A member that cannot be loaded is kept, with its error: an
+// initiative shows every member it lists.
+func (s *Service) Members(ctx context.Context, in tracker.InitiativeState, asOf time.Time) []Member {
+	out := make([]Member, 0, len(in.Members))
+	for _, id := range in.Members {
+		it, err := s.itemWhen(ctx, id, asOf)
+		if err != nil {
+			it = tracker.Item{ID: id}
+		}
+		out = append(out, Member{Item: it, Err: err})
+	}
+	return out
 }

@@ -57,7 +57,7 @@ func membership(t *testing.T, s *app.Service, init, item string) (members []stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return in.Members, it.Initiative, ids(l)
+	return in.Members, it.Initiative, cardIDs(l)
 }
 
 // agree fails unless initiative init and item agree on whether item is a
@@ -148,7 +148,7 @@ func TestClaimReadySkipsItemBlockedMeanwhile(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	r, err := s.ClaimReady(ctx)
+	r, err := s.ClaimReady(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,55 +69,38 @@ func (s *Service) ItemAsOf(ctx context.Context, id string, t time.Time) (tracker
 	return w.Item(), nil
 }
 
-// ChangeStatus moves work item id to status to. Moving to in_progress needs
-// every blocker done.
+// ChangeStatus moves work item id to status to. While another agent's
+// claim holds the item it fails with a *tracker.ClaimedError; moving to
+// in_progress, ready or done with open blockers fails with a
+// *tracker.BlockedError. A [Force]d ctx goes through both.
 func (s *Service) ChangeStatus(ctx context.Context, id string, to tracker.Status, reason string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
+	act := s.act(ctx)
 	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error {
-		var lookup tracker.BlockerStatus
-		if to == tracker.InProgress && len(w.Blockers()) > 0 {
-			statuses := make(map[string]tracker.Status)
-			for _, b := range w.Blockers() {
-				bw, err := s.items.Load(ctx, b)
-				if err != nil && !errors.Is(err, es.ErrNotFound) {
-					return err
-				}
-				if err == nil {
-					statuses[b] = bw.Status()
-				}
-			}
-			lookup = func(id string) (tracker.Status, bool) { st, ok := statuses[id]; return st, ok }
+		lookup, err := s.blockers(ctx, w.Blockers())
+		if err != nil {
+			return err
 		}
-		return w.ChangeStatus(to, reason, lookup)
+		return w.ChangeStatus(to, reason, act, lookup)
 	})
 }
 
-// Reopen moves a done or cancelled work item back to backlog.
+// Reopen moves a done or cancelled work item back to backlog, unassigned.
 func (s *Service) Reopen(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
-	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Reopen(reason) })
+	act := s.act(ctx)
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Reopen(reason, act) })
 }
 
 // Edit changes fields of work item id.
 func (s *Service) Edit(ctx context.Context, id string, e tracker.Edit, expected es.ExpectedVersion) (Result[tracker.Item], error) {
-	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Edit(e) })
+	act := s.act(ctx)
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Edit(e, act) })
 }
 
-// Assign gives work item id to agent ("" unassigns it).
+// Assign gives work item id to agent ("" unassigns it), who holds it as a
+// claim for the service's default lease.
 func (s *Service) Assign(ctx context.Context, id, agent string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
-	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Assign(agent) })
-}
-
-// Claim assigns work item id to the actor in ctx's metadata; it fails with
-// tracker.ErrClaimed if another agent holds it, even after a retry.
-func (s *Service) Claim(ctx context.Context, id string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
-	who := actor(ctx)
-	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Claim(who) })
-}
-
-// Release gives up the actor's hold on work item id; force releases
-// another agent's hold.
-func (s *Service) Release(ctx context.Context, id string, force bool, expected es.ExpectedVersion) (Result[tracker.Item], error) {
-	who := actor(ctx)
-	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Release(who, force) })
+	act := s.act(ctx)
+	return s.updateItem(ctx, id, expected, func(w *tracker.WorkItem) error { return w.Assign(agent, s.lease, act) })
 }
 
 // Comment adds a comment by the actor to work item id.
@@ -163,10 +146,34 @@ func (s *Service) history(ctx context.Context, stream, kind, id string) ([]Entry
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{Record: rec, Data: data, Summary: tracker.Describe(data)})
+		out = append(out, Entry{Record: rec, Data: data, Summary: describe(rec, data)})
 	}
 	if len(out) == 0 {
 		return nil, &NotFoundError{Kind: kind, ID: id}
 	}
 	return out, nil
+}
+
+// itemWhen returns work item id now, or (asOf not zero) as of that time.
+func (s *Service) itemWhen(ctx context.Context, id string, asOf time.Time) (tracker.Item, error) {
+	if asOf.IsZero() {
+		return s.Item(ctx, id)
+	}
+	return s.ItemAsOf(ctx, id, asOf)
+}
+
+// BlockerStatuses returns the status of each of it's blockers, now or
+// (asOf not zero) as of that time, by blocker ID; "unknown" for one that
+// cannot be loaded. A past state shows its blockers as they were then.
+func (s *Service) BlockerStatuses(ctx context.Context, it tracker.Item, asOf time.Time) map[string]string {
+	out := make(map[string]string, len(it.Blockers))
+	for _, id := range it.Blockers {
+		b, err := s.itemWhen(ctx, id, asOf)
+		if err != nil {
+			out[id] = "unknown"
+			continue
+		}
+		out[id] = string(b.Status)
+	}
+	return out
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/jerry-es/jerry/tracker"
 )
 
-// The persisted read model is a compact binary encoding of a Projection,
+// The persisted read model is a compact binary encoding of an Overview,
 // because it is read by every list and ready: for 10,000 items (about 4 MB
 // with their comments) it decodes in about 2 ms, where encoding/gob or JSON
 // take tens. Layout, little-endian:
@@ -36,7 +36,7 @@ import (
 
 const (
 	modelMagic      = "JRYPROJ\x00"
-	modelVersion    = 2 // 2: the dependency graph section
+	modelVersion    = 3 // 2: the dependency graph section; 3: status reasons and claims
 	modelHeaderSize = 8 + 4 + 8 + 16 + 8
 )
 
@@ -53,7 +53,7 @@ func modelErrorf(format string, args ...any) error {
 }
 
 // encodeModel returns p's state and position in the persisted form.
-func encodeModel(p *Projection) []byte {
+func encodeModel(p *Overview) []byte {
 	// Growing the buffer by appends would copy it several times over.
 	b := make([]byte, modelHeaderSize, modelHeaderSize+bodySizeBound(p)+4)
 	copy(b, modelMagic)
@@ -67,12 +67,12 @@ func encodeModel(p *Projection) []byte {
 
 // bodySizeBound returns at least the size encodeBody writes for p:
 // binary.MaxVarintLen64 for every number and string length.
-func bodySizeBound(p *Projection) int {
+func bodySizeBound(p *Overview) int {
 	const n = binary.MaxVarintLen64
 	size := 3 * n
 	for _, it := range p.order {
 		size += len(it.ID) + len(it.Title) + len(it.Description) + len(it.Type) + len(it.Status) +
-			len(it.Priority) + len(it.Assignee) + len(it.Initiative) + len(it.raw) + 13*n
+			len(it.Priority) + len(it.Assignee) + len(it.Initiative) + len(it.StatusReason) + len(it.raw) + 18*n
 		for _, c := range it.Comments {
 			size += len(c.Author) + len(c.Text) + 3*n
 		}
@@ -123,7 +123,7 @@ func appendStrings(b []byte, ss []string) []byte {
 }
 
 // encodeBody writes every item, in ID order, then every initiative.
-func encodeBody(b []byte, p *Projection) []byte {
+func encodeBody(b []byte, p *Overview) []byte {
 	p.sortOrder()
 	b = binary.AppendUvarint(b, uint64(len(p.items)))
 	var strs int
@@ -158,6 +158,15 @@ func encodeBody(b []byte, p *Projection) []byte {
 		b = binary.AppendVarint(b, it.Version)
 		b = appendTime(b, it.CreatedAt)
 		b = appendTime(b, it.UpdatedAt)
+		b = appendString(b, it.StatusReason)
+		if c := it.Claim; c != nil {
+			b = binary.AppendUvarint(b, 1)
+			b = appendTime(b, c.Since)
+			b = appendTime(b, c.Renewed)
+			b = binary.AppendVarint(b, int64(c.Lease))
+		} else {
+			b = binary.AppendUvarint(b, 0)
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.inits)))
 	for key, in := range p.inits {
@@ -191,7 +200,7 @@ func encodeBody(b []byte, p *Projection) []byte {
 // decodeModel reads a model written by encodeModel into a new projection
 // that decodes events with reg. It takes b over: the projection's strings
 // point into it, so the caller must never modify it afterwards.
-func decodeModel(b []byte, reg *es.Registry) (*Projection, error) {
+func decodeModel(b []byte, reg *es.Registry) (*Overview, error) {
 	if len(b) < modelHeaderSize+4 || string(b[:8]) != modelMagic {
 		return nil, modelErrorf("not a read model file")
 	}
@@ -206,7 +215,7 @@ func decodeModel(b []byte, reg *es.Registry) (*Projection, error) {
 	if crc32.Checksum(b[:end], modelCRC) != binary.LittleEndian.Uint32(b[end:]) {
 		return nil, modelErrorf("checksum mismatch")
 	}
-	p := NewProjection(reg)
+	p := NewOverview(reg)
 	p.pos = int64(binary.LittleEndian.Uint64(b[12:]))
 	if p.pos < 0 {
 		return nil, modelErrorf("position %d", p.pos)
@@ -355,7 +364,7 @@ func (d *decoder) strings(pool *[]string) []string {
 	return out
 }
 
-func (d *decoder) body(p *Projection) error {
+func (d *decoder) body(p *Overview) error {
 	nItems := d.count(13)
 	strs := make([]string, d.count(1))
 	items := make([]itemEntry, nItems)
@@ -379,6 +388,11 @@ func (d *decoder) body(p *Projection) error {
 		it.Blockers = d.strings(&strs)
 		it.Version = d.varint()
 		it.CreatedAt, it.UpdatedAt = d.time(), d.time()
+		it.StatusReason = d.str()
+		if d.uvarint() == 1 {
+			// The holder of a claim is the item's assignee.
+			it.Claim = &tracker.Claim{Holder: it.Assignee, Since: d.time(), Renewed: d.time(), Lease: tracker.Duration(d.varint())}
+		}
 		if d.err != nil {
 			return d.err
 		}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
@@ -17,15 +15,20 @@ import (
 // keeps jerry's read model.
 const ReadModelName = "jerry-read-model"
 
+// ModelName is the name under which jerry's read model is saved in an
+// es.ModelStore ("jerry": DIR/readmodels/jerry.model in a file store, the
+// row "jerry" of jerry_read_models in PostgreSQL).
+const ModelName = "jerry"
+
 // WithReadModel makes list, ready (with --claim too) and initiative list
-// answer from a read model persisted in ms: each loads it, applies only the
+// answer from a read model persisted in ms, under [ModelName]: each loads it, applies only the
 // events committed after its position, answers, and saves it back if
 // anything was applied. notes, if not nil, is told of a saved model that was
 // ignored (damaged, of another format version, or not matching the store)
 // and is being rebuilt from the events, and of a model that could not be
-// saved (other than for lack of permission: a read-only store still
-// answers, from a model brought up to date in memory).
-func WithReadModel(ms ModelStore, notes func(msg string)) Option {
+// saved (other than es.ErrReadOnly: a read-only store still answers, from a
+// model brought up to date in memory).
+func WithReadModel(ms es.ModelStore, notes func(msg string)) Option {
 	return func(o *options) { o.models, o.notes = ms, notes }
 }
 
@@ -38,7 +41,7 @@ func (s *Service) note(format string, args ...any) {
 // Current returns the read model brought up to date with the whole log:
 // from the persisted model if the service has one ([WithReadModel]), else
 // by folding the whole log.
-func (s *Service) Current(ctx context.Context) (*Projection, error) {
+func (s *Service) Current(ctx context.Context) (*Overview, error) {
 	if s.models == nil {
 		return s.ReadModel(ctx, time.Time{}, nil)
 	}
@@ -64,11 +67,11 @@ func (s *Service) Current(ctx context.Context) (*Projection, error) {
 // service has a persisted one, and returns it with the runner's final
 // progress report (events applied, time, rate). progress, if not nil, is
 // called now and then while it runs.
-func (s *Service) Rebuild(ctx context.Context, progress func(projection.Progress)) (*Projection, projection.Progress, error) {
+func (s *Service) Rebuild(ctx context.Context, progress func(projection.Progress)) (*Overview, projection.Progress, error) {
 	if s.log == nil {
 		return nil, projection.Progress{}, errors.New("the store has no global log")
 	}
-	m := &persisted{p: NewProjection(s.reg), ms: s.models}
+	m := &persisted{p: NewOverview(s.reg), ms: s.models}
 	m.startFolder()
 	defer m.stopFolder()
 	var last projection.Progress
@@ -105,27 +108,27 @@ func runnerOptions(m *persisted, progress func(projection.Progress)) projection.
 }
 
 func (s *Service) noteSaveError(err error) {
-	if err != nil && !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EROFS) {
+	if err != nil && !errors.Is(err, es.ErrReadOnly) {
 		s.note("read model not saved (the answer is right, the next command catches up again): %v", err)
 	}
 }
 
 // loadModel returns the persisted model if it is usable, else an empty one
 // (saying why on notes).
-func (s *Service) loadModel(ctx context.Context) (*Projection, error) {
+func (s *Service) loadModel(ctx context.Context) (*Overview, error) {
 	if s.log == nil {
 		return nil, errors.New("the store has no global log")
 	}
-	empty := NewProjection(s.reg)
-	data, err := s.models.LoadModel(ctx)
+	empty := NewOverview(s.reg)
+	data, _, err := s.models.LoadModel(ctx, ModelName)
+	if errors.Is(err, es.ErrNotFound) {
+		return empty, nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		s.note("read model ignored (%v); rebuilding it from the events", err)
-		return empty, nil
-	}
-	if data == nil {
 		return empty, nil
 	}
 	p, err := decodeModel(data, s.reg)
@@ -154,7 +157,7 @@ func (s *Service) loadModel(ctx context.Context) (*Projection, error) {
 	return p, nil
 }
 
-// persisted runs a Projection under a projection.Runner and is its
+// persisted runs an Overview under a projection.Runner and is its
 // checkpoint store: saving the checkpoint saves the state with it, in one
 // write, so the two never disagree.
 //
@@ -166,8 +169,8 @@ func (s *Service) loadModel(ctx context.Context) (*Projection, error) {
 // next Apply or SaveCheckpoint (its position is the failing record's, from
 // projection.AtRecord). No checkpoint is saved past a failed batch.
 type persisted struct {
-	p       *Projection
-	ms      ModelStore // nil: nothing is saved
+	p       *Overview
+	ms      es.ModelStore // nil: nothing is saved
 	saveErr error
 
 	work  chan []es.Record // batches to fold, or nil to ask for an ack; nil: fold in Apply
@@ -308,7 +311,7 @@ func (m *persisted) SaveCheckpoint(ctx context.Context, _ string, position int64
 	if position != m.p.pos {
 		return fmt.Errorf("read model at position %d asked to save as %d", m.p.pos, position)
 	}
-	if _, err := m.ms.SaveModel(ctx, position, encodeModel(m.p)); err != nil {
+	if _, err := m.ms.SaveModel(ctx, ModelName, position, encodeModel(m.p)); err != nil {
 		m.saveErr = err
 	}
 	return nil

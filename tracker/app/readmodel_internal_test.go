@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,7 +71,7 @@ func reserveCrashed(t testing.TB, s *Service, item, blocker string) {
 // dump renders everything a projection holds, internal entries included, in
 // a form that compares equal exactly when the states do (nil and empty
 // lists alike, as encoding/json writes them).
-func dump(t testing.TB, p *Projection) string {
+func dump(t testing.TB, p *Overview) string {
 	t.Helper()
 	type state struct {
 		Pos    int64
@@ -105,8 +101,13 @@ func dump(t testing.TB, p *Projection) string {
 	return string(b)
 }
 
-func listings(p *Projection) string {
-	return fmt.Sprint(p.Items(Filter{}), p.Ready(), p.Initiatives())
+func listings(p *Overview) string {
+	// JSON, not fmt: items hold pointers (their claims).
+	b, err := json.Marshal([]any{p.Items(Filter{}), p.Ready(time.Now()), p.Initiatives()})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 func TestModelRoundTrip(t *testing.T) {
@@ -136,7 +137,7 @@ func TestModelRoundTrip(t *testing.T) {
 		t.Fatal("re-encoding a decoded model changed it")
 	}
 	// The empty model too.
-	e, err := decodeModel(encodeModel(NewProjection(s.reg)), s.reg)
+	e, err := decodeModel(encodeModel(NewOverview(s.reg)), s.reg)
 	if err != nil || len(e.items) != 0 || e.pos != 0 {
 		t.Fatalf("empty model: %v, %+v", err, e)
 	}
@@ -229,7 +230,7 @@ func FuzzDecodeModel(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(encodeModel(p))
-	f.Add(encodeModel(NewProjection(reg)))
+	f.Add(encodeModel(NewOverview(reg)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		in := append([]byte(nil), b...)
 		q, err := decodeModel(in, reg)
@@ -246,143 +247,4 @@ func FuzzDecodeModel(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestModelFile(t *testing.T) {
-	ctx := context.Background()
-	f := NewModelFile(filepath.Join(t.TempDir(), "models", "m"))
-	if b, err := f.LoadModel(ctx); b != nil || err != nil {
-		t.Fatalf("no file: %q, %v", b, err)
-	}
-	for _, c := range []struct {
-		pos   int64
-		data  string
-		saved bool
-		want  string
-	}{
-		{5, "five", true, "five"},
-		{5, "five again", true, "five again"},
-		{9, "nine", true, "nine"},
-		{7, "seven", false, "nine"}, // never back to an older model
-		{0, "zero", false, "nine"},
-	} {
-		saved, err := f.SaveModel(ctx, c.pos, []byte(c.data))
-		if err != nil || saved != c.saved {
-			t.Fatalf("save %d: saved %v, %v; want saved %v", c.pos, saved, err, c.saved)
-		}
-		if b, err := f.LoadModel(ctx); err != nil || string(b) != c.want {
-			t.Fatalf("after save %d: %q, %v; want %q", c.pos, b, err, c.want)
-		}
-	}
-	// A damaged header is reported, and any model may replace it.
-	raw, err := os.ReadFile(f.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[3] ^= 0x40
-	if err := os.WriteFile(f.Path(), raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.LoadModel(ctx); !errors.Is(err, es.ErrCorrupt) {
-		t.Fatalf("damaged header: %v", err)
-	}
-	if saved, err := f.SaveModel(ctx, 2, []byte("two")); !saved || err != nil {
-		t.Fatalf("save over a damaged file: %v, %v", saved, err)
-	}
-	if b, _ := f.LoadModel(ctx); string(b) != "two" {
-		t.Fatalf("after repair: %q", b)
-	}
-	if _, err := f.SaveModel(ctx, -1, nil); !errors.Is(err, es.ErrInvalidInput) {
-		t.Fatalf("negative position: %v", err)
-	}
-}
-
-// Processes saving models at once: the file always holds a whole model,
-// and ends at the highest position any of them saved.
-func TestModelFileProcesses(t *testing.T) {
-	const env = "JERRY_TEST_MODEL_SAVER"
-	if spec := os.Getenv(env); spec != "" {
-		path, seedStr, _ := strings.Cut(spec, "|")
-		seed, _ := strconv.ParseUint(seedStr, 10, 64)
-		f := NewModelFile(path)
-		rnd := rand.New(rand.NewPCG(seed, 0))
-		for range 40 {
-			pos := int64(1 + rnd.IntN(1000))
-			if _, err := f.SaveModel(context.Background(), pos, modelFor(pos)); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				os.Exit(1)
-			}
-			b, err := f.LoadModel(context.Background())
-			if err != nil || string(b[:8]) != string(modelFor(0)[:8]) {
-				fmt.Fprintln(os.Stderr, "torn model read:", err)
-				os.Exit(1)
-			}
-		}
-		fmt.Fprintln(os.Stdout, rnd.Int64()) // done
-		os.Exit(0)
-	}
-	path := filepath.Join(t.TempDir(), "m")
-	// First, savers killed (kill -9) in the middle of their saves: the file
-	// is still a whole model afterwards.
-	for round := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestModelFileProcesses$")
-		cmd.Env = append(os.Environ(), env+"="+path+"|"+strconv.Itoa(100+round))
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Kill it while it saves: once its first model is there, after a
-		// few more saves.
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			if _, err := os.Stat(path); err == nil {
-				break
-			}
-		}
-		time.Sleep(time.Duration(1+3*round) * time.Millisecond)
-		cmd.Process.Kill()
-		cmd.Wait()
-		b, err := NewModelFile(path).LoadModel(context.Background())
-		if err != nil || !strings.HasPrefix(string(b), "position ") || len(b) != len(modelFor(0)) {
-			t.Fatalf("after kill -9: %v, %d bytes", err, len(b))
-		}
-	}
-	os.Remove(path) // the race below starts from no model
-	var cmds []*exec.Cmd
-	for i := range 4 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestModelFileProcesses$")
-		cmd.Env = append(os.Environ(), env+"="+path+"|"+strconv.Itoa(i+1))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, cmd)
-	}
-	for _, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The highest position any child drew.
-	var best int64
-	for i := range 4 {
-		rnd := rand.New(rand.NewPCG(uint64(i+1), 0))
-		for range 40 {
-			best = max(best, int64(1+rnd.IntN(1000)))
-		}
-	}
-	b, err := NewModelFile(path).LoadModel(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != string(modelFor(best)) {
-		t.Fatalf("model file holds %q, want the model at %d", b[:min(len(b), 40)], best)
-	}
-}
-
-// modelFor is a stand-in model of about 100 kB that names its position.
-func modelFor(pos int64) []byte {
-	b := fmt.Appendf(nil, "position %08d ", pos)
-	for len(b) < 100<<10 {
-		b = append(b, b[:16]...)
-	}
-	return b
 }

@@ -16,77 +16,27 @@ import (
 // status changes, blockers on earlier items. It is for benchmarks and
 // demos: the same seed gives the same kinds of items. Each item's events go
 // in one append.
-func (s *Service) Seed(ctx context.Context, items, events int, seed uint64, progress Progress) error {
+func (s *Service) Seed(ctx context.Context, items, events int, seed uint64, progress ProgressFunc) error {
 	if items < 1 || events < 2*items {
 		return fmt.Errorf("%w: seed needs at least 1 item and 2 events per item", tracker.ErrInvalidInput)
 	}
-	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	// Take the IDs in large batches: one append per batch.
-	ids := make([]string, 0, items)
-	for len(ids) < items {
-		n := min(items-len(ids), es.MaxAppendEvents)
-		ev, err := s.reg.Encode(tracker.IDAllocated{Kind: tracker.WorkItemType})
-		if err != nil {
-			return err
-		}
-		batch := make([]es.Event, n)
-		for i := range batch {
-			batch[i] = ev
-		}
-		recs, err := s.events.Append(ctx, itemCounter, es.Any, batch)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			ids = append(ids, ItemPrefix+strconv.FormatInt(r.Version, 10))
-		}
+	ids, err := s.allocateItemIDs(ctx, items)
+	if err != nil {
+		return err
 	}
+	g := seeder{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), ids: ids}
 	perItem := (events - items) / items
 	extra := (events - items) % items
-	agents := []string{"alice", "bob", "carol", "dave", "agent-1", "agent-2", "agent-3", "agent-4"}
-	types := []tracker.ItemType{tracker.Task, tracker.Task, tracker.Bug, tracker.Story, tracker.Spike, tracker.Chore}
-	prios := []tracker.Priority{tracker.Critical, tracker.High, tracker.Medium, tracker.Medium, tracker.Low}
-	words := []string{"login", "timeout", "export", "billing", "cache", "index", "retry", "report", "search", "upload", "token", "schema"}
 	for i, id := range ids {
-		who := agents[rnd.IntN(len(agents))]
-		actx := es.WithMetadata(ctx, es.Metadata{Actor: who})
-		w := s.items.New(id)
-		title := fmt.Sprintf("%s the %s %s", []string{"Fix", "Speed up", "Document", "Test", "Refactor"}[rnd.IntN(5)], words[rnd.IntN(len(words))], words[rnd.IntN(len(words))])
-		if err := w.Create(tracker.NewItem{Title: title, Type: types[rnd.IntN(len(types))], Priority: prios[rnd.IntN(len(prios))]}); err != nil {
-			return err
-		}
 		n := perItem - 1
 		if i < extra {
 			n++
 		}
-		// Most items end open; some are done, some held by an agent.
-		fate := rnd.IntN(10)
-		for j := 0; len(w.Pending()) <= n && j < 4*n+8; j++ {
-			left := n + 1 - len(w.Pending())
-			switch {
-			case left == 1 && fate < 3:
-				_ = w.ChangeStatus(tracker.Done, "", nil)
-			case left == 1 && fate < 5:
-				_ = w.Claim(who)
-			default:
-				switch rnd.IntN(6) {
-				case 0:
-					_ = w.ChangeStatus([]tracker.Status{tracker.Ready, tracker.Backlog, tracker.Blocked}[rnd.IntN(3)], "", nil)
-				case 1:
-					p := prios[rnd.IntN(len(prios))]
-					_ = w.Edit(tracker.Edit{Priority: &p})
-				case 2:
-					if i > 0 && rnd.IntN(3) == 0 {
-						_ = w.AddBlocker(ids[rnd.IntN(i)])
-					} else {
-						_ = w.Comment(who, "looked at the "+words[rnd.IntN(len(words))])
-					}
-				default:
-					_ = w.Comment(agents[rnd.IntN(len(agents))], "notes on the "+words[rnd.IntN(len(words))]+" part")
-				}
-			}
+		w, who, err := g.item(s, i, id, n)
+		if err != nil {
+			return err
 		}
-		if _, err := s.items.Save(actx, w); err != nil {
+		if _, err := s.items.Save(es.WithMetadata(ctx, es.Metadata{Actor: who}), w); err != nil {
 			return err
 		}
 		if progress != nil && (i+1)%500 == 0 {
@@ -97,4 +47,91 @@ func (s *Service) Seed(ctx context.Context, items, events int, seed uint64, prog
 		progress(int64(items), int64(items))
 	}
 	return nil
+}
+
+// allocateItemIDs takes n work item IDs in large batches: one append per
+// batch.
+func (s *Service) allocateItemIDs(ctx context.Context, n int) ([]string, error) {
+	ids := make([]string, 0, n)
+	ev, err := s.reg.Encode(tracker.IDAllocated{Kind: tracker.WorkItemType})
+	if err != nil {
+		return nil, err
+	}
+	for len(ids) < n {
+		batch := make([]es.Event, min(n-len(ids), es.MaxAppendEvents))
+		for i := range batch {
+			batch[i] = ev
+		}
+		recs, err := s.events.Append(ctx, itemCounter, es.Any, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			ids = append(ids, ItemPrefix+strconv.FormatInt(r.Version, 10))
+		}
+	}
+	return ids, nil
+}
+
+// seeder makes up work items for Seed.
+type seeder struct {
+	rnd *rand.Rand
+	ids []string // every item's ID, so that items block earlier ones
+}
+
+var (
+	seedAgents = []string{"alice", "bob", "carol", "dave", "agent-1", "agent-2", "agent-3", "agent-4"}
+	seedTypes  = []tracker.ItemType{tracker.Task, tracker.Task, tracker.Bug, tracker.Story, tracker.Spike, tracker.Chore}
+	seedPrios  = []tracker.Priority{tracker.Critical, tracker.High, tracker.Medium, tracker.Medium, tracker.Low}
+	seedWords  = []string{"login", "timeout", "export", "billing", "cache", "index", "retry", "report", "search", "upload", "token", "schema"}
+)
+
+// item makes the i-th work item, id, with its creation and n more events
+// pending, and says who made it.
+func (g *seeder) item(s *Service, i int, id string, n int) (*tracker.WorkItem, string, error) {
+	rnd := g.rnd
+	who := seedAgents[rnd.IntN(len(seedAgents))]
+	w := s.items.New(id)
+	title := fmt.Sprintf("%s the %s %s", []string{"Fix", "Speed up", "Document", "Test", "Refactor"}[rnd.IntN(5)],
+		seedWords[rnd.IntN(len(seedWords))], seedWords[rnd.IntN(len(seedWords))])
+	if err := w.Create(tracker.NewItem{Title: title, Type: seedTypes[rnd.IntN(len(seedTypes))], Priority: seedPrios[rnd.IntN(len(seedPrios))]}); err != nil {
+		return nil, "", err
+	}
+	// Seeded histories are made fast and at random: the claim and blocker
+	// rules are not what they exercise.
+	act := tracker.Act{Actor: who, Now: es.Now(), Force: true}
+	// Most items end open; some are done, some held by an agent.
+	fate := rnd.IntN(10)
+	for j := 0; len(w.Pending()) <= n && j < 4*n+8; j++ {
+		left := n + 1 - len(w.Pending())
+		switch {
+		case left == 1 && fate < 3:
+			_ = w.ChangeStatus(tracker.Done, "", act, nil)
+		case left == 1 && fate < 5:
+			_ = w.Claim(act, 0)
+		default:
+			g.change(w, i, act)
+		}
+	}
+	return w, who, nil
+}
+
+// change makes one random change to the i-th work item, by who.
+func (g *seeder) change(w *tracker.WorkItem, i int, act tracker.Act) {
+	rnd, who := g.rnd, act.Actor
+	switch rnd.IntN(6) {
+	case 0:
+		_ = w.ChangeStatus([]tracker.Status{tracker.Ready, tracker.Backlog, tracker.Blocked}[rnd.IntN(3)], "", act, nil)
+	case 1:
+		p := seedPrios[rnd.IntN(len(seedPrios))]
+		_ = w.Edit(tracker.Edit{Priority: &p}, act)
+	case 2:
+		if i > 0 && rnd.IntN(3) == 0 {
+			_ = w.AddBlocker(g.ids[rnd.IntN(i)])
+		} else {
+			_ = w.Comment(who, "looked at the "+seedWords[rnd.IntN(len(seedWords))])
+		}
+	default:
+		_ = w.Comment(seedAgents[rnd.IntN(len(seedAgents))], "notes on the "+seedWords[rnd.IntN(len(seedWords))]+" part")
+	}
 }

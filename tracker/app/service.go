@@ -20,8 +20,9 @@ const (
 
 // Counter streams: their versions are the numbers of allocated IDs.
 const (
-	itemCounter       = "jerry-ids-workitem"
-	initiativeCounter = "jerry-ids-initiative"
+	counterPrefix     = "jerry-ids-"
+	itemCounter       = counterPrefix + tracker.WorkItemType
+	initiativeCounter = counterPrefix + tracker.InitiativeType
 )
 
 // NotFoundError reports a work item or initiative that does not exist (or
@@ -55,8 +56,9 @@ type Service struct {
 	reg    *es.Registry
 	items  *es.Repository[*tracker.WorkItem]
 	inits  *es.Repository[*tracker.Initiative]
-	models ModelStore
+	models es.ModelStore
 	notes  func(string)
+	lease  time.Duration
 }
 
 // Option configures a [Service].
@@ -65,8 +67,9 @@ type Option func(*options)
 type options struct {
 	strategy es.Strategy
 	onSnap   func(string, error)
-	models   ModelStore
+	models   es.ModelStore
 	notes    func(string)
+	lease    time.Duration
 }
 
 // DefaultStrategy is when Jerry snapshots an aggregate: every 50 events (the
@@ -86,7 +89,7 @@ func WithSnapshotErrors(fn func(stream string, err error)) Option {
 // New returns a service over the given stores. snaps may be nil (no
 // snapshots).
 func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ...Option) *Service {
-	o := options{strategy: DefaultStrategy}
+	o := options{strategy: DefaultStrategy, lease: tracker.DefaultLease}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -103,7 +106,7 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 		events: events, log: log, reg: reg,
 		items:  es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
 		inits:  es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
-		models: o.models, notes: o.notes,
+		models: o.models, notes: o.notes, lease: o.lease,
 	}
 }
 
@@ -191,7 +194,7 @@ func (s *Service) Create(ctx context.Context, n tracker.NewItem) (Result[tracker
 		if err != nil {
 			return res, err
 		}
-		if in.Status() != tracker.Active {
+		if in.Status() != tracker.ActiveInitiative {
 			return res, fmt.Errorf("%w: initiative %s is %s", tracker.ErrInvalidTransition, n.Initiative, in.Status())
 		}
 	}

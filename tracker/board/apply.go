@@ -42,11 +42,40 @@ type listState struct {
 	title, description, typ, status, priority, assignee, initiative string
 	labels, blockers                                                string // JSON arrays
 	created                                                         int64
+	extra                                                           string // see extraOf
 }
 
 func stateOf(it *tracker.Item) listState {
 	return listState{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), it.Assignee,
-		it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), micros(it.CreatedAt)}
+		it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), micros(it.CreatedAt), extraOf(it)}
+}
+
+// extra is what an item holds beyond the columns queries filter on: its
+// claim (holder, since, renewed, lease: whether it has expired depends on
+// the time of the question) and the reason of its last status change.
+type extra struct {
+	Claim        *tracker.Claim `json:"claim,omitempty"`
+	StatusReason string         `json:"status_reason,omitempty"`
+}
+
+func extraOf(it *tracker.Item) string {
+	if it.Claim == nil && it.StatusReason == "" {
+		return "{}"
+	}
+	b, _ := json.Marshal(extra{it.Claim, it.StatusReason})
+	return string(b)
+}
+
+func decodeExtra(s string, it *tracker.Item) error {
+	if s == "{}" || s == "" {
+		return nil
+	}
+	var x extra
+	if err := json.Unmarshal([]byte(s), &x); err != nil {
+		return fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	it.Claim, it.StatusReason = x.Claim, x.StatusReason
+	return nil
 }
 
 func jsonList(s []string) string {
@@ -235,14 +264,14 @@ func (e *entry) rowOf(comments string) []any {
 	it := &e.it
 	return []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), int64(it.Priority.Rank()),
 		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
-		micros(it.CreatedAt), micros(it.UpdatedAt), e.at}
+		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it)}
 }
 
 // itemSet lists the columns writeItem sets, in its order.
 var itemSet = []string{"title", "description", "type", "status", "priority", "prank", "assignee", "initiative",
-	"labels", "blockers", "comments", "version", "created", "updated", "at"}
+	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra"}
 
-const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, hid"
+const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, hid, extra"
 
 // item returns the entry of work item id, from the cache, the database, or
 // new.
@@ -277,10 +306,13 @@ type scanner interface{ Scan(dest ...any) error }
 
 // scanItem reads the columns itemCols names into it.
 func scanItem(row scanner, it *tracker.Item, rid *int64, comments *string, at, hid *int64) error {
-	var typ, status, prio, labels, blockers string
+	var typ, status, prio, labels, blockers, ext string
 	var created, updated int64
 	if err := row.Scan(rid, &it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative,
-		&labels, &blockers, comments, &it.Version, &created, &updated, at, hid); err != nil {
+		&labels, &blockers, comments, &it.Version, &created, &updated, at, hid, &ext); err != nil {
+		return err
+	}
+	if err := decodeExtra(ext, it); err != nil {
 		return err
 	}
 	it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)
@@ -371,7 +403,7 @@ func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
 		for i, h := range e.hist {
 			hist = append(hist, e.rid, e.it.ID, idNumber(e.it.ID), h.fromPos, h.fromAt, h.toPos, h.toAt,
 				h.state.title, h.state.description, h.state.typ, h.state.status, h.state.priority, tracker.Priority(h.state.priority).Rank(),
-				h.state.assignee, h.state.initiative, h.state.labels, h.state.blockers, h.state.created)
+				h.state.assignee, h.state.initiative, h.state.labels, h.state.blockers, h.state.created, h.state.extra)
 			var owner *entry
 			if i == len(e.hist)-1 {
 				owner = e
@@ -401,9 +433,9 @@ func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
 	return a.flushInitiatives(ctx, tx)
 }
 
-const histCols = 18
+const histCols = 19
 
-var histInsert = "INSERT INTO history (rid, id, num, from_pos, from_at, to_pos, to_at, title, description, type, status, priority, prank, assignee, initiative, labels, blockers, created) VALUES "
+var histInsert = "INSERT INTO history (rid, id, num, from_pos, from_at, to_pos, to_at, title, description, type, status, priority, prank, assignee, initiative, labels, blockers, created, extra) VALUES "
 
 func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	it := &e.it
@@ -418,7 +450,7 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	args := e.rowOf(comments)
 	if e.rid == 0 {
 		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num, hid)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
 			append(args, it.ID, idNumber(it.ID))...).Scan(&e.rid)
 		if err != nil {
 			return err

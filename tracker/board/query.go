@@ -243,7 +243,7 @@ func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) 
 	// "updated" sorts by it.
 	last := `(SELECT f.version || ' ' || f.time FROM feed f WHERE f.stream = 'workitem-' || i.id AND f.pos < i.to_pos AND f.at <= ` +
 		fmt.Sprint(t) + ` ORDER BY f.pos DESC LIMIT 1)`
-	query := "SELECT i.id, i.title, i.description, i.type, i.status, i.priority, i.assignee, i.initiative, i.labels, i.blockers, i.created, " + last +
+	query := "SELECT i.id, i.title, i.description, i.type, i.status, i.priority, i.assignee, i.initiative, i.labels, i.blockers, i.created, i.extra, " + last +
 		" FROM history i WHERE " + cond
 	// The time of the last change as of then is known only per row: sort
 	// by it here.
@@ -262,10 +262,13 @@ func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) 
 	var out []tracker.Item
 	for rows.Next() {
 		var it tracker.Item
-		var typ, status, prio, labels, blockers string
+		var typ, status, prio, labels, blockers, ext string
 		var created int64
 		var vt sql.NullString
-		if err := rows.Scan(&it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative, &labels, &blockers, &created, &vt); err != nil {
+		if err := rows.Scan(&it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative, &labels, &blockers, &created, &ext, &vt); err != nil {
+			return nil, err
+		}
+		if err := decodeExtra(ext, &it); err != nil {
 			return nil, err
 		}
 		it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)

@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 3
+const formatVersion = 4
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS items (
 	created     INTEGER NOT NULL,
 	updated     INTEGER NOT NULL,
 	at          INTEGER NOT NULL,
-	hid         INTEGER NOT NULL
+	hid         INTEGER NOT NULL,
+	extra       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_num ON items (num, id);
 CREATE INDEX IF NOT EXISTS items_status ON items (status, num);
@@ -84,7 +85,8 @@ CREATE TABLE IF NOT EXISTS history (
 	initiative TEXT NOT NULL,
 	labels     TEXT NOT NULL,
 	blockers   TEXT NOT NULL,
-	created    INTEGER NOT NULL
+	created    INTEGER NOT NULL,
+	extra      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_num ON history (num, from_at);
 

@@ -146,16 +146,17 @@ func (w *Writer) Step(ctx context.Context) error {
 		return err
 	}
 	who := agents[w.Rand.IntN(len(agents))]
+	act := tracker.Act{Actor: who, Now: w.Clock, Force: true}
 	switch w.Rand.IntN(12) {
 	case 0, 1:
 		to := tracker.Statuses[w.Rand.IntN(len(tracker.Statuses))]
-		err = wi.ChangeStatus(to, "", func(string) (tracker.Status, bool) { return tracker.Done, true })
+		err = wi.ChangeStatus(to, "", act, nil)
 	case 2:
-		err = wi.Reopen("again")
+		err = wi.Reopen("again", act)
 	case 3:
-		err = wi.Claim(who)
+		err = wi.Claim(act, 0)
 	case 4:
-		err = wi.Release(who, true)
+		err = wi.Release("", act)
 	case 5:
 		err = wi.Comment(who, "notes on the "+words[w.Rand.IntN(len(words))])
 	case 6:
@@ -165,7 +166,7 @@ func (w *Writer) Step(ctx context.Context) error {
 	case 8:
 		p := []tracker.Priority{tracker.Critical, tracker.High, tracker.Medium, tracker.Low}[w.Rand.IntN(4)]
 		t := "Fix the " + words[w.Rand.IntN(len(words))]
-		err = wi.Edit(tracker.Edit{Priority: &p, Title: &t})
+		err = wi.Edit(tracker.Edit{Priority: &p, Title: &t}, act)
 	case 9:
 		if b := w.items[w.Rand.IntN(len(w.items))]; w.Rand.IntN(2) == 0 {
 			err = wi.AddBlocker(b)
@@ -179,7 +180,7 @@ func (w *Writer) Step(ctx context.Context) error {
 		}
 		err = wi.SetInitiative(in)
 	case 11:
-		err = wi.Assign([]string{"", who}[w.Rand.IntN(2)])
+		err = wi.Assign([]string{"", who}[w.Rand.IntN(2)], 0, act)
 	}
 	if err != nil {
 		return nil // a refused command (a rule said no) records nothing

@@ -70,20 +70,21 @@ func Seed(ctx context.Context, st es.EventStore, items, events int, end time.Tim
 			n++
 		}
 		fate := rnd.IntN(10)
+		act := tracker.Act{Actor: who, Now: end, Force: true}
 		for j := 0; len(w.Pending()) < n && j < 4*n+8; j++ {
 			left := n - len(w.Pending())
 			switch {
 			case left == 1 && fate < 3:
-				_ = w.ChangeStatus(tracker.Done, "", nil)
+				_ = w.ChangeStatus(tracker.Done, "", act, nil)
 			case left == 1 && fate < 5:
-				_ = w.Claim(who)
+				_ = w.Claim(act, 0)
 			default:
 				switch rnd.IntN(7) {
 				case 0:
-					_ = w.ChangeStatus([]tracker.Status{tracker.Ready, tracker.Backlog, tracker.Blocked}[rnd.IntN(3)], "", nil)
+					_ = w.ChangeStatus([]tracker.Status{tracker.Ready, tracker.Backlog, tracker.Blocked}[rnd.IntN(3)], "", act, nil)
 				case 1:
 					p := prios[rnd.IntN(len(prios))]
-					_ = w.Edit(tracker.Edit{Priority: &p})
+					_ = w.Edit(tracker.Edit{Priority: &p}, act)
 				case 2:
 					if i > 0 && rnd.IntN(3) == 0 {
 						_ = w.AddBlocker("J-" + strconv.Itoa(1+rnd.IntN(i)))

@@ -421,7 +421,7 @@ func testSearch(t *testing.T, cfg Config) {
 	c, _ := w.CreateItem(ctx, "Retry uploads", "ui")
 	wi, _ := w.load(ctx, c)
 	wi.Comment("bob", "the login retry loops forever")
-	wi.ChangeStatus(tracker.Done, "", nil)
+	wi.ChangeStatus(tracker.Done, "", tracker.Act{Actor: "bob", Now: w.Clock, Force: true}, nil)
 	if err := w.save(ctx, wi); err != nil {
 		t.Fatal(err)
 	}

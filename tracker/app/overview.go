@@ -15,16 +15,16 @@ import (
 	"github.com/jerry-es/jerry/tracker"
 )
 
-// Projection is the read model of every work item and initiative, folded
-// from the global log one record at a time with [Projection.Apply]. It uses
+// Overview is the read model of every work item and initiative, folded
+// from the global log one record at a time with [Overview.Apply]. It uses
 // the same folds as the aggregates ([tracker.Item.Apply],
 // [tracker.InitiativeState.Apply]), so it always agrees with them.
 //
 // Its state is plain data keyed by ID, and Position says how far into the
-// log it has read: persisting both is enough to resume it later. A
-// Projection is not safe for concurrent use, reads included (they decode
+// log it has read: persisting both is enough to resume it later. An
+// Overview is not safe for concurrent use, reads included (they decode
 // comments and sort items lazily).
-type Projection struct {
+type Overview struct {
 	reg    *es.Registry
 	pos    int64
 	lastID uuid.UUID // of the record at pos, to check a saved model against its store
@@ -69,9 +69,9 @@ func (e *itemEntry) item(noComments bool) tracker.Item {
 	return e.Item
 }
 
-// NewProjection returns an empty projection that decodes with reg.
-func NewProjection(reg *es.Registry) *Projection {
-	return &Projection{reg: reg, items: make(map[string]*itemEntry), sorted: true,
+// NewOverview returns an empty overview that decodes with reg.
+func NewOverview(reg *es.Registry) *Overview {
+	return &Overview{reg: reg, items: make(map[string]*itemEntry), sorted: true,
 		inits: make(map[string]*tracker.InitiativeState), pending: make(map[string][]pendingEdge)}
 }
 
@@ -82,7 +82,7 @@ var (
 
 // Apply folds one record of the global log into the projection. Records
 // must come in log order; records of other streams are skipped.
-func (p *Projection) Apply(rec es.Record) error {
+func (p *Overview) Apply(rec es.Record) error {
 	p.pos, p.lastID = rec.Position, rec.ID
 	var fold func(es.Envelope)
 	switch {
@@ -128,7 +128,7 @@ func (p *Projection) Apply(rec es.Record) error {
 }
 
 // reset empties the projection.
-func (p *Projection) reset() {
+func (p *Overview) reset() {
 	p.pos, p.lastID = 0, uuid.UUID{}
 	p.items = make(map[string]*itemEntry)
 	p.order, p.sorted = nil, true
@@ -137,10 +137,10 @@ func (p *Projection) reset() {
 }
 
 // Position returns the log position of the last record applied.
-func (p *Projection) Position() int64 { return p.pos }
+func (p *Overview) Position() int64 { return p.pos }
 
 // Item returns the state of work item id.
-func (p *Projection) Item(id string) (tracker.Item, bool) {
+func (p *Overview) Item(id string) (tracker.Item, bool) {
 	e, ok := p.items[id]
 	if !ok || e.Status == "" {
 		return tracker.Item{}, false
@@ -168,7 +168,7 @@ func (f Filter) match(it *tracker.Item) bool {
 }
 
 // Items returns the work items that match f, by ID number.
-func (p *Projection) Items(f Filter) []tracker.Item {
+func (p *Overview) Items(f Filter) []tracker.Item {
 	p.sortOrder()
 	var out []tracker.Item
 	if f == (Filter{NoComments: f.NoComments}) {
@@ -183,7 +183,7 @@ func (p *Projection) Items(f Filter) []tracker.Item {
 }
 
 // sortOrder sorts p.order by ID if it is not sorted.
-func (p *Projection) sortOrder() {
+func (p *Overview) sortOrder() {
 	if !p.sorted {
 		sortByID(p.order, func(e *itemEntry) string { return e.ID })
 		p.sorted = true
@@ -217,13 +217,14 @@ func sortByID[T any](s []T, id func(T) string) {
 	}
 }
 
-// Ready returns the work items an agent may take next: unassigned, in
-// backlog or ready, with every blocker done; highest priority first, oldest
-// first within a priority.
-func (p *Projection) Ready() []tracker.Item {
+// Ready returns the work items an agent may take next at t: unassigned in
+// backlog or ready, or held by a claim expired at t (see
+// tracker.Item.Available), with every blocker done; highest priority first,
+// oldest first within a priority.
+func (p *Overview) Ready(t time.Time) []tracker.Item {
 	var sel []*itemEntry
 	for _, e := range p.order {
-		if p.isReady(&e.Item) {
+		if p.isReady(&e.Item, t) {
 			sel = append(sel, e)
 		}
 	}
@@ -238,8 +239,8 @@ func (p *Projection) Ready() []tracker.Item {
 	return out
 }
 
-func (p *Projection) isReady(it *tracker.Item) bool {
-	if it.Assignee != "" || (it.Status != tracker.Backlog && it.Status != tracker.Ready) {
+func (p *Overview) isReady(it *tracker.Item, t time.Time) bool {
+	if !it.Available(t) {
 		return false
 	}
 	for _, b := range it.Blockers {
@@ -251,7 +252,7 @@ func (p *Projection) isReady(it *tracker.Item) bool {
 }
 
 // Initiatives returns every initiative, by ID number.
-func (p *Projection) Initiatives() []tracker.InitiativeState {
+func (p *Overview) Initiatives() []tracker.InitiativeState {
 	var sel []*tracker.InitiativeState
 	for _, in := range p.inits {
 		if in.Status != "" {
@@ -267,22 +268,22 @@ func (p *Projection) Initiatives() []tracker.InitiativeState {
 }
 
 // Counts returns how many work items and initiatives the projection holds.
-func (p *Projection) Counts() (items, initiatives int) { return len(p.items), len(p.inits) }
+func (p *Overview) Counts() (items, initiatives int) { return len(p.items), len(p.inits) }
 
-// Progress is told how far a fold has come: records applied, and the log's
+// ProgressFunc is told how far a fold has come: records applied, and the log's
 // last position when the fold started.
-type Progress func(done, total int64)
+type ProgressFunc func(done, total int64)
 
 // ReadModel folds the whole global log into a new projection. With a
 // non-zero asOf it skips records recorded after asOf, giving the state as of
 // then (list --as-of). progress, if not nil, is called now and then and at
 // the end. For the state now, [Service.Current] reads the persisted model
 // instead when the service has one.
-func (s *Service) ReadModel(ctx context.Context, asOf time.Time, progress Progress) (*Projection, error) {
+func (s *Service) ReadModel(ctx context.Context, asOf time.Time, progress ProgressFunc) (*Overview, error) {
 	if s.log == nil {
 		return nil, errors.New("the store has no global log")
 	}
-	p := NewProjection(s.reg)
+	p := NewOverview(s.reg)
 	var total int64
 	if progress != nil {
 		var err error
@@ -321,13 +322,13 @@ func (s *Service) ReadModel(ctx context.Context, asOf time.Time, progress Progre
 	return p, nil
 }
 
-// List returns the work items that match f, now or (asOf not zero) as of
-// a time.
-func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]tracker.Item, error) {
+// List returns the cards of the work items that match f, now or (asOf not
+// zero) as of a time.
+func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]Card, error) {
 	if f.Initiative != "" {
 		f.Initiative = InitiativeID(f.Initiative)
 	}
-	var p *Projection
+	var p *Overview
 	var err error
 	if asOf.IsZero() {
 		p, err = s.Current(ctx)
@@ -338,52 +339,62 @@ func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]tracker
 	if err != nil {
 		return nil, err
 	}
-	return p.Items(f), nil
+	t := asOf
+	if t.IsZero() {
+		t = es.Now()
+	}
+	return p.Cards(p.Items(f), t), nil
 }
 
-// Ready returns up to limit (0: all) work items ready to be taken, most
-// urgent first.
-func (s *Service) Ready(ctx context.Context, limit int) ([]tracker.Item, error) {
+// Ready returns the cards of up to limit (0: all) work items ready to be
+// taken, most urgent first.
+func (s *Service) Ready(ctx context.Context, limit int) ([]Card, error) {
 	p, err := s.Current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r := p.Ready()
+	now := es.Now()
+	r := p.Ready(now)
 	if limit > 0 && len(r) > limit {
 		r = r[:limit]
 	}
-	return r, nil
+	return p.Cards(r, now), nil
 }
 
-// ClaimReady claims the most urgent ready work item for the actor and
-// returns it. Each candidate is claimed with the version it was loaded at;
-// one that another agent changed or claimed meanwhile is skipped for the
-// next, so agents racing for work each get a different item. It returns a
-// *NotFoundError when no item is ready.
-func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) {
-	who := actor(ctx)
+// ClaimReady claims the most urgent ready work item for the actor, moves it
+// to in_progress in the same append, and returns it. Each candidate is
+// claimed with the version it was loaded at; one that another agent changed
+// or claimed meanwhile is skipped for the next, so agents racing for work
+// each get a different item. An item whose claim has expired is taken over.
+// It returns a *NotFoundError when no item is ready.
+func (s *Service) ClaimReady(ctx context.Context, lease time.Duration) (Result[tracker.Item], error) {
+	act := s.act(ctx)
+	act.Force = false // ready never forces its way
+	lease, err := s.leaseOr(lease)
+	if err != nil {
+		return Result[tracker.Item]{}, err
+	}
 	p, err := s.Current(ctx)
 	if err != nil {
 		return Result[tracker.Item]{}, err
 	}
-	for _, cand := range p.Ready() {
+	for _, cand := range p.Ready(act.Now) {
 		w, err := s.items.Load(ctx, cand.ID)
 		if err != nil {
 			return Result[tracker.Item]{}, err
 		}
 		// The item may have moved on since the log was read.
-		it := w.Item()
-		if it.Assignee != "" || (it.Status != tracker.Backlog && it.Status != tracker.Ready) {
+		if it := w.Item(); !it.Available(act.Now) {
 			continue
 		}
-		// A blocker may have been added, or reopened, meanwhile too.
-		if done, err := s.blockersDone(ctx, it.Blockers); err != nil {
+		// A blocker may have been added, or reopened, meanwhile too: Pick
+		// refuses an item with an open blocker.
+		lookup, err := s.blockers(ctx, w.Blockers())
+		if err != nil {
 			return Result[tracker.Item]{}, err
-		} else if !done {
-			continue
 		}
-		if err := w.Claim(who); err != nil {
-			if errors.Is(err, tracker.ErrClaimed) || errors.Is(err, tracker.ErrInvalidTransition) {
+		if err := w.Pick(act, lease, lookup); err != nil {
+			if errors.Is(err, tracker.ErrClaimed) || errors.Is(err, tracker.ErrInvalidTransition) || errors.Is(err, tracker.ErrBlocked) {
 				continue
 			}
 			return Result[tracker.Item]{}, err
@@ -399,24 +410,6 @@ func (s *Service) ClaimReady(ctx context.Context) (Result[tracker.Item], error) 
 		return Result[tracker.Item]{State: w.Item(), Events: events}, nil
 	}
 	return Result[tracker.Item]{}, &NotFoundError{Kind: "ready", ID: "work item"}
-}
-
-// blockersDone reports whether every one of blockers is done now (a missing
-// one is not), as the read model's Ready requires.
-func (s *Service) blockersDone(ctx context.Context, blockers []string) (bool, error) {
-	for _, b := range blockers {
-		bw, err := s.items.Load(ctx, b)
-		if errors.Is(err, es.ErrNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if bw.Status() != tracker.Done {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 // Initiatives returns every initiative.

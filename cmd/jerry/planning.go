@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/app"
+)
+
+// The planning commands: block, unblock, ready.
+
+func (c *cli) blockCmd() *cobra.Command {
+	return c.itemWrite("block ID BLOCKER", "Record that ID cannot start until BLOCKER is done (cycles refused)", 2, "ID BLOCKER",
+		func(ctx context.Context, s *app.Service, _ *cobra.Command, a []string, exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+			return s.Block(ctx, a[0], a[1], exp)
+		})
+}
+
+func (c *cli) unblockCmd() *cobra.Command {
+	return c.itemWrite("unblock ID BLOCKER", "Remove BLOCKER from ID's blockers", 2, "ID BLOCKER",
+		func(ctx context.Context, s *app.Service, _ *cobra.Command, a []string, exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+			return s.Unblock(ctx, a[0], a[1], exp)
+		})
+}
+
+func (c *cli) readyCmd() *cobra.Command {
+	var limit int
+	var claim bool
+	var lease time.Duration
+	cmd := &cobra.Command{
+		Use:   "ready",
+		Short: "List work to take next; --claim takes the first for you",
+		Long: `List the work items an agent may take now, highest priority first, oldest
+first within a priority: an agent's "what next?". An item is ready when it is
+open, not set to blocked, every blocker is done, and it is either unassigned
+in backlog or ready, or held by a claim that has expired (its agent is gone).
+
+With --claim, claim the first one for the actor, move it to in_progress in
+the same append, and print it. Agents running ready --claim at the same
+moment each get a different item. If nothing is ready, exit code 4.`,
+		Args: args(0, 0, "no arguments"),
+	}
+	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
+		if limit < 0 {
+			return app.Usagef("--limit %d: want 0 (all) or more", limit)
+		}
+		if claim {
+			r, err := s.ClaimReady(ctx, lease)
+			if err != nil {
+				return err
+			}
+			card, err := s.Card(ctx, r.State, time.Time{})
+			if err != nil {
+				return err
+			}
+			return c.emit(func() any { return cardView(card) }, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: claimed by %s\n\n", display(r.State.ID), display(r.State.Assignee))
+				printItem(w, card)
+			})
+		}
+		items, err := s.Ready(ctx, limit)
+		if err != nil {
+			return err
+		}
+		return c.emit(func() any { return cardViews(items) }, func(w io.Writer) {
+			if len(items) == 0 {
+				fmt.Fprintln(w, "nothing ready")
+				return
+			}
+			printItems(w, cardItems(items))
+		})
+	})
+	cmd.Flags().IntVar(&limit, "limit", 0, "show at most N items (0: all)")
+	cmd.Flags().BoolVar(&claim, "claim", false, "claim the first ready item, start it, and print it")
+	addLease(cmd, &lease)
+	return cmd
+}
+
+func (c *cli) blockedCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "blocked",
+		Short: "List the work items that cannot move now, and why",
+		Long: `List every open work item that cannot move now, and why: blockers that are
+not done (with their status and holder), a status of blocked set by hand
+(with its reason), or a claim that has expired (its agent is gone; ready
+offers the item again).`,
+		Args: args(0, 0, "no arguments"),
+	}
+	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
+		stuck, err := s.Blocked(ctx)
+		if err != nil {
+			return err
+		}
+		return c.emit(func() any { return stuckViews(stuck) }, func(w io.Writer) { printStuck(w, stuck) })
+	})
+	return cmd
+}
