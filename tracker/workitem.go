@@ -37,7 +37,7 @@ type Item struct {
 	// in the order they were added.
 	Blockers []string `json:"blockers,omitempty"`
 	// Labels are the item's labels, normalised and sorted.
-	Labels    []string  `json:"labels,omitempty"`
+	Labels []string `json:"labels,omitempty"`
 	// Claim is the assignee's hold on the item, nil when unassigned.
 	Claim     *Claim    `json:"claim,omitempty"`
 	Version   int64     `json:"version"`
