@@ -283,11 +283,43 @@ func (s *Service) ReadyCards(ctx context.Context, q board.Query) ([]Card, error)
 // cards returns the cards of items now (asOf zero) or as of asOf.
 func (s *Service) cards(ctx context.Context, items []tracker.Item, asOf time.Time) ([]Card, error) {
 	if asOf.IsZero() {
-		p, err := s.Current(ctx)
+		// From the indexed model: the states of the items' blockers and
+		// the open items that wait on them, in two queries.
+		ids := make([]string, len(items))
+		var blockers []string
+		for i, it := range items {
+			ids[i] = it.ID
+			blockers = append(blockers, it.Blockers...)
+		}
+		type maps struct {
+			states  map[string]tracker.BlockerState
+			waiting map[string][]tracker.BlockerState
+		}
+		m, err := query(ctx, s, func(b *board.Board) (maps, error) {
+			st, err := b.States(ctx, blockers)
+			if err != nil {
+				return maps{}, err
+			}
+			w, err := b.Waiting(ctx, ids)
+			return maps{st, w}, err
+		})
 		if err != nil {
 			return nil, err
 		}
-		return p.Cards(items, es.Now()), nil
+		now := es.Now()
+		out := make([]Card, len(items))
+		for i, it := range items {
+			c := Card{Item: it, Blocks: m.waiting[it.ID], Claim: claimAt(it, now), Blockers: make([]tracker.BlockerState, len(it.Blockers))}
+			for j, b := range it.Blockers {
+				if st, ok := m.states[b]; ok {
+					c.Blockers[j] = st
+				} else {
+					c.Blockers[j] = tracker.BlockerState{ID: b}
+				}
+			}
+			out[i] = c
+		}
+		return out, nil
 	}
 	out := make([]Card, len(items))
 	for i, it := range items {

@@ -3,6 +3,7 @@ package board
 import (
 	"context"
 	"database/sql"
+	"github.com/jerry-es/jerry/tracker"
 	"slices"
 )
 
@@ -59,4 +60,67 @@ func (b *Board) DependencyPath(ctx context.Context, from, to string) (path []str
 		return nil
 	})
 	return path, graphVersion, err
+}
+
+// States returns what a card shows of each of the work items ids (ID,
+// title, status, assignee) now, by ID; an ID the model lacks is missing.
+func (b *Board) States(ctx context.Context, ids []string) (map[string]tracker.BlockerState, error) {
+	out := make(map[string]tracker.BlockerState, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT id, title, status, assignee FROM items WHERE status <> '' AND id IN ("+placeholders(len(ids))+")", args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s tracker.BlockerState
+			var st string
+			if err := rows.Scan(&s.ID, &s.Title, &st, &s.Assignee); err != nil {
+				return err
+			}
+			s.Status = tracker.Status(st)
+			out[s.ID] = s
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Waiting returns, for each of the work items ids, the open items whose
+// blockers include it, by ID number.
+func (b *Board) Waiting(ctx context.Context, ids []string) (map[string][]tracker.BlockerState, error) {
+	out := make(map[string][]tracker.BlockerState)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT x.blocker, i.id, i.title, i.status, i.assignee FROM blockers x JOIN items i ON i.rid = x.rid
+			WHERE x.blocker IN (`+placeholders(len(ids))+`) AND i.status NOT IN ('', 'done', 'cancelled') ORDER BY i.num, i.id`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var bl, st string
+			var s tracker.BlockerState
+			if err := rows.Scan(&bl, &s.ID, &s.Title, &st, &s.Assignee); err != nil {
+				return err
+			}
+			s.Status = tracker.Status(st)
+			out[bl] = append(out[bl], s)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
