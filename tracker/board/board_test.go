@@ -5,8 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/board"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -101,3 +105,34 @@ func TestFileStore(t *testing.T) {
 }
 
 func TestPostgres(t *testing.T) { boardtest.Run(t, pgConfig) }
+
+// States and Waiting take more IDs than SQLite takes variables in one
+// statement (a search with tens of thousands of hits asks for them all).
+func TestStatesOfManyItems(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	if err := boardtest.Seed(ctx, st, 1200, 2400, time.Now(), 1); err != nil {
+		t.Fatal(err)
+	}
+	reg := es.NewRegistry()
+	tracker.Register(reg)
+	b, err := board.Open(ctx, filepath.Join(t.TempDir(), "board.db"), st, reg, board.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.CatchUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 40000 {
+		ids = append(ids, fmt.Sprintf("J-%d", i+1))
+	}
+	states, err := b.States(ctx, ids)
+	if err != nil || len(states) != 1200 {
+		t.Fatalf("States of 40,000 IDs: %d, %v; want the 1,200 items", len(states), err)
+	}
+	if _, err := b.Waiting(ctx, ids); err != nil {
+		t.Fatalf("Waiting on 40,000 IDs: %v", err)
+	}
+}

@@ -62,14 +62,28 @@ func (b *Board) DependencyPath(ctx context.Context, from, to string) (path []str
 	return path, graphVersion, err
 }
 
+// maxVars is how many IDs one query names: SQLite limits the variables
+// of a statement.
+const maxVars = 500
+
 // States returns what a card shows of each of the work items ids (ID,
 // title, status, assignee) now, by ID; an ID the model lacks is missing.
 func (b *Board) States(ctx context.Context, ids []string) (map[string]tracker.BlockerState, error) {
 	out := make(map[string]tracker.BlockerState, len(ids))
-	if len(ids) == 0 {
-		return out, nil
+	for len(ids) > maxVars {
+		if err := b.states(ctx, ids[:maxVars], out); err != nil {
+			return nil, err
+		}
+		ids = ids[maxVars:]
 	}
-	err := b.read(ctx, func(tx *sql.Tx) error {
+	return out, b.states(ctx, ids, out)
+}
+
+func (b *Board) states(ctx context.Context, ids []string, out map[string]tracker.BlockerState) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return b.read(ctx, func(tx *sql.Tx) error {
 		args := make([]any, len(ids))
 		for i, id := range ids {
 			args[i] = id
@@ -90,17 +104,26 @@ func (b *Board) States(ctx context.Context, ids []string) (map[string]tracker.Bl
 		}
 		return rows.Err()
 	})
-	return out, err
 }
 
 // Waiting returns, for each of the work items ids, the open items whose
 // blockers include it, by ID number.
 func (b *Board) Waiting(ctx context.Context, ids []string) (map[string][]tracker.BlockerState, error) {
 	out := make(map[string][]tracker.BlockerState)
-	if len(ids) == 0 {
-		return out, nil
+	for len(ids) > maxVars {
+		if err := b.waiting(ctx, ids[:maxVars], out); err != nil {
+			return nil, err
+		}
+		ids = ids[maxVars:]
 	}
-	err := b.read(ctx, func(tx *sql.Tx) error {
+	return out, b.waiting(ctx, ids, out)
+}
+
+func (b *Board) waiting(ctx context.Context, ids []string, out map[string][]tracker.BlockerState) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return b.read(ctx, func(tx *sql.Tx) error {
 		args := make([]any, len(ids))
 		for i, id := range ids {
 			args[i] = id
@@ -122,5 +145,4 @@ func (b *Board) Waiting(ctx context.Context, ids []string) (map[string][]tracker
 		}
 		return rows.Err()
 	})
-	return out, err
 }
