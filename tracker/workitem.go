@@ -230,7 +230,15 @@ func (w *WorkItem) Create(n NewItem) error {
 }
 
 // begin starts a command run by act: the events it raises are act.Actor's.
-func (w *WorkItem) begin(act Act) { w.actor = strings.TrimSpace(act.Actor) }
+func (w *WorkItem) begin(act Act) { w.SetActor(act.Actor) }
+
+// SetActor says who runs the commands that follow: the actor their events
+// will carry in their metadata once saved. The state applies them as that
+// actor's at once, so that a write by a claim's holder renews the claim in
+// the state (and its snapshots) exactly as a replay of the stored events
+// does. Commands that take an [Act] set it themselves; callers set it for
+// the others (comments, blocks, membership).
+func (w *WorkItem) SetActor(actor string) { w.actor = strings.TrimSpace(actor) }
 
 // bound refuses a command by act while another agent's claim holds the
 // item, unless act.Force.

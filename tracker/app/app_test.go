@@ -519,3 +519,35 @@ func cardIDs(cards []app.Card) []string {
 	}
 	return out
 }
+
+// A write by a claim's holder renews the claim in the state the repository
+// keeps (and snapshots) exactly as a replay of the stored events does, for
+// every command, those that take no actor included (block, membership).
+func TestHolderWritesRenewAsReplayDoes(t *testing.T) {
+	st := memstore.New()
+	snapped := app.New(st, st, st, app.WithStrategy(es.EveryN(1)))
+	replayed := app.New(st, nil, st)
+	a := create(t, snapped, "A")
+	b := create(t, snapped, "B")
+	if _, err := snapped.Claim(as("ann"), a.ID, app.ClaimOptions{}, es.Any); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := snapped.Block(as("ann"), a.ID, b.ID, es.Any); err != nil {
+		t.Fatal(err)
+	}
+	fromSnapshot, err := snapped.Item(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromReplay, err := replayed.Item(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromSnapshot.Claim == nil || fromReplay.Claim == nil || !fromSnapshot.Claim.Renewed.Equal(fromReplay.Claim.Renewed) {
+		t.Fatalf("renewed at %+v from the snapshot, %+v by replay", fromSnapshot.Claim, fromReplay.Claim)
+	}
+	if !fromReplay.Claim.Renewed.After(fromReplay.Claim.Since) {
+		t.Fatalf("the holder's block did not renew the claim: %+v", fromReplay.Claim)
+	}
+}

@@ -234,6 +234,7 @@ func (s *Service) Block(ctx context.Context, id, blocker string, expected es.Exp
 				tracker.ErrCycle, blocker, id, strings.Join(path, " -> "), id, blocker)
 		}
 		n := w.Version()
+		w.SetActor(actor(ctx))
 		if err := w.AddBlocker(blocker); err != nil {
 			return res, err
 		}

@@ -20,7 +20,11 @@ func notFound(err error, kind, id, detail string) error {
 
 func (s *Service) updateItem(ctx context.Context, id string, expected es.ExpectedVersion, fn func(*tracker.WorkItem) error) (Result[tracker.Item], error) {
 	id = ItemID(id)
-	w, n, err := update(ctx, s.items, id, expected, fn)
+	who := actor(ctx)
+	w, n, err := update(ctx, s.items, id, expected, func(w *tracker.WorkItem) error {
+		w.SetActor(who) // the events' actor, for the claim's renewal
+		return fn(w)
+	})
 	if err != nil {
 		return Result[tracker.Item]{}, notFound(err, "work item", id, "")
 	}

@@ -92,6 +92,7 @@ func (g *seeder) item(s *Service, i int, id string, n int) (*tracker.WorkItem, s
 	rnd := g.rnd
 	who := seedAgents[rnd.IntN(len(seedAgents))]
 	w := s.items.New(id)
+	w.SetActor(who)
 	title := fmt.Sprintf("%s the %s %s", []string{"Fix", "Speed up", "Document", "Test", "Refactor"}[rnd.IntN(5)],
 		seedWords[rnd.IntN(len(seedWords))], seedWords[rnd.IntN(len(seedWords))])
 	if err := w.Create(tracker.NewItem{Title: title, Type: seedTypes[rnd.IntN(len(seedTypes))], Priority: seedPrios[rnd.IntN(len(seedPrios))]}); err != nil {

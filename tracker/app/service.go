@@ -205,6 +205,7 @@ func (s *Service) Create(ctx context.Context, n tracker.NewItem) (Result[tracker
 			return res, err
 		}
 		w = s.items.New(id)
+		w.SetActor(actor(ctx))
 		if err := w.Create(n); err != nil {
 			return res, err
 		}
