@@ -64,10 +64,15 @@ func refViews(bs []tracker.BlockerState) []refJSON {
 func cardView(c app.Card) itemJSON {
 	v := itemView(c.Item)
 	v.Blockers, v.Blocks = refViews(c.Blockers), refViews(c.Blocks)
-	if cl := c.Claim; cl != nil {
-		v.Claim = &claimJSON{Holder: cl.Holder, Since: cl.Since.UTC(), ExpiresAt: cl.ExpiresAt.UTC(), Expired: cl.Expired}
-	}
+	v.Claim = claimView(c.Claim)
 	return v
+}
+
+func claimView(cl *app.ClaimState) *claimJSON {
+	if cl == nil {
+		return nil
+	}
+	return &claimJSON{Holder: cl.Holder, Since: cl.Since.UTC(), ExpiresAt: cl.ExpiresAt.UTC(), Expired: cl.Expired}
 }
 
 func cardViews(cards []app.Card) []itemJSON {
@@ -96,6 +101,7 @@ func stuckViews(stuck []app.Stuck) []stuckJSON {
 	for i, s := range stuck {
 		v := itemView(s.Item)
 		v.Blockers = refViews(s.Why.Blockers)
+		v.Claim = claimView(s.Claim)
 		out[i] = stuckJSON{itemJSON: v, Why: whyJSON{Blockers: refViews(s.Why.Blockers), Manual: s.Why.Manual,
 			Reason: s.Why.Reason, ClaimExpired: s.Why.Expired}}
 	}

@@ -37,8 +37,9 @@ type ClaimState struct {
 	Expired bool
 }
 
-// claimAt returns it's claim as it stands at t.
-func claimAt(it tracker.Item, t time.Time) *ClaimState {
+// ClaimAt returns it's claim as it stands at t, nil if it has none: the one
+// place a face learns whether a claim has expired.
+func ClaimAt(it tracker.Item, t time.Time) *ClaimState {
 	c := it.Claim
 	if c == nil {
 		return nil
@@ -53,7 +54,7 @@ func (p *Overview) Cards(items []tracker.Item, t time.Time) []Card {
 	out := make([]Card, len(items))
 	at := make(map[string]int, len(items)) // card index by item ID
 	for i, it := range items {
-		out[i] = Card{Item: it, Claim: claimAt(it, t)}
+		out[i] = Card{Item: it, Claim: ClaimAt(it, t)}
 		if len(it.Blockers) > 0 {
 			out[i].Blockers = make([]tracker.BlockerState, len(it.Blockers))
 			for j, b := range it.Blockers {
@@ -97,7 +98,7 @@ func (s *Service) Card(ctx context.Context, it tracker.Item, when time.Time) (Ca
 		}
 		return p.Cards([]tracker.Item{it}, es.Now())[0], nil
 	}
-	c := Card{Item: it, Claim: claimAt(it, when), Blockers: make([]tracker.BlockerState, len(it.Blockers))}
+	c := Card{Item: it, Claim: ClaimAt(it, when), Blockers: make([]tracker.BlockerState, len(it.Blockers))}
 	for i, id := range it.Blockers {
 		c.Blockers[i] = tracker.BlockerState{ID: id}
 		if b, err := s.itemWhen(ctx, id, when); err == nil {

@@ -133,7 +133,10 @@ type Why struct {
 // Stuck is a work item that cannot move now, and why.
 type Stuck struct {
 	Item tracker.Item
-	Why  Why
+	// Claim is the item's claim as it stands at the moment asked, nil if
+	// it has none.
+	Claim *ClaimState
+	Why   Why
 }
 
 // Blocked returns every open work item that cannot move now, in ID order:
@@ -171,9 +174,10 @@ func (p *Overview) Stuck(t time.Time) []Stuck {
 		if why.Manual {
 			why.Reason = it.StatusReason
 		}
-		why.Expired = it.Claim != nil && it.Claim.Expired(t)
+		claim := ClaimAt(*it, t)
+		why.Expired = claim != nil && claim.Expired
 		if len(why.Blockers) > 0 || why.Manual || why.Expired {
-			out = append(out, Stuck{Item: e.item(true), Why: why})
+			out = append(out, Stuck{Item: e.item(true), Claim: claim, Why: why})
 		}
 	}
 	return out

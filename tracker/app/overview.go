@@ -351,7 +351,7 @@ func (s *Service) List(ctx context.Context, f Filter, asOf time.Time) ([]Card, e
 	if f.NoCards {
 		out := make([]Card, len(items))
 		for i, it := range items {
-			out[i] = Card{Item: it, Claim: claimAt(it, t)}
+			out[i] = Card{Item: it, Claim: ClaimAt(it, t)}
 		}
 		return out, nil
 	}

@@ -170,7 +170,7 @@ func written(r app.Result[tracker.Item], err error) (Written, error) {
 	for i, e := range r.Events {
 		changes[i] = tracker.Describe(e)
 	}
-	return Written{Item: summaryOf(r.State), Changes: changes}, nil
+	return Written{Item: summaryOf(r.State, app.ClaimAt(r.State, es.Now())), Changes: changes}, nil
 }
 
 // cut returns the first n of s, whether it cut, and len(s).
@@ -184,7 +184,7 @@ func cut[T any](s []T, n int) ([]T, bool, int) {
 func cardSummaries(cards []app.Card) []Summary {
 	out := make([]Summary, len(cards))
 	for i, c := range cards {
-		out[i] = summaryOf(c.Item)
+		out[i] = summaryOf(c.Item, c.Claim)
 	}
 	return out
 }

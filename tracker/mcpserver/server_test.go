@@ -489,3 +489,24 @@ func TestUnknownToolIsAProtocolError(t *testing.T) {
 		t.Fatal("an unknown tool was called")
 	}
 }
+
+// show as of a past moment tells the claim as it stood then, as the CLI
+// does: held inside its lease, though it has expired since.
+func TestShowAsOfTellsThePastClaim(t *testing.T) {
+	f := newFixture(t, "agent-7")
+	created := ok[mcpserver.Written](f, "create", map[string]any{"title": "Short lease"})
+	claimed := ok[mcpserver.Written](f, "claim", map[string]any{"id": created.Item.ID, "lease": "1s"})
+	c := claimed.Item.Claim
+	if c == nil || c.Expired {
+		t.Fatalf("claim: %+v", c)
+	}
+	for time.Now().Before(c.ExpiresAt.Add(100 * time.Millisecond)) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	inside := c.Since.Add(300 * time.Millisecond).Format(time.RFC3339Nano)
+	then := ok[mcpserver.Item](f, "show", map[string]any{"id": created.Item.ID, "as_of": inside})
+	now := ok[mcpserver.Item](f, "show", map[string]any{"id": created.Item.ID})
+	if then.Claim == nil || then.Claim.Expired || now.Claim == nil || !now.Claim.Expired {
+		t.Fatalf("as of %s: %+v; now: %+v; want held then, expired now", inside, then.Claim, now.Claim)
+	}
+}

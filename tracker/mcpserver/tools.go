@@ -5,6 +5,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
 )
@@ -35,7 +36,7 @@ func (s *server) addTools(srv *mcp.Server) {
 				if err != nil {
 					return Ready{}, err
 				}
-				it := itemOf(r.State, n)
+				it := itemOf(r.State, app.ClaimAt(r.State, es.Now()), n)
 				return Ready{Total: 1, Claimed: &it}, nil
 			}
 			if lease != 0 {
@@ -126,7 +127,7 @@ func (s *server) addTools(srv *mcp.Server) {
 			if err != nil {
 				return Item{}, err
 			}
-			out := itemOf(it, n)
+			out := itemOf(it, card.Claim, n)
 			out.WaitingOn, out.Blocks = blockersOf(card.Blockers), blockersOf(card.Blocks)
 			return out, nil
 		})
@@ -281,7 +282,7 @@ func (s *server) addTools(srv *mcp.Server) {
 			stuck, more, total := cut(stuck, n)
 			out := make([]Waiting, len(stuck))
 			for i, st := range stuck {
-				out[i] = Waiting{Summary: summaryOf(st.Item), WaitingOn: blockersOf(st.Why.Blockers),
+				out[i] = Waiting{Summary: summaryOf(st.Item, st.Claim), WaitingOn: blockersOf(st.Why.Blockers),
 					BlockedReason: st.Why.Reason, ManualBlock: st.Why.Manual, ClaimExpired: st.Why.Expired}
 			}
 			return WaitingItems{Items: out, Total: total, Truncated: more}, nil

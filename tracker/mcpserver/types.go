@@ -3,7 +3,6 @@ package mcpserver
 import (
 	"time"
 
-	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
 )
@@ -238,11 +237,13 @@ type LimitIn struct {
 // NoIn is the input of a tool that takes none.
 type NoIn struct{}
 
-func summaryOf(it tracker.Item) Summary {
+// summaryOf returns it in short, with its claim as the application layer
+// says it stands at the moment shown (nil: none).
+func summaryOf(it tracker.Item, claim *app.ClaimState) Summary {
 	s := Summary{ID: it.ID, Title: it.Title, Status: string(it.Status), Priority: string(it.Priority),
 		Type: string(it.Type), Assignee: it.Assignee, Blockers: it.Blockers, Version: it.Version}
-	if c := it.Claim; c != nil {
-		s.Claim = &Claim{Holder: c.Holder, Since: c.Since.UTC(), ExpiresAt: c.ExpiresAt().UTC(), Expired: c.Expired(es.Now())}
+	if c := claim; c != nil {
+		s.Claim = &Claim{Holder: c.Holder, Since: c.Since.UTC(), ExpiresAt: c.ExpiresAt.UTC(), Expired: c.Expired}
 	}
 	return s
 }
@@ -258,13 +259,14 @@ func blockersOf(bs []tracker.BlockerState) []Blocker {
 	return out
 }
 
-// itemOf returns it in full, with its last comments comments.
-func itemOf(it tracker.Item, comments int) Item {
+// itemOf returns it in full, with its claim at the moment shown and its
+// last comments comments.
+func itemOf(it tracker.Item, claim *app.ClaimState, comments int) Item {
 	var cs []Comment
 	for _, c := range it.Comments[max(0, len(it.Comments)-comments):] {
 		cs = append(cs, Comment{Author: c.Author, Time: c.Time.UTC(), Text: c.Text})
 	}
-	return Item{Summary: summaryOf(it), Description: it.Description, Reason: it.StatusReason, Initiative: it.Initiative, Comments: cs,
+	return Item{Summary: summaryOf(it, claim), Description: it.Description, Reason: it.StatusReason, Initiative: it.Initiative, Comments: cs,
 		CommentsAll: len(it.Comments), CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
 }
 
