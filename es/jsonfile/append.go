@@ -194,6 +194,8 @@ type batchWrite struct {
 	posEntries []byte
 	base, last int64 // the log's size and last position before the batch
 	accepted   []*request
+	// failed holds, by stream, why its index could not be loaded.
+	failed map[string]error
 }
 
 // commitLocked writes batch: it checks each append's expected version,
@@ -244,12 +246,18 @@ func (s *Store) loadStreams(w *batchWrite, batch []*request) error {
 		if w.streams[req.stream] != nil {
 			continue
 		}
+		if w.failed[req.stream] != nil {
+			continue
+		}
 		ix, err := s.streamIndex(req.stream, true)
 		if errors.Is(err, errDerivedDamaged) {
 			return err
 		}
 		if err != nil {
-			req.err = err
+			if w.failed == nil {
+				w.failed = make(map[string]error)
+			}
+			w.failed[req.stream] = err
 			continue
 		}
 		ix.pinned = true
@@ -265,12 +273,7 @@ func (s *Store) loadStreams(w *batchWrite, batch []*request) error {
 func (s *Store) place(w *batchWrite, req *request) error {
 	ps := w.streams[req.stream]
 	if ps == nil {
-		// loadStreams failed for this stream; find its error again.
-		_, err := s.streamIndex(req.stream, true)
-		if err == nil {
-			err = errors.New("jsonfile: stream index unavailable")
-		}
-		return err
+		return w.failed[req.stream] // loadStreams could not load its index
 	}
 	cur := ps.base + int64(len(ps.recs))
 	stored, dup, err := es.CheckAppend(req.stream, req.expected, cur, req.recs, func(from, to int64) ([]es.Record, error) {
