@@ -46,8 +46,8 @@ func (s *Signal) Notify() {
 // slow consumer costs the store nothing.
 func Follow(ctx context.Context, log LogReader, from int64, wake *Signal, poll time.Duration) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		if from < 1 {
-			yield(Record{}, invalidf(ErrInvalidVersion, "position %d", from))
+		if err := ValidatePosition(from); err != nil {
+			yield(Record{}, err)
 			return
 		}
 		next := from

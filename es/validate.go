@@ -179,6 +179,15 @@ func ValidateRead(stream string, from, to int64) error {
 	return ValidateRange(from, to)
 }
 
+// ValidatePosition checks the starting position of a ReadLog or Subscribe
+// call: positions start at 1.
+func ValidatePosition(from int64) error {
+	if from < 1 {
+		return invalidf(ErrInvalidVersion, "log position %d", from)
+	}
+	return nil
+}
+
 // ValidateRange checks the bounds of a ReadStream call.
 func ValidateRange(from, to int64) error {
 	if from < 1 || to < 0 {

@@ -326,8 +326,8 @@ func (r *streamReader) line(ents []byte, i int, idxPath string, eoff int64) ([]b
 // memory stays bounded however long the log.
 func (s *Store) ReadLog(ctx context.Context, from int64) iter.Seq2[es.Record, error] {
 	return func(yield func(es.Record, error) bool) {
-		if from < 1 {
-			yield(es.Record{}, fmt.Errorf("%w: position %d", es.ErrInvalidVersion, from))
+		if err := es.ValidatePosition(from); err != nil {
+			yield(es.Record{}, err)
 			return
 		}
 		if err := ctx.Err(); err != nil {

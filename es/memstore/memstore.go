@@ -157,8 +157,8 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (int64, error)
 // ReadLog implements es.LogReader.
 func (s *Store) ReadLog(ctx context.Context, from int64) iter.Seq2[es.Record, error] {
 	return func(yield func(es.Record, error) bool) {
-		if from < 1 {
-			yield(es.Record{}, fmt.Errorf("%w: log position %d", es.ErrInvalidVersion, from))
+		if err := es.ValidatePosition(from); err != nil {
+			yield(es.Record{}, err)
 			return
 		}
 		s.mu.RLock()

@@ -71,8 +71,8 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from, to int64) i
 // last position read.
 func (s *Store) ReadLog(ctx context.Context, from int64) iter.Seq2[es.Record, error] {
 	return func(yield func(es.Record, error) bool) {
-		if from < 1 {
-			yield(es.Record{}, fmt.Errorf("%w: position %d", es.ErrInvalidVersion, from))
+		if err := es.ValidatePosition(from); err != nil {
+			yield(es.Record{}, err)
 			return
 		}
 		s.pages(ctx, "read log", yield, from, func(ctx context.Context, from int64, limit int) (pgx.Rows, error) {
