@@ -61,7 +61,7 @@
 // the end of the log, and fdatasyncs the log once. Then it writes the
 // indexes, the table and the head, without fsync (they are derived, and are
 // repaired from the log; see Recovery), and only then is it acknowledged.
-// So each commit costs one write and one fsync, and the version check and
+// So each commit costs one write to the log and one fsync, and the version check and
 // the position are decided under the same lock, by whichever process holds
 // it.
 //
