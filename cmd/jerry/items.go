@@ -24,9 +24,11 @@ func (c *cli) itemResult(ctx context.Context, s *app.Service, r app.Result[track
 	if err != nil {
 		return err
 	}
-	card, err := s.Card(ctx, r.State, es.Now())
-	if err != nil {
-		return err
+	var card app.Card
+	if c.jsonOut { // the text says only what changed: no blocker to load
+		if card, err = s.Card(ctx, r.State, es.Now()); err != nil {
+			return err
+		}
 	}
 	return c.emit(func() any { return cardView(card) }, func(w io.Writer) { printChange(w, r.State.ID, r.State.Version, r.Events) })
 }

@@ -55,7 +55,9 @@ moment each get a different item. If nothing is ready, exit code 4.`,
 			if err != nil {
 				return err
 			}
-			card, err := s.Card(ctx, r.State, time.Time{})
+			// A write's card: its blockers' states now, without loading
+			// the read model again for the items waiting on it.
+			card, err := s.Card(ctx, r.State, es.Now())
 			if err != nil {
 				return err
 			}

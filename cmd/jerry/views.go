@@ -165,23 +165,16 @@ type progressJSON struct {
 }
 
 func initiativeDetailView(in tracker.InitiativeState, members []app.Member) initiativeDetailJSON {
-	out := initiativeDetailJSON{initiativeJSON: initiativeView(in), MemberStates: make([]refJSON, len(members))}
+	n := app.CountMembers(members)
+	out := initiativeDetailJSON{initiativeJSON: initiativeView(in), MemberStates: make([]refJSON, len(members)),
+		Progress: progressJSON{Total: n.Total, Done: n.Done, Cancelled: n.Cancelled, Open: n.Open}}
 	for i, m := range members {
 		it := m.Item
 		out.MemberStates[i] = refJSON{ID: it.ID, Title: it.Title, Status: string(it.Status), Assignee: it.Assignee}
-		switch {
-		case m.Err != nil:
+		if m.Err != nil {
 			out.MemberStates[i].Status = "unknown"
-			out.Progress.Open++
-		case it.Status == tracker.Done:
-			out.Progress.Done++
-		case it.Status == tracker.Cancelled:
-			out.Progress.Cancelled++
-		default:
-			out.Progress.Open++
 		}
 	}
-	out.Progress.Total = len(members)
 	return out
 }
 

@@ -551,3 +551,15 @@ func TestHolderWritesRenewAsReplayDoes(t *testing.T) {
 		t.Fatalf("the holder's block did not renew the claim: %+v", fromReplay.Claim)
 	}
 }
+
+func TestCountMembers(t *testing.T) {
+	members := []app.Member{
+		{Item: tracker.Item{ID: "J-1", Status: tracker.Done}},
+		{Item: tracker.Item{ID: "J-2", Status: tracker.Cancelled}},
+		{Item: tracker.Item{ID: "J-3", Status: tracker.InProgress}},
+		{Item: tracker.Item{ID: "J-4"}, Err: es.ErrNotFound},
+	}
+	if got, want := app.CountMembers(members), (app.MemberCounts{Total: 4, Done: 1, Cancelled: 1, Open: 2}); got != want {
+		t.Fatalf("CountMembers = %+v, want %+v", got, want)
+	}
+}

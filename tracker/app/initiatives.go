@@ -246,3 +246,29 @@ func (s *Service) Members(ctx context.Context, in tracker.InitiativeState, asOf 
 	}
 	return out
 }
+
+// MemberCounts counts an initiative's members by where they stand.
+type MemberCounts struct {
+	Total, Done, Cancelled int
+	// Open counts the members neither done nor cancelled, and those that
+	// cannot be loaded: what keeps an initiative from completing.
+	Open int
+}
+
+// CountMembers counts members as [Service.CompleteInitiative] judges them.
+func CountMembers(members []Member) MemberCounts {
+	c := MemberCounts{Total: len(members)}
+	for _, m := range members {
+		switch {
+		case m.Err != nil:
+			c.Open++
+		case m.Item.Status == tracker.Done:
+			c.Done++
+		case m.Item.Status == tracker.Cancelled:
+			c.Cancelled++
+		default:
+			c.Open++
+		}
+	}
+	return c
+}
