@@ -139,7 +139,7 @@ func (s *server) addTools(srv *mcp.Server) {
 			if err != nil {
 				return Items{}, err
 			}
-			f := app.Filter{Assignee: in.Assignee, Initiative: in.Initiative, NoComments: true}
+			f := app.Filter{Assignee: in.Assignee, Initiative: in.Initiative, NoComments: true, NoCards: true} // summaries show neither
 			if in.Status != "" {
 				if f.Status, err = tracker.ParseStatus(in.Status); err != nil {
 					return Items{}, err
