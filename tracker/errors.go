@@ -42,9 +42,6 @@ var (
 	// command lost a race, or came too late. The error is a *ClaimedError.
 	ErrClaimed = errors.New("claimed by another agent")
 
-	// ErrNotBlocker means unblock named an item that is not a blocker.
-	ErrNotBlocker = errors.New("not a blocker")
-
 	// ErrNotMember means an initiative does not hold the item.
 	ErrNotMember = errors.New("not a member")
 )

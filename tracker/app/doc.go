@@ -14,8 +14,8 @@
 // usage errors, [Service.Follow] follows the log (with the store's
 // subscription, else a 200 ms poll), [StreamLabel] and [Service.Describe]
 // name streams and events for people, [Service.Members] loads an
-// initiative's items and [Service.BlockerStatuses] an item's blockers, now or
-// as of a time.
+// initiative's items and [Service.Card] an item with its blockers, the items
+// waiting on it and its claim, now or as of a time.
 //
 // # What it adds to the domain
 //

@@ -137,7 +137,7 @@ func TestFollow(t *testing.T) {
 }
 
 // Members loads an initiative's items as of a time, keeping one that did
-// not exist then with its error; BlockerStatuses gives blockers' statuses
+// not exist then with its error; Card gives blockers' statuses
 // as they were then.
 func TestMembersAndBlockerStatuses(t *testing.T) {
 	s, _ := newService(t)
@@ -165,10 +165,10 @@ func TestMembersAndBlockerStatuses(t *testing.T) {
 	if _, err := s.ChangeStatus(as("ann"), a.ID, tracker.Done, "", es.Any); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.BlockerStatuses(context.Background(), blocked, blocked.UpdatedAt); got[a.ID] != "backlog" {
-		t.Errorf("blocker status then: %v, want backlog", got)
+	if got, err := s.Card(context.Background(), blocked, blocked.UpdatedAt); err != nil || got.Blockers[0].Status != "backlog" {
+		t.Errorf("blocker status then: %+v, %v, want backlog", got.Blockers, err)
 	}
-	if got := s.BlockerStatuses(context.Background(), blocked, time.Time{}); got[a.ID] != "done" {
-		t.Errorf("blocker status now: %v, want done", got)
+	if got, err := s.Card(context.Background(), blocked, time.Time{}); err != nil || got.Blockers[0].Status != "done" {
+		t.Errorf("blocker status now: %+v, %v, want done", got.Blockers, err)
 	}
 }

@@ -165,19 +165,3 @@ func (s *Service) itemWhen(ctx context.Context, id string, asOf time.Time) (trac
 	}
 	return s.ItemAsOf(ctx, id, asOf)
 }
-
-// BlockerStatuses returns the status of each of it's blockers, now or
-// (asOf not zero) as of that time, by blocker ID; "unknown" for one that
-// cannot be loaded. A past state shows its blockers as they were then.
-func (s *Service) BlockerStatuses(ctx context.Context, it tracker.Item, asOf time.Time) map[string]string {
-	out := make(map[string]string, len(it.Blockers))
-	for _, id := range it.Blockers {
-		b, err := s.itemWhen(ctx, id, asOf)
-		if err != nil {
-			out[id] = "unknown"
-			continue
-		}
-		out[id] = string(b.Status)
-	}
-	return out
-}

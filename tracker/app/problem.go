@@ -174,7 +174,7 @@ func classify(err error) Problem {
 		return Problem{Code: "claimed", Class: Conflict}
 	case errors.As(err, &nf) && nf.ID != "":
 		return Problem{Code: "not_found", Class: NotFound, Fields: map[string]any{"id": nf.ID}}
-	case errors.Is(err, es.ErrNotFound), errors.Is(err, tracker.ErrNotBlocker), errors.Is(err, tracker.ErrNotMember):
+	case errors.Is(err, es.ErrNotFound), errors.Is(err, tracker.ErrNotMember):
 		return Problem{Code: "not_found", Class: NotFound}
 	case errors.Is(err, tracker.ErrCycle):
 		return Problem{Code: "cycle", Class: Invalid}
