@@ -124,20 +124,8 @@ func (s *Store) checkIndex(ix *idxFile) error {
 	if ix.count == 0 {
 		return nil
 	}
-	var e [entrySize]byte
-	if _, err := ix.f.ReadAt(e[:], (ix.count-1)*entrySize); err != nil {
+	if ok, err := s.entryPointsTo(ix.f, ix.stream, ix.count, s.size, s.dec); ok || err != nil {
 		return err
-	}
-	off, n, ok := getEntry(e[:])
-	if ok && off+int64(n) <= s.size {
-		line := make([]byte, n)
-		var r es.Record
-		if _, err := s.log.ReadAt(line, off); err != nil {
-			return err
-		}
-		if _, err := s.dec.decodeLine(line[:n-1], &r); err == nil && r.Stream == ix.stream && r.Version == ix.count && line[n-1] == '\n' {
-			return nil
-		}
 	}
 	return s.damaged(s.idxPath(ix.stream), (ix.count-1)*entrySize,
 		fmt.Sprintf("last entry of the index of stream %q does not point to its version %d", ix.stream, ix.count))
@@ -257,6 +245,31 @@ func (s *Store) idxPath(stream string) string {
 }
 
 // readEntry reads the index entry at off of f.
+// entryPointsTo reports whether the entry of version n in f, stream's index,
+// points to that stream's record n in the log within its first limit bytes:
+// the check readers and writers make before they trust an index. err is an
+// I/O error; a short or foreign line is ok false. d decodes, nil for a
+// throwaway decoder.
+func (s *Store) entryPointsTo(f *os.File, stream string, n, limit int64, d *decoder) (bool, error) {
+	off, ln, ok, err := readEntry(f, (n-1)*entrySize)
+	if err != nil || !ok || ln < 1 || off+int64(ln) > limit {
+		return false, err
+	}
+	line := make([]byte, ln)
+	if got, err := s.log.ReadAt(line, off); got < ln {
+		if err == io.EOF {
+			err = nil
+		}
+		return false, err
+	}
+	if d == nil {
+		d = &decoder{}
+	}
+	var r es.Record
+	_, err = d.decodeLine(line[:ln-1], &r)
+	return err == nil && line[ln-1] == '\n' && r.Stream == stream && r.Version == n, nil
+}
+
 func readEntry(f *os.File, off int64) (int64, int, bool, error) {
 	var e [entrySize]byte
 	if _, err := f.ReadAt(e[:], off); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -119,19 +120,8 @@ func (s *Store) openChecked(stream string) (*os.File, int64, error) {
 // points to that record.
 func (s *Store) checkLastEntry(stream string, f *os.File, n int64) error {
 	path := s.idxPath(stream)
-	off, ln, ok, err := readEntry(f, (n-1)*entrySize)
-	if err != nil {
+	if ok, err := s.entryPointsTo(f, stream, n, math.MaxInt64, nil); ok || err != nil {
 		return err
-	}
-	if ok {
-		line := make([]byte, ln)
-		got, _ := s.log.ReadAt(line, off)
-		var r es.Record
-		if got == ln && line[ln-1] == '\n' {
-			if _, err := newDecoder().decodeLine(line[:ln-1], &r); err == nil && r.Stream == stream && r.Version == n {
-				return nil
-			}
-		}
 	}
 	return &es.CorruptError{Path: path, Offset: (n - 1) * entrySize,
 		Err: fmt.Errorf("entry of version %d of stream %q does not point to that record", n, stream)}
