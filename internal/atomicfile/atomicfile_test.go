@@ -40,6 +40,14 @@ func TestWriteFilePermAndPrefix(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v, %v; want 0600", fi.Mode(), err)
 	}
+	// The prefix names the temporary file: one that cannot name a file in
+	// the directory fails the write, which the default would not.
+	if err := atomicfile.WriteFile(path, []byte("y"), atomicfile.TempPrefix("no/such/dir-")); err == nil {
+		t.Fatal("a temporary file was made without the prefix given")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "x" {
+		t.Fatalf("a failed write changed the file: %q", b)
+	}
 }
 
 // TestWriteFileFailureLeavesTarget makes the rename fail (the target is a
@@ -51,11 +59,9 @@ func TestWriteFileFailureLeavesTarget(t *testing.T) {
 	if err := atomicfile.WriteFile(path, []byte("x")); err == nil {
 		t.Fatal("replacing a non-empty directory succeeded")
 	}
-	des, _ := os.ReadDir(dir)
-	for _, de := range des {
-		if strings.HasPrefix(de.Name(), ".tmp-") {
-			t.Fatalf("temporary file left: %s", de.Name())
-		}
+	// Only the target is there: no temporary file of any name is left.
+	if des, _ := os.ReadDir(dir); len(des) != 1 || des[0].Name() != "d" {
+		t.Fatalf("left in the directory: %v", des)
 	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, "missing", "f"), nil); err == nil {
 		t.Fatal("write into a missing directory succeeded")
