@@ -82,6 +82,8 @@ func (s *Store) groupResult(req *appendReq) (current, first int64, err error) {
 // runGroup runs batch: alone through tryAppend if it is one request, else as
 // one transaction. It sets every request's result or marks it alone.
 func (s *Store) runGroup(batch []*appendReq) {
+	statBatches.Add(1)
+	statBatched.Add(int64(len(batch)))
 	if len(batch) == 1 {
 		r := batch[0]
 		r.current, r.first, r.err = s.tryAppend(r.ctx, r.stream, r.kind, r.want, r.recs)
@@ -189,3 +191,7 @@ func (s *Store) storedBy(ctx context.Context, stream string, recs []es.Record) (
 
 // Counters of combined transactions, for tests and tuning.
 var statGroups, statGrouped atomic.Int64
+
+// Counters of every batch the group commit ran (a lone append included),
+// and the appends in them.
+var statBatches, statBatched atomic.Int64
