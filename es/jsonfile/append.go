@@ -94,7 +94,9 @@ func (s *Store) enqueue(req *request) (lead bool, err error) {
 // without waiting; then it hands what has queued meanwhile to a commit
 // goroutine. Otherwise, or if the store failed, it starts the commit
 // goroutine at once and returns false: the caller then waits for its
-// append as a queued one does, watching its context.
+// append as a queued one does, watching its context. (One wait remains
+// inline: if the lock file was replaced since the store opened it,
+// lockedRun takes the lock on the new one, as every commit does.)
 func (s *Store) commitInline() bool {
 	if !s.flockMu.TryLock() {
 		go s.commitLoop()
