@@ -24,15 +24,19 @@ type request struct {
 
 // Append implements es.EventStore.
 //
-// Appends from many goroutines are committed in groups: a commit goroutine
-// takes every append queued so far, writes them with one write and one
-// fdatasync under the directory lock, and goes on with those queued
+// Appends from many goroutines are committed in groups: a commit takes
+// every append queued so far, writes them with one write and one fdatasync
+// under the directory lock, and the next commit takes those queued
 // meanwhile, so that concurrent appends share the cost of the sync.
 //
 // A call whose ctx ends while it waits returns ctx's error at once. If its
 // append was still queued, nothing of it is stored; if a commit had already
 // taken it, it may be stored or not (the error says so), and retrying it
-// with the same events is safe (see es.EventStore).
+// with the same events is safe (see es.EventStore). Waiting means waiting
+// for a lock or for another goroutine's commit: an append that finds no
+// commit under way and both locks free commits in the calling goroutine
+// (its own write and sync, not cancellable), which spares it handing its
+// append to another goroutine and being woken again.
 func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedVersion, events []es.Event) ([]es.Record, error) {
 	recs, err := es.Prepare(stream, expected, events)
 	if err != nil {
@@ -50,8 +54,12 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 		return nil, s.errReadOnly("append")
 	}
 	req := &request{stream: stream, expected: expected, recs: recs, done: make(chan struct{})}
-	if err := s.enqueue(req); err != nil {
+	lead, err := s.enqueue(req)
+	if err != nil {
 		return nil, err
+	}
+	if lead && s.commitInline() {
+		return req.out, req.err
 	}
 	select {
 	case <-req.done:
@@ -61,22 +69,61 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	return s.abandon(ctx, req)
 }
 
-// enqueue queues req and starts a commit goroutine if none runs.
-func (s *Store) enqueue(req *request) error {
+// enqueue queues req. If no commit runs, it reports that the caller now
+// leads (s.leading is set): the caller must either commit inline or start
+// commitLoop.
+func (s *Store) enqueue(req *request) (lead bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.closed:
-		return es.ErrClosed
+		return false, es.ErrClosed
 	case s.failed != nil:
-		return s.failed
+		return false, s.failed
 	}
 	s.queue = append(s.queue, req)
-	if !s.leading {
-		s.leading = true
-		go s.commitLoop()
+	if s.leading {
+		return false, nil
 	}
-	return nil
+	s.leading = true
+	return true, nil
+}
+
+// commitInline commits one batch, the caller's append first, in the
+// calling goroutine, if flockMu and the directory lock can both be taken
+// without waiting; then it hands what has queued meanwhile to a commit
+// goroutine. Otherwise, or if the store failed, it starts the commit
+// goroutine at once and returns false: the caller then waits for its
+// append as a queued one does, watching its context. (One wait remains
+// inline: if the lock file was replaced since the store opened it,
+// lockedRun takes the lock on the new one, as every commit does.)
+func (s *Store) commitInline() bool {
+	if !s.flockMu.TryLock() {
+		go s.commitLoop()
+		return false
+	}
+	if flock.TryLock(s.lockFile, flock.Exclusive) != nil {
+		// Held by another process (or failing: the commit goroutine
+		// reports it).
+		s.flockMu.Unlock()
+		go s.commitLoop()
+		return false
+	}
+	batch := s.takeBatch()
+	if !s.commitUnder(batch, func(fn func() error) error { return s.lockedRun(flock.Exclusive, fn) }) {
+		flock.Unlock(s.lockFile) // the store had failed: nothing ran under the lock
+	}
+	s.flockMu.Unlock()
+	s.release(batch)
+	s.mu.Lock()
+	if len(s.queue) > 0 {
+		go s.commitLoop()
+	} else {
+		s.leading = false
+		s.idle.Broadcast()
+	}
+	s.mu.Unlock()
+	return true
 }
 
 // abandon gives up waiting for req, whose caller's ctx has ended.
@@ -98,32 +145,45 @@ func (s *Store) abandon(ctx context.Context, req *request) ([]es.Record, error) 
 }
 
 // commitLoop commits queued appends in batches until the queue is empty.
+// It runs in a goroutine of its own while s.leading is set.
 func (s *Store) commitLoop() {
 	s.mu.Lock()
 	for len(s.queue) > 0 {
-		// The appends of the last batch were just released and are about
-		// to queue again: give them a moment (a few yields of the
-		// processor, far less than an fsync), so that batches stay as
-		// large as the number of writers rather than alternating between
-		// halves of it.
-		for i := 0; i < 4 && len(s.queue) < s.lastBatch; i++ {
-			s.mu.Unlock()
-			runtime.Gosched()
-			s.mu.Lock()
-		}
-		s.lastBatch = len(s.queue)
-		batch := s.queue
-		s.queue = nil
 		s.mu.Unlock()
+		batch := s.takeBatch()
 		s.commit(batch)
-		for _, r := range batch {
-			close(r.done)
-		}
+		s.release(batch)
 		s.mu.Lock()
 	}
 	s.leading = false
 	s.idle.Broadcast()
 	s.mu.Unlock()
+}
+
+// takeBatch takes every append queued so far (at least one is).
+func (s *Store) takeBatch() []*request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The appends of the last batch were just released and are about to
+	// queue again: give them a moment (a few yields of the processor, far
+	// less than an fsync), so that batches stay as large as the number of
+	// writers rather than alternating between halves of it.
+	for i := 0; i < 4 && len(s.queue) < s.lastBatch; i++ {
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
+	}
+	s.lastBatch = len(s.queue)
+	batch := s.queue
+	s.queue = nil
+	return batch
+}
+
+// release tells the callers of batch that their appends are done.
+func (s *Store) release(batch []*request) {
+	for _, r := range batch {
+		close(r.done)
+	}
 }
 
 // failWrites makes every later append fail: after a failed write or sync the
@@ -140,16 +200,26 @@ func (s *Store) failWrites(err error) error {
 	return err
 }
 
+// commit commits batch, waiting for flockMu and the directory lock as long
+// as it takes.
 func (s *Store) commit(batch []*request) {
 	s.flockMu.Lock()
 	defer s.flockMu.Unlock()
+	s.commitUnder(batch, func(fn func() error) error { return s.withLock(flock.Exclusive, fn) })
+}
+
+// commitUnder commits batch, flockMu held, running its work through
+// locked, which runs fn under the directory lock and releases it. It
+// reports whether it called locked: it does not once the store has failed.
+func (s *Store) commitUnder(batch []*request, locked func(fn func() error) error) (ran bool) {
 	// Appends queued while an earlier commit failed are refused too: the
 	// failure left this process's view of the files untrustworthy.
 	s.mu.Lock()
 	err := s.failed
 	s.mu.Unlock()
 	if err == nil {
-		err = s.withLock(flock.Exclusive, func() error {
+		ran = true
+		err = locked(func() error {
 			t0 := time.Now()
 			defer func() { s.stats.CommitTime += time.Since(t0) }()
 			if err := s.syncLocked(); err != nil {
@@ -174,6 +244,7 @@ func (s *Store) commit(batch []*request) {
 			}
 		}
 	}
+	return ran
 }
 
 // pendingStream is what one commit batch adds to a stream.

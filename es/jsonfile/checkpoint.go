@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,8 +21,6 @@ var _ es.CheckpointStore = (*Checkpoints)(nil)
 
 // checkpointExt ends every checkpoint file name.
 const checkpointExt = ".checkpoint"
-
-var checkpointCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // Checkpoints is a checkpoint store that keeps one small JSON file per
 // checkpoint name in a directory, for example:
@@ -68,7 +65,7 @@ func checkpointSum(name string, position int64) uint32 {
 	b = append(b, name...)
 	b = append(b, 0)
 	b = strconv.AppendInt(b, position, 10)
-	return crc32.Checksum(b, checkpointCRC)
+	return crc32c(b)
 }
 
 // checkpointFileName encodes name injectively into a safe file name.

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"strconv"
@@ -32,11 +31,11 @@ const entrySize = 16
 func putEntry(b []byte, off int64, n int) {
 	binary.LittleEndian.PutUint64(b[0:8], uint64(off))
 	binary.LittleEndian.PutUint32(b[8:12], uint32(n))
-	binary.LittleEndian.PutUint32(b[12:16], crc32.Checksum(b[:12], castagnoli))
+	binary.LittleEndian.PutUint32(b[12:16], crc32c(b[:12]))
 }
 
 func getEntry(b []byte) (off int64, n int, ok bool) {
-	if binary.LittleEndian.Uint32(b[12:16]) != crc32.Checksum(b[:12], castagnoli) {
+	if binary.LittleEndian.Uint32(b[12:16]) != crc32c(b[:12]) {
 		return 0, 0, false
 	}
 	off = int64(binary.LittleEndian.Uint64(b[0:8]))
@@ -82,7 +81,7 @@ func (h head) encode() []byte {
 		flag = 'n'
 	}
 	b = fmt.Appendf(b, "%020d %020d %020d %020d %c %-36.36s ", h.size, h.last, h.durSize, h.durLast, flag, h.boot)
-	b = appendHex32(b, crc32.Checksum(b, castagnoli))
+	b = appendHex32(b, crc32c(b))
 	return append(b, '\n')
 }
 
@@ -101,7 +100,7 @@ func parseHead(b []byte) (head, error) {
 		return head{}, errors.New("malformed head")
 	}
 	want, ok := parseHex32(b[n-9 : n-1])
-	if !ok || want != crc32.Checksum(b[:n-9], castagnoli) {
+	if !ok || want != crc32c(b[:n-9]) {
 		return head{}, errors.New("head checksum mismatch")
 	}
 	f := bytes.Fields(b[len(headMagic) : n-10])

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -31,8 +30,6 @@ const modelExt = ".model"
 // before the state: a saver reads it to decide whether its model is newer
 // without reading the state.
 const modelHeader = 8 + 4
-
-var modelCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // Models is a read model store of one file per model in a directory,
 // DIR/NAME.model: the position (8 bytes, little-endian) and a CRC-32C of
@@ -104,7 +101,7 @@ func modelPosition(b []byte) (int64, bool) {
 	if len(b) < modelHeader {
 		return 0, false
 	}
-	if crc32.Checksum(b[:8], modelCRC) != binary.LittleEndian.Uint32(b[8:]) {
+	if crc32c(b[:8]) != binary.LittleEndian.Uint32(b[8:]) {
 		return 0, false
 	}
 	pos := int64(binary.LittleEndian.Uint64(b))
@@ -170,7 +167,7 @@ func savedModelPosition(path string) (int64, bool) {
 func writeModelFile(path string, position int64, state []byte) error {
 	b := make([]byte, modelHeader+len(state))
 	binary.LittleEndian.PutUint64(b, uint64(position))
-	binary.LittleEndian.PutUint32(b[8:], crc32.Checksum(b[:8], modelCRC))
+	binary.LittleEndian.PutUint32(b[8:], crc32c(b[:8]))
 	copy(b[modelHeader:], state)
 	return atomicfile.WriteFile(path, b)
 }

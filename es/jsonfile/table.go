@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -68,14 +67,14 @@ func encodeTableHeader(slots, used int64) []byte {
 	copy(b, tableMagic)
 	binary.LittleEndian.PutUint64(b[16:], uint64(slots))
 	binary.LittleEndian.PutUint64(b[24:], uint64(used))
-	binary.LittleEndian.PutUint32(b[32:], crc32.Checksum(b[:32], castagnoli))
+	binary.LittleEndian.PutUint32(b[32:], crc32c(b[:32]))
 	return b
 }
 
 func putSlot(b []byte, k tableKey, version int64) {
 	copy(b[:16], k[:])
 	binary.LittleEndian.PutUint64(b[16:], uint64(version))
-	binary.LittleEndian.PutUint32(b[24:], crc32.Checksum(b[:24], castagnoli))
+	binary.LittleEndian.PutUint32(b[24:], crc32c(b[:24]))
 	clear(b[28:32])
 }
 
@@ -108,7 +107,7 @@ func (t *table) readHeader() error {
 	}
 	slots := int64(binary.LittleEndian.Uint64(b[16:]))
 	used := int64(binary.LittleEndian.Uint64(b[24:]))
-	if string(b[:16]) != tableMagic || binary.LittleEndian.Uint32(b[32:]) != crc32.Checksum(b[:32], castagnoli) ||
+	if string(b[:16]) != tableMagic || binary.LittleEndian.Uint32(b[32:]) != crc32c(b[:32]) ||
 		slots < minSlots || slots&(slots-1) != 0 || slots*slotSize > maxTableSize || used < 0 || used > slots/2 {
 		return &es.CorruptError{Path: t.path, Err: fmt.Errorf("%w: bad header", errTable)}
 	}
@@ -148,7 +147,7 @@ func (t *table) find(k tableKey) (version, slot int64, found bool, err error) {
 			if isZeroSlot(s) {
 				return 0, i + j, false, nil
 			}
-			if binary.LittleEndian.Uint32(s[24:]) != crc32.Checksum(s[:24], castagnoli) || !isZero(s[28:32]) {
+			if binary.LittleEndian.Uint32(s[24:]) != crc32c(s[:24]) || !isZero(s[28:32]) {
 				return 0, 0, false, &es.CorruptError{Path: t.path, Offset: tableHdr + (i+j)*slotSize, Err: fmt.Errorf("%w: slot checksum mismatch", errTable)}
 			}
 			if tableKey(s[:16]) == k {
@@ -233,7 +232,7 @@ func (t *table) entries() (map[tableKey]int64, error) {
 		if isZeroSlot(s) {
 			continue
 		}
-		if binary.LittleEndian.Uint32(s[24:]) != crc32.Checksum(s[:24], castagnoli) {
+		if binary.LittleEndian.Uint32(s[24:]) != crc32c(s[:24]) {
 			return nil, &es.CorruptError{Path: t.path, Offset: tableHdr + i*slotSize, Err: fmt.Errorf("%w: slot checksum mismatch", errTable)}
 		}
 		out[tableKey(s[:16])] = int64(binary.LittleEndian.Uint64(s[16:]))

@@ -285,6 +285,7 @@ func BenchmarkAppend8Goroutines(b *testing.B) {
 	prefix := fmt.Sprintf("w-%d-", time.Now().UnixNano())
 	var sv, rv [8]int64
 	g0, a0 := postgres.GroupStats()
+	t0, n0 := postgres.BatchStats()
 	compare(b, 1, 8*4, func(ops int) error {
 		return inParallel(&sv, ops, func(w int, v int64) error {
 			_, err := s.Append(ctx, prefix+strconv.Itoa(w), es.Exact(v-1), []es.Event{benchEvent()})
@@ -297,6 +298,10 @@ func BenchmarkAppend8Goroutines(b *testing.B) {
 	})
 	if g, a := postgres.GroupStats(); g > g0 {
 		b.ReportMetric(float64(a-a0)/float64(g-g0), "appends/group")
+	}
+	// Per transaction, counting the appends that ran alone.
+	if t, n := postgres.BatchStats(); t > t0 {
+		b.ReportMetric(float64(n-n0)/float64(t-t0), "appends/commit")
 	}
 }
 

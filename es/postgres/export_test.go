@@ -4,6 +4,10 @@ package postgres
 // appends in them, for tests.
 var GroupStats = func() (groups, appends int64) { return statGroups.Load(), statGrouped.Load() }
 
+// BatchStats reports how many batches the group commit ran, alone or
+// combined, and the appends in them, for tests.
+var BatchStats = func() (batches, appends int64) { return statBatches.Load(), statBatched.Load() }
+
 // ChannelName is channelName, for tests.
 var ChannelName = channelName
 

@@ -44,9 +44,19 @@ type appendReq struct {
 	unknown        bool // ... and may have committed (its reply was lost)
 }
 
+// settleYields is how many times a new leader yields the processor, while
+// fewer appends are queued than the last batch held, before it takes its
+// batch. The leader handed the lead is the append that queued while the
+// last batch committed; the appends that batch released are about to queue
+// again. Without the yields it committed alone and they made the next
+// batch, so N writers alternated between a batch of 1 and one of N-1,
+// paying two commits (each holding head through a WAL flush) where one
+// would do.
+const settleYields = 4
+
 // newGrouper returns the group commit of s's small appends.
 func (s *Store) newGrouper() *groupcommit.Group[*appendReq] {
-	return groupcommit.New(s.runGroup, groupcommit.Options{MaxBatch: maxGroup})
+	return groupcommit.New(s.runGroup, groupcommit.Options{MaxBatch: maxGroup, Settle: settleYields})
 }
 
 // appendGrouped runs the append statement for recs, in a group with other
@@ -82,6 +92,8 @@ func (s *Store) groupResult(req *appendReq) (current, first int64, err error) {
 // runGroup runs batch: alone through tryAppend if it is one request, else as
 // one transaction. It sets every request's result or marks it alone.
 func (s *Store) runGroup(batch []*appendReq) {
+	statBatches.Add(1)
+	statBatched.Add(int64(len(batch)))
 	if len(batch) == 1 {
 		r := batch[0]
 		r.current, r.first, r.err = s.tryAppend(r.ctx, r.stream, r.kind, r.want, r.recs)
@@ -189,3 +201,7 @@ func (s *Store) storedBy(ctx context.Context, stream string, recs []es.Record) (
 
 // Counters of combined transactions, for tests and tuning.
 var statGroups, statGrouped atomic.Int64
+
+// Counters of every batch the group commit ran (a lone append included),
+// and the appends in them.
+var statBatches, statBatched atomic.Int64

@@ -239,12 +239,24 @@ func TestListenerReconnects(t *testing.T) {
 	if r := <-got; r.Position != 1 {
 		t.Fatalf("first event at position %d", r.Position)
 	}
-	// Terminate the LISTEN backends of this schema (ours and other's).
+	// Terminate the LISTEN backends of this schema (ours and other's). The
+	// first event may have reached the subscription by its catch-up read
+	// before the store's LISTEN connection was up (it is opened in the
+	// background once something subscribes): wait for it to exist.
 	var killed int
-	err = other.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE application_name = 'jerry-listen' AND query LIKE '%' || $1 || '%'`, postgres.ChannelName(s.Schema())).Scan(&killed)
-	if err != nil || killed == 0 {
-		t.Fatalf("terminated %d listeners: %v", killed, err)
+	for killed == 0 {
+		err = other.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = 'jerry-listen' AND query LIKE '%' || $1 || '%'`, postgres.ChannelName(s.Schema())).Scan(&killed)
+		if err != nil {
+			t.Fatalf("terminated %d listeners: %v", killed, err)
+		}
+		if killed == 0 {
+			select {
+			case <-ctx.Done():
+				t.Fatal("no LISTEN connection appeared for the subscription")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
 	}
 	if _, err := other.Append(ctx, "a", es.Exact(1), []es.Event{ev("x", `2`)}); err != nil {
 		t.Fatal(err)
