@@ -176,4 +176,3 @@ func get(t testing.TB, srv *httptest.Server, path string) (int, string) {
 func ctxActor(who string) context.Context {
 	return es.WithMetadata(context.Background(), es.Metadata{Actor: who})
 }
-

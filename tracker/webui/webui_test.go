@@ -166,9 +166,9 @@ func TestItemPage(t *testing.T) {
 	}
 	for _, want := range []string{
 		"blocked from 2026-11-17 10:00:00 to 2026-11-18 08:00:00", // a band's title
-		"bob: status blocked -&gt; in_progress",                    // a mark's: who did what
-		"<td>bob</td><td>status in_progress -&gt; done</td>",       // the history table
-		"waiting for the grammar",                                  // the comment
+		"bob: status blocked -&gt; in_progress",                   // a mark's: who did what
+		"<td>bob</td><td>status in_progress -&gt; done</td>",      // the history table
+		"waiting for the grammar",                                 // the comment
 		`<a href="/initiative/I-1">I-1</a>`,
 	} {
 		if !strings.Contains(body, want) {
