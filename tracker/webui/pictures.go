@@ -22,6 +22,8 @@ func r1(x float64) float64 { return math.Round(x*10) / 10 }
 type axisLabel struct {
 	X, Y float64
 	Text string
+	// Anchor is the SVG text-anchor: start, middle or end.
+	Anchor string
 }
 
 // scale maps times onto [x0, x1].
@@ -102,7 +104,7 @@ func (h *handler) drawTimeline(ivs []app.Interval, hist []app.Entry, now time.Ti
 		tl.Marks = append(tl.Marks, mark{X: sc.x(e.Record.Time),
 			Title: fmt.Sprintf("v%d %s %s: %s", e.Record.Version, h.when(e.Record.Time), e.Record.Metadata.Actor, e.Summary)})
 	}
-	tl.Labels = []axisLabel{{X: picLeft, Y: 120, Text: h.when(sc.t0)}, {X: picWidth - picRight, Y: 120, Text: h.when(end)}}
+	tl.Labels = []axisLabel{{X: picLeft, Y: 120, Text: h.when(sc.t0), Anchor: "start"}, {X: picWidth - picRight, Y: 120, Text: h.when(end), Anchor: "end"}}
 	return tl
 }
 
@@ -145,21 +147,21 @@ func dayX(i, n int) float64 {
 func dayLabels(days []app.DayStats, y float64) []axisLabel {
 	var out []axisLabel
 	n := len(days)
-	for _, i := range []int{0, n / 2, n - 1} {
+	for k, i := range []int{0, n / 2, n - 1} {
 		if i < 0 || (len(out) > 0 && dayX(i, n) == out[len(out)-1].X) {
 			continue
 		}
-		out = append(out, axisLabel{X: dayX(i, n), Y: y, Text: days[i].Day.Format("Jan 2")})
+		out = append(out, axisLabel{X: dayX(i, n), Y: y, Text: days[i].Day.Format("Jan 2"), Anchor: []string{"start", "middle", "end"}[k]})
 	}
 	return out
 }
 
 // yLabels labels 0, half and top of a count axis.
 func yLabels(top float64, unit func(float64) string) []axisLabel {
-	out := []axisLabel{{X: picLeft - 6, Y: chartBottom, Text: unit(0)}}
+	out := []axisLabel{{X: picLeft - 6, Y: chartBottom, Text: unit(0), Anchor: "end"}}
 	if top > 0 {
-		out = append(out, axisLabel{X: picLeft - 6, Y: r1((chartBottom + chartTop) / 2), Text: unit(top / 2)},
-			axisLabel{X: picLeft - 6, Y: chartTop + 4, Text: unit(top)})
+		out = append(out, axisLabel{X: picLeft - 6, Y: r1((chartBottom + chartTop) / 2), Text: unit(top / 2), Anchor: "end"},
+			axisLabel{X: picLeft - 6, Y: chartTop + 4, Text: unit(top), Anchor: "end"})
 	}
 	return out
 }
@@ -232,8 +234,8 @@ type dot struct {
 
 // rule is a horizontal line at a percentile.
 type rule struct {
-	Y     float64
-	Label string
+	Y, LabelX float64
+	Label     string
 }
 
 // cycleChart plots each completion's cycle time against the day it was
@@ -251,6 +253,8 @@ func (h *handler) drawCycle(st app.Stats) cycleChart {
 	for _, cp := range st.Completions {
 		top = max(top, cp.CycleTime())
 	}
+	// Room above the slowest item, so that its dot is not on the edge.
+	top = top * 11 / 10
 	if top == 0 {
 		top = time.Hour
 	}
@@ -266,9 +270,13 @@ func (h *handler) drawCycle(st app.Stats) cycleChart {
 			Title: fmt.Sprintf("%s: %s, done %s", cp.Item, span(cp.CycleTime()), h.when(cp.Done))})
 	}
 	if p := st.CycleTime; p.Count > 0 {
-		c.Rules = []rule{{y(p.P50), "p50 " + span(p.P50)}, {y(p.P85), "p85 " + span(p.P85)}, {y(p.P95), "p95 " + span(p.P95)}}
+		// Labels side by side: percentiles often coincide.
+		right := float64(picWidth - picRight)
+		c.Rules = []rule{{y(p.P50), right - 220, "p50 " + span(p.P50)}, {y(p.P85), right - 110, "p85 " + span(p.P85)},
+			{y(p.P95), right, "p95 " + span(p.P95)}}
 	}
-	c.XLabels = []axisLabel{{X: picLeft, Y: chartBottom + 18, Text: h.when(st.Since)}, {X: picWidth - picRight, Y: chartBottom + 18, Text: h.when(st.Until)}}
+	c.XLabels = []axisLabel{{X: picLeft, Y: chartBottom + 18, Text: h.when(st.Since), Anchor: "start"},
+		{X: picWidth - picRight, Y: chartBottom + 18, Text: h.when(st.Until), Anchor: "end"}}
 	c.YLabels = yLabels(float64(top), func(v float64) string { return span(time.Duration(v)) })
 	return c
 }
