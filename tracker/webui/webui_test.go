@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
+	"github.com/jerry-es/jerry/tracker/webui"
 )
 
 var (
@@ -390,5 +392,56 @@ func TestBoardClaim(t *testing.T) {
 	}
 	if r.State.Status != tracker.Ready {
 		t.Fatalf("status %s", r.State.Status)
+	}
+}
+
+// An idle live stream sends keepalive comments, and ends when the handler's
+// Done channel closes (a server shutting down need not wait for it).
+func TestLiveKeepaliveAndDone(t *testing.T) {
+	s := newStory(t)
+	done := make(chan struct{})
+	srv := httptest.NewServer(webui.Handler(s.svc, webui.Options{Keepalive: 20 * time.Millisecond, Done: done}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/live?from=26")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	keepalives := 0
+	for keepalives < 2 && sc.Scan() {
+		if sc.Text() == ": keepalive" {
+			keepalives++
+		}
+		if strings.HasPrefix(sc.Text(), "id: ") {
+			t.Fatalf("an event past the end of the log: %s", sc.Text())
+		}
+	}
+	if keepalives < 2 {
+		t.Fatalf("the stream ended after %d keepalives: %v", keepalives, sc.Err())
+	}
+	close(done)
+	ended := make(chan struct{})
+	go func() {
+		for sc.Scan() {
+		}
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end when Done closed")
+	}
+}
+
+// A column shows at most ColumnLimit cards and counts the rest.
+func TestColumnLimit(t *testing.T) {
+	s := newStory(t)
+	srv := httptest.NewServer(webui.Handler(s.svc, webui.Options{ColumnLimit: 1}))
+	defer srv.Close()
+	_, body := get(t, srv, "/?status=ready")
+	wantColumns(t, "ColumnLimit 1", columns(t, body), map[string][]string{"ready": {"J-3"}})
+	if !strings.Contains(body, "and 1 more") || !strings.Contains(body, `<span class="count">1+1</span>`) {
+		t.Error("the ready column does not count the card it leaves out")
 	}
 }
