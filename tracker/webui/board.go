@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -273,9 +274,11 @@ func (h *handler) live(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, err)
 		return
 	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		h.fail(w, r, http.StatusInternalServerError, "error", "this server cannot stream")
+	// Through any middleware that wraps w: its Flush, and no write
+	// deadline (a server's WriteTimeout would cut a stream meant to last).
+	rc := http.NewResponseController(w)
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		h.failErr(w, r, err)
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -310,7 +313,9 @@ func (h *handler) live(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	// A browser reconnects after a second if the stream breaks.
 	fmt.Fprintf(w, "retry: 1000\n: following the log from position %d\n\n", from)
-	flusher.Flush()
+	if err := rc.Flush(); err != nil {
+		return // this server cannot stream, or the client has gone
+	}
 	tick := time.NewTicker(h.opts.Keepalive)
 	defer tick.Stop()
 	for {
@@ -320,17 +325,17 @@ func (h *handler) live(w http.ResponseWriter, r *http.Request) {
 				select {
 				case err := <-failed:
 					fmt.Fprintf(w, "event: failure\ndata: %s\n\n", strings.ReplaceAll(err.Error(), "\n", " "))
-					flusher.Flush()
+					rc.Flush()
 				default:
 				}
 				return
 			}
 			p = drain(positions, p)
 			fmt.Fprintf(w, "id: %d\nevent: change\ndata: %d\n\n", p, p)
-			flusher.Flush()
+			rc.Flush()
 		case <-tick.C:
 			fmt.Fprint(w, ": keepalive\n\n")
-			flusher.Flush()
+			rc.Flush()
 		case <-ctx.Done():
 			return
 		}

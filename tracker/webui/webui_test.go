@@ -395,12 +395,24 @@ func TestBoardClaim(t *testing.T) {
 	}
 }
 
-// An idle live stream sends keepalive comments, and ends when the handler's
-// Done channel closes (a server shutting down need not wait for it).
+// wrapped is a middleware's ResponseWriter: it hides Flush, and unwraps.
+type wrapped struct{ http.ResponseWriter }
+
+func (w wrapped) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// An idle live stream sends keepalive comments, outlives the server's
+// WriteTimeout, streams through a middleware's writer, and ends when the
+// handler's Done channel closes (a server shutting down need not wait for
+// it).
 func TestLiveKeepaliveAndDone(t *testing.T) {
 	s := newStory(t)
 	done := make(chan struct{})
-	srv := httptest.NewServer(webui.Handler(s.svc, webui.Options{Keepalive: 20 * time.Millisecond, Done: done}))
+	h := webui.Handler(s.svc, webui.Options{Keepalive: 20 * time.Millisecond, Done: done})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(wrapped{w}, r)
+	}))
+	srv.Config.WriteTimeout = 100 * time.Millisecond
+	srv.Start()
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/live?from=26")
 	if err != nil {
@@ -408,8 +420,8 @@ func TestLiveKeepaliveAndDone(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
-	keepalives := 0
-	for keepalives < 2 && sc.Scan() {
+	keepalives, start := 0, time.Now()
+	for time.Since(start) < 300*time.Millisecond && sc.Scan() {
 		if sc.Text() == ": keepalive" {
 			keepalives++
 		}
@@ -417,8 +429,8 @@ func TestLiveKeepaliveAndDone(t *testing.T) {
 			t.Fatalf("an event past the end of the log: %s", sc.Text())
 		}
 	}
-	if keepalives < 2 {
-		t.Fatalf("the stream ended after %d keepalives: %v", keepalives, sc.Err())
+	if time.Since(start) < 300*time.Millisecond || keepalives < 2 {
+		t.Fatalf("the stream ended after %v and %d keepalives: %v", time.Since(start), keepalives, sc.Err())
 	}
 	close(done)
 	ended := make(chan struct{})
