@@ -122,7 +122,7 @@ func printStats(w io.Writer, st app.Stats) {
 	fmt.Fprintf(w, "from %s to %s (%d days)\n", st.Since.Local().Format("2006-01-02 15:04"), st.Until.Local().Format("2006-01-02 15:04"), len(st.Days))
 	fmt.Fprintf(w, "throughput: %d done (%.1f a day)\n", st.Throughput(), float64(st.Throughput())/float64(max(len(st.Days), 1)))
 	if p := st.CycleTime; p.Count > 0 {
-		fmt.Fprintf(w, "cycle time of %d items started and done: p50 %s, p85 %s, p95 %s\n", p.Count, span(p.P50), span(p.P85), span(p.P95))
+		fmt.Fprintf(w, "cycle time (%d started and done): p50 %s, p85 %s, p95 %s\n", p.Count, span(p.P50), span(p.P85), span(p.P95))
 	} else {
 		fmt.Fprintln(w, "cycle time: no item started and done in the window")
 	}
