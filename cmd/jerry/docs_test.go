@@ -159,6 +159,8 @@ func TestJSONShapesMatchDocs(t *testing.T) {
 		{[]string{"export", export}, "export-result", object},
 		{[]string{"export"}, "export-line", lines},
 		{[]string{"rebuild"}, "rebuild-result", object},
+		{[]string{"stats"}, "stats", object},
+		{[]string{"stats", "--since", "2d"}, "stats", object},
 	} {
 		what := "jerry " + strings.Join(tc.args, " ") + " --json"
 		out := e.ok(append(tc.args, "--json")...)

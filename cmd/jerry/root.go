@@ -62,7 +62,7 @@ Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 		root.AddCommand(cmd)
 	}
 	for _, cmd := range []*cobra.Command{c.blockCmd(), c.unblockCmd(), readOnly(c.readyCmd(), "claim"),
-		readOnly(c.blockedCmd(), ""), c.initiativeCmd()} {
+		readOnly(c.blockedCmd(), ""), c.initiativeCmd(), readOnly(c.statsCmd(), "")} {
 		cmd.GroupID = "plan"
 		root.AddCommand(cmd)
 	}

@@ -118,3 +118,41 @@ func BenchmarkBlock(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkStats computes 30 days of flow statistics (what jerry stats and
+// the web board's charts ask for) over a JSON file store of 2,000 items and
+// 20,000 events, beside the baseline of reading the whole log once.
+func BenchmarkStats(b *testing.B) {
+	ctx := context.Background()
+	st, err := jsonfile.Open(b.TempDir(), jsonfile.NoSync())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	s := app.New(st, st, st)
+	defer s.Close()
+	if err := s.Seed(ctx, 2000, 20000, 1, nil); err != nil {
+		b.Fatal(err)
+	}
+	// The read model is built once, as a running server has it.
+	if _, err := s.Stats(ctx, app.StatsQuery{Since: time.Now().AddDate(0, 0, -30)}); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("read-log-only", func(b *testing.B) {
+		for b.Loop() {
+			for _, err := range st.ReadLog(ctx, 1) {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("stats-30d", func(b *testing.B) {
+		for b.Loop() {
+			now := time.Now()
+			if _, err := s.Stats(ctx, app.StatsQuery{Since: now.AddDate(0, 0, -30), Until: now}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

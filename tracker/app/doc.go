@@ -15,7 +15,12 @@
 // subscription, else a 200 ms poll), [StreamLabel] and [Service.Describe]
 // name streams and events for people, [Service.Members] loads an
 // initiative's items and [Service.Card] an item with its blockers, the items
-// waiting on it and its claim, now or as of a time.
+// waiting on it and its claim, now or as of a time. [Service.Stats] (pure:
+// [ComputeStats]) gives the flow statistics that jerry stats prints and the
+// web board draws (counts per status per day, throughput, work in progress,
+// cycle-time percentiles), [Service.ItemIntervals] an item's status
+// intervals for its timeline, and [Service.LogBounds] the log's first time
+// and last position, where a live page starts following.
 //
 // # What it adds to the domain
 //
