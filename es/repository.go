@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Snapshotter is implemented by aggregates whose state a [Repository] can save
@@ -268,6 +270,14 @@ func (r *Repository[A]) Save(ctx context.Context, a A) ([]Record, error) {
 		ev.ID, ev.Time, ev.Metadata = e.ID, e.Time, meta
 		events[i] = ev
 	}
+	commitIDs := func() {}
+	if d, ok := ctx.Value(derivedIDsKey{}).(*derivedIDs); ok {
+		var ids []uuid.UUID
+		ids, commitIDs = d.next(len(events))
+		for i := range events {
+			events[i].ID = ids[i]
+		}
+	}
 	expected := NoStream
 	if root.stored > 0 {
 		expected = Exact(root.stored)
@@ -277,6 +287,7 @@ func (r *Repository[A]) Save(ctx context.Context, a A) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	commitIDs()
 	root.stored = recs[len(recs)-1].Version
 	root.pending = nil
 	r.maybeSnapshot(ctx, a, stream)
