@@ -67,6 +67,8 @@ type Service struct {
 	boardMu    sync.Mutex
 	board      *board.Board
 	boardTemp  string // the temporary directory to remove on Close
+
+	tokens tokenCache
 }
 
 // Option configures a [Service].
@@ -105,6 +107,7 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 	}
 	reg := es.NewRegistry()
 	tracker.Register(reg)
+	registerBookkeeping(reg)
 	var ropts []es.RepositoryOption
 	if snaps != nil {
 		ropts = append(ropts, es.WithSnapshots(snaps, o.strategy))
