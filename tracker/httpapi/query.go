@@ -277,5 +277,3 @@ func (s *Server) log(ctx context.Context, c *call) (result, error) {
 	}
 	return result{body: out}, nil
 }
-
-

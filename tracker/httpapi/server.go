@@ -77,7 +77,7 @@ type Server struct {
 	mux  *http.ServeMux
 	// routeTable holds each path's handlers by method.
 	routeTable map[string]*route
-	lim  *limiters
+	lim        *limiters
 
 	// done is closed by Close: server-sent event streams end.
 	done      chan struct{}
