@@ -13,8 +13,8 @@ import (
 )
 
 // Idempotent requests: a face (the HTTP API's Idempotency-Key) runs a write
-// through Service.Once, which runs it at most once per key and gives every
-// repeat the first reply.
+// between Service.BeginRequest and Service.FinishRequest, which run it at
+// most once per key and give every repeat the first reply.
 //
 // Each key has a bookkeeping stream, RequestStreamPrefix and a hash of the
 // actor and the key. The first request appends RequestStarted to it with
@@ -104,47 +104,56 @@ func RequestKey(actor, key string) []byte {
 	return sum[:]
 }
 
-// Once runs run at most once for the actor of ctx and key: the first call
-// runs it and stores its reply; every later call with the same key and
-// fingerprint gets that reply (replayed true) without running it. A call
-// with the same key and another fingerprint fails with ErrKeyReused; one
-// made while the first still runs waits for it, up to a few seconds (then
-// an *InProgressError). run is given a context in which the events it
-// writes get IDs derived from the key; its reply is stored even when it is
-// an error's.
-func (s *Service) Once(ctx context.Context, key, fingerprint string, run func(context.Context) Reply) (Reply, bool, error) {
+// RequestTicket is a request that BeginRequest let run: give it to
+// FinishRequest with the reply.
+type RequestTicket struct {
+	stream      string
+	version     int64
+	fingerprint string
+}
+
+// BeginRequest starts a request of the actor of ctx with idempotency key
+// key, once the face has parsed it and is about to write. If the key has a
+// reply already (the same request sent again), it returns that reply and
+// the request must not run. Otherwise it returns a ticket and a context in
+// which the events the request writes get IDs derived from the key: run the
+// request with it, then store its reply with FinishRequest. A key sent with
+// another fingerprint fails with ErrKeyReused; one sent while the first
+// request still runs waits for it, up to a few seconds (then an
+// *InProgressError).
+func (s *Service) BeginRequest(ctx context.Context, key, fingerprint string) (context.Context, *RequestTicket, *Reply, error) {
 	rk := RequestKey(actor(ctx), key)
 	stream := RequestStreamPrefix + hex.EncodeToString(rk)
 	deadline := time.Now().Add(requestWait)
 	for {
 		st, err := s.readRequest(ctx, stream)
 		if err != nil {
-			return Reply{}, false, err
+			return ctx, nil, nil, err
 		}
 		if st.version > 0 && st.fingerprint != fingerprint {
-			return Reply{}, false, ErrKeyReused
+			return ctx, nil, nil, ErrKeyReused
 		}
 		if st.finished != nil {
-			return *st.finished, true, nil
+			return ctx, nil, st.finished, nil
 		}
 		expected := es.NoStream
 		if st.version > 0 {
 			if time.Since(st.started) < requestStale {
 				if time.Now().After(deadline) {
-					return Reply{}, false, &InProgressError{Since: st.started}
+					return ctx, nil, nil, &InProgressError{Since: st.started}
 				}
 				select {
 				case <-ctx.Done():
-					return Reply{}, false, ctx.Err()
+					return ctx, nil, nil, ctx.Err()
 				case <-time.After(25 * time.Millisecond):
 				}
 				continue
 			}
 			// The runner is gone. Did it write?
 			if pos, err := s.findEvent(ctx, st.position, es.DerivedID(rk, 0)); err != nil {
-				return Reply{}, false, err
+				return ctx, nil, nil, err
 			} else if pos > 0 {
-				return Reply{}, false, &InterruptedError{Position: pos}
+				return ctx, nil, nil, &InterruptedError{Position: pos}
 			}
 			expected = es.Exact(st.version) // take the key over
 		}
@@ -153,15 +162,20 @@ func (s *Service) Once(ctx context.Context, key, fingerprint string, run func(co
 			continue // another call got there first: wait for its reply
 		}
 		if err != nil {
-			return Reply{}, false, err
+			return ctx, nil, nil, err
 		}
-		reply := run(es.WithDerivedIDs(ctx, rk))
-		// A reply that cannot be stored is still this call's answer; a
-		// repeat will find the write by its derived ID.
-		_, _ = s.appendBookkeeping(ctx, stream, es.Exact(recs[0].Version),
-			RequestFinished{Fingerprint: fingerprint, Code: reply.Code, Body: reply.Body})
-		return reply, false, nil
+		t := &RequestTicket{stream: stream, version: recs[0].Version, fingerprint: fingerprint}
+		return es.WithDerivedIDs(ctx, rk), t, nil, nil
 	}
+}
+
+// FinishRequest stores the reply of a request that BeginRequest let run,
+// for its repeats. If it fails, the reply is still the request's answer: a
+// repeat finds the write by its derived ID (an *InterruptedError).
+func (s *Service) FinishRequest(ctx context.Context, t *RequestTicket, r Reply) error {
+	_, err := s.appendBookkeeping(ctx, t.stream, es.Exact(t.version),
+		RequestFinished{Fingerprint: t.fingerprint, Code: r.Code, Body: r.Body})
+	return err
 }
 
 // requestState is what a request stream says.

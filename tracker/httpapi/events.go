@@ -67,6 +67,9 @@ func (s *Server) events(ctx context.Context, c *call) (result, error) {
 			if err != nil {
 				return
 			}
+			if rec.Stream == app.TokenStream {
+				continue // who holds which token is not for every reader
+			}
 			select {
 			case recs <- rec:
 			case <-ctx.Done():

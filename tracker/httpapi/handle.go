@@ -28,6 +28,37 @@ type call struct {
 	// exp is the write's condition: es.Any, or If-Match's exact version.
 	exp     es.ExpectedVersion
 	ifMatch bool
+
+	svc         *app.Service
+	key         string // the Idempotency-Key of a write, "" without one
+	fingerprint string
+	ticket      *app.RequestTicket // set once begin let a keyed write run
+}
+
+// replayed is the stored reply of a write sent again with its
+// Idempotency-Key.
+type replayed struct{ reply app.Reply }
+
+func (replayed) Error() string { return "replayed" }
+
+// begin is called by every write once it has parsed its request, before it
+// writes. With an Idempotency-Key it starts the request in the store
+// (app.Service.BeginRequest): a repeat ends here with the first reply, and
+// the first run goes on with a context that derives its event IDs from the
+// key. A request that fails before begin writes nothing, not even its key.
+func (c *call) begin(ctx context.Context) (context.Context, error) {
+	if c.key == "" {
+		return ctx, nil
+	}
+	ctx, t, reply, err := c.svc.BeginRequest(ctx, c.key, c.fingerprint)
+	if err != nil {
+		return ctx, err
+	}
+	if reply != nil {
+		return ctx, replayed{*reply}
+	}
+	c.ticket = t
+	return ctx, nil
 }
 
 // result is a handler's answer: a status and a document; a document with
@@ -91,19 +122,27 @@ func (s *Server) dispatch(rt *route) http.Handler {
 		if c.r.URL.Query().Get("force") == "true" {
 			ctx = app.Force(ctx)
 		}
-		if key := r.Header.Get("Idempotency-Key"); key != "" && ep.need == app.RoleWrite {
-			s.once(ctx, w, c, key, ep.h)
-			return
-		}
 		res, err := ep.h(ctx, c)
-		if err != nil {
-			writeError(w, err)
+		var rp replayed
+		if errors.As(err, &rp) {
+			writeReply(w, rp.reply.Code, rp.reply.Body, true)
 			return
 		}
 		if res.streamed {
 			return
 		}
-		status, body := encodeResult(res)
+		var status int
+		var body []byte
+		if err != nil {
+			status, body = problem(err)
+		} else {
+			status, body = encodeResult(res)
+		}
+		if c.ticket != nil {
+			// A reply that cannot be stored is still this request's
+			// answer (see app.Service.FinishRequest).
+			_ = s.svc.FinishRequest(ctx, c.ticket, app.Reply{Code: status, Body: body})
+		}
 		writeReply(w, status, body, false)
 	})
 }
@@ -113,10 +152,14 @@ func (s *Server) dispatch(rt *route) http.Handler {
 func (s *Server) prepare(w http.ResponseWriter, r *http.Request, need app.Role) (*call, error) {
 	who, err := s.authenticate(r)
 	if err != nil {
+		// Failed attempts count against the address: guessing is slow.
+		if !s.lim.allow("addr:" + clientHost(r.RemoteAddr)) {
+			return nil, s.tooMany()
+		}
 		return nil, err
 	}
 	if !s.lim.allow(who.key) {
-		return nil, apiErr(http.StatusTooManyRequests, "rate_limited", "too many requests: at most %g a second (burst %d); retry after a second", float64(s.opts.Rate), s.opts.Burst)
+		return nil, s.tooMany()
 	}
 	if !who.role.Allows(need) {
 		return nil, apiErr(http.StatusForbidden, "forbidden", "%s's token has role %s: it may not %s", who.actor, who.role, verb(need))
@@ -128,7 +171,7 @@ func (s *Server) prepare(w http.ResponseWriter, r *http.Request, need app.Role) 
 	if q.Get("force") == "true" && !who.role.Allows(app.RoleAdmin) {
 		return nil, apiErr(http.StatusForbidden, "forbidden", "force needs a token with role admin; %s's has %s", who.actor, who.role)
 	}
-	c := &call{r: r, w: w, who: who, exp: es.Any}
+	c := &call{r: r, w: w, who: who, exp: es.Any, svc: s.svc}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
 	if c.body, err = io.ReadAll(r.Body); err != nil {
 		return nil, err
@@ -151,10 +194,13 @@ func (s *Server) prepare(w http.ResponseWriter, r *http.Request, need app.Role) 
 		}
 		c.exp, c.ifMatch = es.Exact(v), true
 	}
-	if key := r.Header.Get("Idempotency-Key"); key != "" {
+	if key := r.Header.Get("Idempotency-Key"); key != "" && need == app.RoleWrite {
 		if len(key) > 200 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 			return nil, app.Usagef("Idempotency-Key: want 1 to 200 visible ASCII characters")
 		}
+		sum := sha256.Sum256(c.body)
+		c.key = key
+		c.fingerprint = fmt.Sprintf("%s %s?%s if-match=%s body=%s", r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("If-Match"), hex.EncodeToString(sum[:]))
 	}
 	return c, nil
 }
@@ -179,26 +225,6 @@ func parseETag(s string) (int64, error) {
 		return 0, app.Usagef("If-Match %q: want a version, as ETag gives it (\"7\")", s)
 	}
 	return v, nil
-}
-
-// once runs a write with an Idempotency-Key through app.Service.Once.
-func (s *Server) once(ctx context.Context, w http.ResponseWriter, c *call, key string, h handlerFunc) {
-	sum := sha256.Sum256(c.body)
-	fp := fmt.Sprintf("%s %s?%s if-match=%s body=%s", c.r.Method, c.r.URL.Path, c.r.URL.RawQuery, c.r.Header.Get("If-Match"), hex.EncodeToString(sum[:]))
-	reply, replayed, err := s.svc.Once(ctx, key, fp, func(ctx context.Context) app.Reply {
-		res, err := h(ctx, c)
-		if err != nil {
-			status, body := problem(err)
-			return app.Reply{Code: status, Body: body}
-		}
-		status, body := encodeResult(res)
-		return app.Reply{Code: status, Body: body}
-	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeReply(w, reply.Code, reply.Body, replayed)
 }
 
 func encodeResult(res result) (int, []byte) {
@@ -277,4 +303,8 @@ func jsonMessage(err error) string {
 		return "malformed JSON: it ends too soon"
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func (s *Server) tooMany() error {
+	return apiErr(http.StatusTooManyRequests, "rate_limited", "too many requests: at most %g a second (burst %d); retry after a second", float64(s.opts.Rate), s.opts.Burst)
 }

@@ -70,6 +70,10 @@ func (s *Server) createInitiative(ctx context.Context, c *call) (result, error) 
 	if c.ifMatch {
 		return result{}, app.Usagef("If-Match does not apply to a new initiative")
 	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.CreateInitiative(ctx, b.Title, b.Description)
 	return initiativeResult(http.StatusCreated, r, err, c)
 }
@@ -119,11 +123,19 @@ func (s *Server) addMember(ctx context.Context, c *call) (result, error) {
 	if strings.TrimSpace(b.Item) == "" {
 		return result{}, app.Usagef("request body: item is required")
 	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.AddToInitiative(ctx, c.r.PathValue("id"), b.Item, c.exp)
 	return initiativeResult(0, r, err, c)
 }
 
 func (s *Server) removeMember(ctx context.Context, c *call) (result, error) {
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.RemoveFromInitiative(ctx, c.r.PathValue("id"), c.r.PathValue("item"), c.exp)
 	return initiativeResult(0, r, err, c)
 }
@@ -141,17 +153,22 @@ func (s *Server) initiativeStatus(ctx context.Context, c *call) (result, error) 
 		return result{}, err
 	}
 	id := c.r.PathValue("id")
+	to := strings.ToLower(strings.TrimSpace(b.Status))
+	if to != "completed" && to != "cancelled" && to != "active" {
+		return result{}, app.Usagef("status %q: want completed, cancelled or active", b.Status)
+	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	var r app.Result[tracker.InitiativeState]
-	var err error
-	switch strings.ToLower(strings.TrimSpace(b.Status)) {
+	switch to {
 	case "completed":
 		r, err = s.svc.CompleteInitiative(ctx, id, b.Reason, c.exp)
 	case "cancelled":
 		r, err = s.svc.CancelInitiative(ctx, id, b.Reason, c.exp)
-	case "active":
-		r, err = s.svc.ReopenInitiative(ctx, id, b.Reason, c.exp)
 	default:
-		return result{}, app.Usagef("status %q: want completed, cancelled or active", b.Status)
+		r, err = s.svc.ReopenInitiative(ctx, id, b.Reason, c.exp)
 	}
 	return initiativeResult(0, r, err, c)
 }

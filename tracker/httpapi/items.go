@@ -91,6 +91,10 @@ func (s *Server) createItem(ctx context.Context, c *call) (result, error) {
 			return result{}, err
 		}
 	}
+	ctx, err = c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Create(ctx, n)
 	return s.card(ctx, http.StatusCreated, r, err, c)
 }
@@ -159,6 +163,10 @@ func (s *Server) editItem(ctx context.Context, c *call) (result, error) {
 		}
 		e.Priority = &p
 	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Edit(ctx, c.r.PathValue("id"), e, c.exp)
 	return s.card(ctx, 0, r, err, c)
 }
@@ -191,6 +199,10 @@ func (s *Server) changeStatus(ctx context.Context, c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	ctx, err = c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.ChangeStatus(ctx, c.r.PathValue("id"), st, b.Reason, c.exp)
 	return s.card(ctx, 0, r, err, c)
 }
@@ -204,6 +216,10 @@ func (s *Server) reopen(ctx context.Context, c *call) (result, error) {
 	if err := c.decode(&b); err != nil {
 		return result{}, err
 	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Reopen(ctx, c.r.PathValue("id"), b.Reason, c.exp)
 	return s.card(ctx, 0, r, err, c)
 }
@@ -211,6 +227,10 @@ func (s *Server) reopen(ctx context.Context, c *call) (result, error) {
 func (s *Server) release(ctx context.Context, c *call) (result, error) {
 	var b reasonBody
 	if err := c.decode(&b); err != nil {
+		return result{}, err
+	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
 		return result{}, err
 	}
 	r, err := s.svc.Release(ctx, c.r.PathValue("id"), b.Reason, c.exp)
@@ -228,6 +248,10 @@ func (s *Server) assign(ctx context.Context, c *call) (result, error) {
 	}
 	if b.Assignee == nil {
 		return result{}, app.Usagef(`request body: assignee is required ("" unassigns)`)
+	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
 	}
 	r, err := s.svc.Assign(ctx, c.r.PathValue("id"), *b.Assignee, c.exp)
 	return s.card(ctx, 0, r, err, c)
@@ -259,6 +283,10 @@ func (s *Server) claim(ctx context.Context, c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	ctx, err = c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Claim(ctx, c.r.PathValue("id"), app.ClaimOptions{Lease: d, Start: b.Start}, c.exp)
 	return s.card(ctx, 0, r, err, c)
 }
@@ -273,6 +301,10 @@ func (s *Server) heartbeat(ctx context.Context, c *call) (result, error) {
 		return result{}, err
 	}
 	d, err := leaseBody{Lease: b.Lease}.lease()
+	if err != nil {
+		return result{}, err
+	}
+	ctx, err = c.begin(ctx)
 	if err != nil {
 		return result{}, err
 	}
@@ -292,6 +324,10 @@ func (s *Server) comment(ctx context.Context, c *call) (result, error) {
 	if b.Text == nil {
 		return result{}, app.Usagef("request body: text is required")
 	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Comment(ctx, c.r.PathValue("id"), *b.Text, c.exp)
 	return s.card(ctx, 0, r, err, c)
 }
@@ -308,11 +344,19 @@ func (s *Server) block(ctx context.Context, c *call) (result, error) {
 	if strings.TrimSpace(b.Blocker) == "" {
 		return result{}, app.Usagef("request body: blocker is required")
 	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Block(ctx, c.r.PathValue("id"), b.Blocker, c.exp)
 	return s.card(ctx, 0, r, err, c)
 }
 
 func (s *Server) unblock(ctx context.Context, c *call) (result, error) {
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Unblock(ctx, c.r.PathValue("id"), c.r.PathValue("blocker"), c.exp)
 	return s.card(ctx, 0, r, err, c)
 }
@@ -329,11 +373,19 @@ func (s *Server) addLabels(ctx context.Context, c *call) (result, error) {
 	if len(b.Labels) == 0 {
 		return result{}, app.Usagef("request body: labels is required: one or more")
 	}
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Label(ctx, c.r.PathValue("id"), true, b.Labels, c.exp)
 	return s.card(ctx, 0, r, err, c)
 }
 
 func (s *Server) removeLabel(ctx context.Context, c *call) (result, error) {
+	ctx, err := c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.Label(ctx, c.r.PathValue("id"), false, []string{c.r.PathValue("label")}, c.exp)
 	return s.card(ctx, 0, r, err, c)
 }

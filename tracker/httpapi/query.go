@@ -190,6 +190,10 @@ func (s *Server) claimReady(ctx context.Context, c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	ctx, err = c.begin(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	r, err := s.svc.ClaimReady(ctx, d)
 	return s.card(ctx, 0, r, err, c)
 }
@@ -271,9 +275,11 @@ func (s *Server) log(ctx context.Context, c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	out := make([]view.LogRecord, len(recs))
-	for i, r := range recs {
-		out[i] = view.LogRecordOf(r)
+	out := make([]view.LogRecord, 0, len(recs))
+	for _, r := range recs {
+		if r.Stream != app.TokenStream { // who holds which token is not for every reader
+			out = append(out, view.LogRecordOf(r))
+		}
 	}
 	return result{body: out}, nil
 }
