@@ -36,6 +36,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,8 +107,21 @@ func New(svc *app.Service, opts Options) *Server {
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. A path with dot segments or empty
+// ones is refused rather than redirected, as the mux would: an ID is never
+// "..".
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, seg := range strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.EqualFold(seg, "%2e%2e") || strings.EqualFold(seg, "%2e") {
+			if seg == "" && strings.HasSuffix(r.URL.EscapedPath(), "/") && strings.Count(r.URL.EscapedPath(), "//") == 0 {
+				continue // a trailing slash: the mux answers it
+			}
+			writeError(w, app.Usagef("invalid path %q: no empty, . or .. segments", r.URL.EscapedPath()))
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // Close ends the streams of /api/events, so that an http.Server's
 // Shutdown does not wait for them; register it with
