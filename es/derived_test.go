@@ -59,3 +59,41 @@ func TestDerivedIDs(t *testing.T) {
 		t.Fatalf("save without key: %v %v", recs, err)
 	}
 }
+
+// With WithTurns, updates of one aggregate through one repository take
+// turns: 16
+// goroutines updating it at once never conflict, even with no retries.
+func TestUpdateTakesTurns(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	repo := es.NewRepository(st, tallyRegistry(), "tally", newTally, es.WithRetries(0), es.WithTurns())
+	seedTally(t, repo, "hot", 1)
+	errs := make(chan error, 16*20)
+	done := make(chan struct{})
+	for g := range 16 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 20 {
+				if _, err := repo.Update(ctx, "hot", func(a *tally) error { a.add(g); return nil }); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for range 16 {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatalf("update: %v", err)
+	}
+	if v, _ := st.StreamVersion(ctx, repo.Stream("hot")); v != 1+16*20 {
+		t.Fatalf("version %d, want %d", v, 1+16*20)
+	}
+	// A cancelled context stops the wait for a turn.
+	unlockCtx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := repo.Update(unlockCtx, "hot", func(a *tally) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled update: %v", err)
+	}
+}

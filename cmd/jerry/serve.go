@@ -45,6 +45,7 @@ and only loopback clients may come without, acting as you.`,
   jerry token create --actor ci-agent --role write && jerry serve --addr 0.0.0.0:7070`,
 		Args: args(0, 0, "no arguments"),
 	}
+	cmd.PreRun = func(*cobra.Command, []string) { c.turns = true }
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, _ []string) error {
 		if !loopbackAddr(addr) {
 			has, err := s.HasTokens(ctx)

@@ -82,6 +82,7 @@ type options struct {
 	lease    time.Duration
 	board    string
 	bnotes   func(string)
+	turns    bool
 }
 
 // DefaultStrategy is when Jerry snapshots an aggregate: every 50 events (the
@@ -91,6 +92,12 @@ var DefaultStrategy = es.AnyOf(es.EveryN(50), es.AllOf(es.Every(24*time.Hour), e
 
 // WithStrategy sets the snapshot strategy; the default is [DefaultStrategy].
 func WithStrategy(s es.Strategy) Option { return func(o *options) { o.strategy = s } }
+
+// WithTurns makes writes to one work item or initiative from this service
+// take turns instead of racing (es.WithTurns): for a server, whose requests
+// would otherwise conflict with each other and retry. Writes from other
+// processes still race, as every write of the jerry command does.
+func WithTurns() Option { return func(o *options) { o.turns = true } }
 
 // WithSnapshotErrors sets a function told of snapshots that could not be
 // read or written (they never fail an operation).
@@ -114,6 +121,9 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 	}
 	if o.onSnap != nil {
 		ropts = append(ropts, es.WithSnapshotErrors(o.onSnap))
+	}
+	if o.turns {
+		ropts = append(ropts, es.WithTurns())
 	}
 	return &Service{
 		events: events, log: log, reg: reg,

@@ -28,6 +28,11 @@ var backends = []string{"file", "postgres"}
 // fixture is an API server over a fresh store, and its tokens.
 type fixture struct {
 	t     *testing.T
+	fo    fixtureOpts
+	dir   string
+	pgURL string
+	// closeStore closes the store open now.
+	closeStore func()
 	svc   *app.Service
 	api   *httpapi.Server
 	ts    *httptest.Server // the API on a real loopback socket
@@ -48,43 +53,69 @@ func newFixture(t *testing.T, backend string) *fixture {
 func newFixtureWith(t *testing.T, fo fixtureOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	var svc *app.Service
-	dir := t.TempDir()
-	switch fo.backend {
-	case "file", "":
-		st, err := jsonfile.Open(filepath.Join(dir, "store"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		svc = app.New(st, st, st, app.WithReadModel(st.Models(), nil), app.WithBoard(filepath.Join(dir, "board.db")))
-	case "postgres":
-		st, err := postgres.Open(ctx, pgtest.URL(t, pgtest.Schema(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		svc = app.New(st, st, st, app.WithReadModel(st.Models(), nil), app.WithBoard(filepath.Join(dir, "board.db")))
-	default:
-		t.Fatalf("unknown backend %q", fo.backend)
+	f := &fixture{t: t, fo: fo, dir: t.TempDir()}
+	if fo.backend == "postgres" {
+		f.pgURL = pgtest.URL(t, pgtest.Schema(t))
 	}
-	t.Cleanup(func() { svc.Close() })
-	f := &fixture{t: t, svc: svc, api: httpapi.New(svc, fo.opts)}
-	f.ts = httptest.NewServer(f.api)
-	t.Cleanup(f.ts.Close)
-	t.Cleanup(f.api.Close)
+	f.open()
 	for _, tok := range []struct {
 		actor string
 		role  app.Role
 		into  *string
 	}{{"reader", app.RoleRead, &f.read}, {"agent-7", app.RoleWrite, &f.write}, {"root-agent", app.RoleAdmin, &f.admin}} {
-		_, secret, err := svc.CreateToken(asActor(ctx, "alice"), tok.actor, tok.role)
+		_, secret, err := f.svc.CreateToken(asActor(ctx, "alice"), tok.actor, tok.role)
 		if err != nil {
 			t.Fatal(err)
 		}
 		*tok.into = secret
 	}
 	return f
+}
+
+// open opens the store, a service and a server over it, as jerry serve
+// does when it starts.
+func (f *fixture) open() {
+	t := f.t
+	t.Helper()
+	ctx := context.Background()
+	var svc *app.Service
+	board := app.WithBoard(filepath.Join(f.dir, "board.db"))
+	switch f.fo.backend {
+	case "file", "":
+		st, err := jsonfile.Open(filepath.Join(f.dir, "store"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		f.closeStore = func() { st.Close() }
+		svc = app.New(st, st, st, app.WithReadModel(st.Models(), nil), board, app.WithTurns())
+	case "postgres":
+		st, err := postgres.Open(ctx, f.pgURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		f.closeStore = func() { st.Close() }
+		svc = app.New(st, st, st, app.WithReadModel(st.Models(), nil), board, app.WithTurns())
+	default:
+		t.Fatalf("unknown backend %q", f.fo.backend)
+	}
+	t.Cleanup(func() { svc.Close() })
+	f.svc, f.api = svc, httpapi.New(svc, f.fo.opts)
+	f.ts = httptest.NewServer(f.api)
+	t.Cleanup(f.ts.Close)
+	t.Cleanup(f.api.Close)
+}
+
+// restart stops the server and opens the store, service and server again:
+// all that survives is in the store.
+func (f *fixture) restart() {
+	f.t.Helper()
+	f.api.Close()
+	f.ts.Close()
+	f.svc.Close()
+	f.closeStore()
+	f.open()
 }
 
 // reply is an answer of the API.
