@@ -33,12 +33,12 @@ type fixture struct {
 	pgURL string
 	// closeStore closes the store open now.
 	closeStore func()
-	svc   *app.Service
-	api   *httpapi.Server
-	ts    *httptest.Server // the API on a real loopback socket
-	read  string           // secrets of tokens with each role
-	write string
-	admin string
+	svc        *app.Service
+	api        *httpapi.Server
+	ts         *httptest.Server // the API on a real loopback socket
+	read       string           // secrets of tokens with each role
+	write      string
+	admin      string
 }
 
 type fixtureOpts struct {
