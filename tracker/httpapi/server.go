@@ -36,6 +36,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -139,4 +140,17 @@ func (s *Server) closing(ctx context.Context) (context.Context, context.CancelFu
 		}
 	}()
 	return ctx, cancel
+}
+
+// Routes returns every route the server answers, as "METHOD PATH" (a
+// ServeMux pattern), sorted: docs/http.md documents each.
+func (s *Server) Routes() []string {
+	var out []string
+	for path, rt := range s.routeTable {
+		for m := range rt.methods {
+			out = append(out, m+" "+path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
