@@ -108,7 +108,7 @@ func TestServeE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := line[strings.Index(line, "http://") : strings.Index(line, " (")]
+	base := line[strings.Index(line, "http://"):strings.Index(line, " (")]
 
 	do := func(method, path, secret, body string) (int, map[string]any) {
 		t.Helper()

@@ -29,8 +29,10 @@ type docBlock struct {
 	text       []string // between the fences
 }
 
-func (b docBlock) isRequest() bool  { return len(b.text) > 0 && docRequestLine.MatchString(b.text[0]) }
-func (b docBlock) isResponse() bool { return len(b.text) > 0 && strings.HasPrefix(b.text[0], "HTTP/1.1 ") }
+func (b docBlock) isRequest() bool { return len(b.text) > 0 && docRequestLine.MatchString(b.text[0]) }
+func (b docBlock) isResponse() bool {
+	return len(b.text) > 0 && strings.HasPrefix(b.text[0], "HTTP/1.1 ")
+}
 
 var (
 	docRequestLine = regexp.MustCompile(`^(GET|POST|PATCH|PUT|DELETE) /\S*$`)
