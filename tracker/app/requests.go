@@ -124,7 +124,7 @@ type RequestTicket struct {
 func (s *Service) BeginRequest(ctx context.Context, key, fingerprint string) (context.Context, *RequestTicket, *Reply, error) {
 	rk := RequestKey(actor(ctx), key)
 	stream := RequestStreamPrefix + hex.EncodeToString(rk)
-	deadline := time.Now().Add(requestWait)
+	deadline := time.Now().Add(s.requestWait)
 	for {
 		st, err := s.readRequest(ctx, stream)
 		if err != nil {
@@ -138,7 +138,7 @@ func (s *Service) BeginRequest(ctx context.Context, key, fingerprint string) (co
 		}
 		expected := es.NoStream
 		if st.version > 0 {
-			if time.Since(st.started) < requestStale {
+			if time.Since(st.started) < s.requestStale {
 				if time.Now().After(deadline) {
 					return ctx, nil, nil, &InProgressError{Since: st.started}
 				}

@@ -69,6 +69,10 @@ type Service struct {
 	boardTemp  string // the temporary directory to remove on Close
 
 	tokens tokenCache
+	// How long before an unfinished idempotent request is taken for dead,
+	// and how long a repeat waits for one still running (tests shorten
+	// them).
+	requestStale, requestWait time.Duration
 }
 
 // Option configures a [Service].
@@ -130,6 +134,7 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 		items:  es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
 		inits:  es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
 		models: o.models, notes: o.notes, lease: o.lease, boardPath: o.board, boardNotes: o.bnotes,
+		requestStale: requestStale, requestWait: requestWait,
 	}
 }
 
