@@ -79,7 +79,6 @@ func TestLoopbackAddr(t *testing.T) {
 // event stream.
 func TestServeE2E(t *testing.T) {
 	e := newEnv(t)
-	e.create("First")
 	if r := e.run("serve", "--addr", "0.0.0.0:0"); r.code != exitUsage || !strings.Contains(r.stderr, "token") {
 		t.Fatalf("serve on 0.0.0.0 without tokens: exit %d, %s", r.code, r.stderr)
 	}
@@ -128,6 +127,12 @@ func TestServeE2E(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&doc)
 		return resp.StatusCode, doc
 	}
+	// The server and the jerry command share the store: an item created by
+	// one is seen by the other.
+	if code, doc := do("POST", "/api/items", tok.Secret, `{"title":"First"}`); code != 201 {
+		t.Fatalf("create with a token: %d %v", code, doc)
+	}
+	e.ok("show", "J-1")
 	if code, doc := do("POST", "/api/items/J-1/comments", tok.Secret, `{"text":"from afar"}`); code != 200 {
 		t.Fatalf("comment with a token: %d %v", code, doc)
 	}
