@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/url"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -103,4 +105,44 @@ func (l *limiters) allow(key string) bool {
 	}
 	b.used = now
 	return b.lim.AllowN(now, 1)
+}
+
+// sameOrigin refuses a write without a token that a web page of another
+// site could have made the browser send: the loopback client that may omit
+// a token is the local user, not every site the user's browser visits. The
+// browser names the page's origin (Origin, Sec-Fetch-Site), and the Host it
+// asked for must be a loopback name, not a name of the attacker's that
+// resolves to 127.0.0.1.
+func sameOrigin(r *http.Request) error {
+	forbid := func(why string) error {
+		return apiErr(http.StatusForbidden, "forbidden", "a write without a token must come from this machine's own pages: %s", why)
+	}
+	if !loopbackHost(r.Host) {
+		return forbid(fmt.Sprintf("Host %q is not a loopback address", r.Host))
+	}
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return forbid("the browser says it is cross-site")
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host {
+			return forbid(fmt.Sprintf("Origin %q is not this server", o))
+		}
+	}
+	return nil
+}
+
+// loopbackHost reports whether a Host header names this machine by a
+// loopback name or address.
+func loopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Unmap().IsLoopback()
 }

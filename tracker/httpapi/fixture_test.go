@@ -165,6 +165,7 @@ func (f *fixture) do(rq req) reply {
 	}
 	r := httptest.NewRequest(rq.method, rq.path, body)
 	r.RemoteAddr = "127.0.0.1:40000"
+	r.Host = "127.0.0.1:7070"
 	if rq.remote != "" {
 		r.RemoteAddr = rq.remote
 	}
@@ -173,9 +174,12 @@ func (f *fixture) do(rq req) reply {
 	}
 	for _, h := range rq.headers {
 		k, v, _ := strings.Cut(h, ":")
-		if v = strings.TrimSpace(v); v == "" {
+		switch v = strings.TrimSpace(v); {
+		case strings.EqualFold(k, "Host"):
+			r.Host = v
+		case v == "":
 			r.Header.Del(k)
-		} else {
+		default:
 			r.Header.Set(k, v)
 		}
 	}

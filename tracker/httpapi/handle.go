@@ -171,17 +171,29 @@ func (s *Server) prepare(w http.ResponseWriter, r *http.Request, need app.Role) 
 	if q.Get("force") == "true" && !who.role.Allows(app.RoleAdmin) {
 		return nil, apiErr(http.StatusForbidden, "forbidden", "force needs a token with role admin; %s's has %s", who.actor, who.role)
 	}
+	if need == app.RoleWrite {
+		if err := onlyParams(q); err != nil {
+			return nil, err
+		}
+		if who.token == "" {
+			if err := sameOrigin(r); err != nil {
+				return nil, err
+			}
+		}
+	}
 	c := &call{r: r, w: w, who: who, exp: es.Any, svc: s.svc}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
 	if c.body, err = io.ReadAll(r.Body); err != nil {
 		return nil, err
 	}
-	if len(c.body) > 0 {
-		if need != app.RoleWrite {
-			return nil, app.Usagef("%s takes no body", r.Method)
-		}
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			return nil, apiErr(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type %q: send application/json", r.Header.Get("Content-Type"))
+	if len(c.body) > 0 && need != app.RoleWrite {
+		return nil, app.Usagef("%s takes no body", r.Method)
+	}
+	// A write's body is JSON; so is its declared type even when it is
+	// empty, so that a form on another site cannot post to a local server.
+	if ct := r.Header.Get("Content-Type"); need == app.RoleWrite && (len(c.body) > 0 || ct != "") {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return nil, apiErr(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type %q: send application/json", ct)
 		}
 	}
 	if im := r.Header.Get("If-Match"); im != "" {

@@ -85,6 +85,11 @@ func TestHostileRequests(t *testing.T) {
 				{"missing item", req{method: "POST", path: "/api/items/J-999/comments", body: `{"text":"x"}`}, 404, "not_found"},
 				{"method not allowed", req{method: "DELETE", path: "/api/items"}, 405, "method_not_allowed"},
 				{"unknown route", req{method: "GET", path: "/api/admin/tokens"}, 404, "not_found"},
+				{"unknown parameter on a write", req{method: "POST", path: "/api/items/J-4/comments?actor=mallory", body: `{"text":"x"}`}, 400, "usage"},
+				{"cross-site form, empty body", req{method: "POST", path: "/api/ready/claim", headers: []string{"Content-Type: application/x-www-form-urlencoded"}}, 415, "unsupported_media_type"},
+				{"cross-origin write without a token", req{method: "POST", path: "/api/ready/claim", headers: []string{"Origin: https://evil.example"}}, 403, "forbidden"},
+				{"cross-site fetch without a token", req{method: "DELETE", path: "/api/items/J-1/blockers/J-4", headers: []string{"Sec-Fetch-Site: cross-site"}}, 403, "forbidden"},
+				{"DNS rebinding", req{method: "POST", path: "/api/ready/claim", headers: []string{"Host: evil.example:7070"}}, 403, "forbidden"},
 				{"force=maybe", req{method: "POST", path: "/api/items/J-4/comments?force=maybe", body: `{"text":"x"}`}, 400, "usage"},
 			}
 			if len(cases) < 20 {

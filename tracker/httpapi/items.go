@@ -55,11 +55,16 @@ func (s *Server) card(ctx context.Context, status int, r app.Result[tracker.Item
 		}
 		return result{}, err
 	}
-	card, err := s.svc.Card(ctx, r.State, es.Now())
+	return s.cardNow(ctx, status, r.State)
+}
+
+// cardNow answers with an item's card now, from the indexed read model.
+func (s *Server) cardNow(ctx context.Context, status int, it tracker.Item) (result, error) {
+	cards, err := s.svc.CardsNow(ctx, []tracker.Item{it})
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: status, body: view.CardItem(card)}, nil
+	return result{status: status, body: view.CardItem(cards[0])}, nil
 }
 
 type createBody struct {
@@ -128,6 +133,9 @@ func (s *Server) showItem(ctx context.Context, c *call) (result, error) {
 	}
 	if err != nil {
 		return result{}, err
+	}
+	if when.IsZero() {
+		return s.cardNow(ctx, 0, it)
 	}
 	card, err := s.svc.Card(ctx, it, when)
 	if err != nil {
