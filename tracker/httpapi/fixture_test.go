@@ -27,7 +27,7 @@ var backends = []string{"file", "postgres"}
 
 // fixture is an API server over a fresh store, and its tokens.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	fo    fixtureOpts
 	dir   string
 	pgURL string
@@ -46,11 +46,11 @@ type fixtureOpts struct {
 	opts    httpapi.Options
 }
 
-func newFixture(t *testing.T, backend string) *fixture {
+func newFixture(t testing.TB, backend string) *fixture {
 	return newFixtureWith(t, fixtureOpts{backend: backend, opts: httpapi.Options{Actor: "alice", Rate: rate.Inf}})
 }
 
-func newFixtureWith(t *testing.T, fo fixtureOpts) *fixture {
+func newFixtureWith(t testing.TB, fo fixtureOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, fo: fo, dir: t.TempDir()}

@@ -55,7 +55,14 @@ func (s *Server) card(ctx context.Context, status int, r app.Result[tracker.Item
 		}
 		return result{}, err
 	}
-	return s.cardNow(ctx, status, r.State)
+	// As the jerry command answers a write: the blockers' states now, read
+	// from their streams, without bringing a read model up to date (so
+	// blocks is empty; show, list and ready fill it).
+	card, err := s.svc.Card(ctx, r.State, es.Now())
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: status, body: view.CardItem(card)}, nil
 }
 
 // cardNow answers with an item's card now, from the indexed read model.
