@@ -190,7 +190,9 @@ func measureAll(ctx context.Context, cfg config) (*report, error) {
 }
 
 // ratios compares the server's writes with the jerry processes' and, on
-// PostgreSQL, with raw appends.
+// PostgreSQL, with raw appends: the median over rounds of the ratio of
+// the two rates measured in the same round, so that a round slowed down by
+// the machine's other work slows both sides of its ratio.
 func ratios(cells []*cell) []string {
 	find := func(store, name string, clients int) *cell {
 		for _, c := range cells {
@@ -200,18 +202,28 @@ func ratios(cells []*cell) []string {
 		}
 		return nil
 	}
+	ratio := func(a, b *cell) float64 {
+		var rs []float64
+		for i := range min(len(a.runs), len(b.runs)) {
+			rs = append(rs, a.runs[i].rate()/b.runs[i].rate())
+		}
+		return median(rs)
+	}
 	var out []string
 	cli1, cli8 := find("file", "jerry process write", 1), find("file", "jerry process write", 8)
 	for _, c := range cells {
 		if c.store == "file" && c.name == "server write" && cli1 != nil && cli8 != nil {
 			out = append(out, fmt.Sprintf("file: server writes x%d / one jerry process: %.1fx; / 8 jerry processes: %.1fx",
-				c.clients, c.rate()/cli1.rate(), c.rate()/cli8.rate()))
+				c.clients, ratio(c, cli1), ratio(c, cli8)))
 		}
 	}
 	srv, procs, raw := find("postgres", "server write", 8), find("postgres", "jerry process write", 8), find("postgres", "raw append", 8)
 	if srv != nil && procs != nil && raw != nil {
 		out = append(out, fmt.Sprintf("postgres, 8 writers: server / raw = %.2f; 8 jerry processes / raw = %.2f; server / 8 jerry processes = %.1fx",
-			srv.rate()/raw.rate(), procs.rate()/raw.rate(), srv.rate()/procs.rate()))
+			ratio(srv, raw), ratio(procs, raw), ratio(srv, procs)))
+	}
+	if len(out) > 0 {
+		out = append([]string{"ratios: medians over rounds of each round's ratio"}, out...)
 	}
 	return out
 }

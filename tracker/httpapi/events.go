@@ -19,32 +19,9 @@ import (
 // commit; comments keep the connection open; it ends when the client goes
 // or the server shuts down.
 func (s *Server) events(ctx context.Context, c *call) (result, error) {
-	q := c.r.URL.Query()
-	if err := onlyParams(q, "from"); err != nil {
+	from, err := s.eventsFrom(ctx, c)
+	if err != nil {
 		return result{}, err
-	}
-	var from int64
-	if id := c.r.Header.Get("Last-Event-ID"); id != "" {
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil || n < 0 {
-			return result{}, app.Usagef("Last-Event-ID %q: want a log position", id)
-		}
-		from = n + 1
-	} else if q.Has("from") {
-		n, err := intParam(q, "from", 1)
-		if err != nil {
-			return result{}, err
-		}
-		if n < 1 {
-			return result{}, app.Usagef("from=%d: positions start at 1", n)
-		}
-		from = n
-	} else {
-		last, err := s.svc.LastPosition(ctx)
-		if err != nil {
-			return result{}, err
-		}
-		from = last + 1
 	}
 	w := c.w
 	rc := http.NewResponseController(w)
@@ -99,4 +76,32 @@ func (s *Server) events(ctx context.Context, c *call) (result, error) {
 			return result{streamed: true}, nil
 		}
 	}
+}
+
+// eventsFrom is where a stream of events starts: after Last-Event-ID,
+// else at ?from=, else after the last event.
+func (s *Server) eventsFrom(ctx context.Context, c *call) (int64, error) {
+	q := c.r.URL.Query()
+	if err := onlyParams(q, "from"); err != nil {
+		return 0, err
+	}
+	if id := c.r.Header.Get("Last-Event-ID"); id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n < 0 {
+			return 0, app.Usagef("Last-Event-ID %q: want a log position", id)
+		}
+		return n + 1, nil
+	}
+	if q.Has("from") {
+		n, err := intParam(q, "from", 1)
+		if err != nil {
+			return 0, err
+		}
+		if n < 1 {
+			return 0, app.Usagef("from=%d: positions start at 1", n)
+		}
+		return n, nil
+	}
+	last, err := s.svc.LastPosition(ctx)
+	return last + 1, err
 }

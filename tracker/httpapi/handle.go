@@ -138,10 +138,14 @@ func (s *Server) dispatch(rt *route) http.Handler {
 		} else {
 			status, body = encodeResult(res)
 		}
-		if c.ticket != nil {
-			// A reply that cannot be stored is still this request's
-			// answer (see app.Service.FinishRequest).
-			_ = s.svc.FinishRequest(ctx, c.ticket, app.Reply{Code: status, Body: body})
+		if c.ticket != nil && status < 500 {
+			// The reply is stored even if the client has gone. A reply
+			// that cannot be stored is still this request's answer; a
+			// server error is not stored at all: whether the write
+			// happened is then found out by a repeat (see
+			// app.Service.BeginRequest), not fixed by a failure that
+			// may pass.
+			_ = s.svc.FinishRequest(context.WithoutCancel(ctx), c.ticket, app.Reply{Code: status, Body: body})
 		}
 		writeReply(w, status, body, false)
 	})
