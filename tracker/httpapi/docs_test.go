@@ -176,6 +176,12 @@ func TestHTTPDocs(t *testing.T) {
 	var out []string // the file rewritten, for -update
 	next := 0
 	hc := client()
+	// Which route each example calls, and whether one succeeded.
+	routes := http.NewServeMux()
+	for _, r := range f.api.Routes() {
+		routes.Handle(r, http.NotFoundHandler())
+	}
+	succeeded := map[string]bool{}
 	for i := 0; i < len(blocks); i++ {
 		b := blocks[i]
 		if !b.isRequest() {
@@ -198,6 +204,11 @@ func TestHTTPDocs(t *testing.T) {
 			var err error
 			if got, err = f.send(hc, req{method: rq.method, path: rq.path, body: rq.body, headers: rq.headers}); err != nil {
 				t.Fatal(err)
+			}
+		}
+		if r, err := http.NewRequest(rq.method, rq.path, nil); err == nil {
+			if _, pattern := routes.Handler(r); got.status < 300 {
+				succeeded[pattern] = true
 			}
 		}
 		ans := answer(got)
@@ -232,5 +243,10 @@ func TestHTTPDocs(t *testing.T) {
 	slices.Sort(documented)
 	if routes := f.api.Routes(); !slices.Equal(routes, documented) {
 		t.Errorf("routes and docs/http.md's sections differ:\nserved     %v\ndocumented %v", routes, documented)
+	}
+	for _, r := range f.api.Routes() {
+		if !succeeded[r] {
+			t.Errorf("docs/http.md has no example of %s that succeeds", r)
+		}
 	}
 }
