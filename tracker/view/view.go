@@ -2,8 +2,9 @@
 // work items, initiatives, histories and log records: the jerry command's
 // --json output and the HTTP API's bodies are the same documents. The
 // shapes are a contract documented in docs/json.md (cmd/jerry's
-// TestJSONShapesMatchDocs and tracker/httpapi's tests hold them to it):
-// add no field without updating it.
+// TestJSONShapesMatchDocs holds them to it, and tracker/httpapi's
+// TestHTTPDocs holds docs/http.md's examples of them): add no field
+// without updating both.
 package view
 
 import (
