@@ -63,10 +63,11 @@ and only loopback clients may come without, acting as you.`,
 		api := httpapi.New(s, httpapi.Options{Actor: resolveActor(c.actorFlag), MaxBody: maxBody, Rate: lim, Burst: burst})
 		mux := http.NewServeMux()
 		mux.Handle("/api/", api)
-		// The web board (package tracker/webui) is mounted here, at "/":
-		//	mux.Handle("/", webui.Handler(s, webui.Options{...}))
+		// The web board (package tracker/webui) is mounted here, at "/",
+		// behind the API's tokens, loopback rule and limits:
+		//	mux.Handle("/", api.Guard(webui.Handler(s, webui.Options{...})))
 		// Until it is, "/" says where the API is.
-		mux.Handle("/", http.HandlerFunc(placeholder))
+		mux.Handle("/", api.Guard(http.HandlerFunc(placeholder)))
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return err
