@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -69,7 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg := config{jerry: *jerry, duration: *duration, rounds: *rounds, items: *items, dsn: *dsn, dir: *dir, progress: stderr}
+	// Progress goes to stderr from this program and from the jerry serve
+	// processes it starts: one writer at a time.
+	cfg := config{jerry: *jerry, duration: *duration, rounds: *rounds, items: *items, dsn: *dsn, dir: *dir, progress: &lockedWriter{w: stderr}}
 	for _, s := range strings.Split(*clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -91,4 +94,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// lockedWriter lets goroutines share a writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
