@@ -10,14 +10,20 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker/app"
 )
+
+// answerTimeout is how long a client may take to take an answer (see
+// prepare).
+const answerTimeout = 2 * time.Minute
 
 // call is one request as a handler sees it.
 type call struct {
@@ -186,10 +192,22 @@ func (s *Server) prepare(w http.ResponseWriter, r *http.Request, need app.Role) 
 		}
 	}
 	c := &call{r: r, w: w, who: who, exp: es.Any, svc: s.svc}
+	// A client gets Options.BodyTimeout to send its body and
+	// answerTimeout to take the answer, so that slow ones cannot hold the server's
+	// goroutines; the event stream lifts the second (http.Server's own
+	// ReadTimeout and WriteTimeout would end every stream).
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	_ = rc.SetWriteDeadline(time.Now().Add(answerTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
 	if c.body, err = io.ReadAll(r.Body); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, apiErr(http.StatusRequestTimeout, "timeout", "the request body did not arrive within %s", s.opts.BodyTimeout)
+		}
 		return nil, err
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	if len(c.body) > 0 && need != app.RoleWrite {
 		return nil, app.Usagef("%s takes no body", r.Method)
 	}

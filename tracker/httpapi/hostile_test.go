@@ -1,10 +1,15 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -135,5 +140,29 @@ func TestRateLimit(t *testing.T) {
 	}
 	if last != http.StatusTooManyRequests {
 		t.Errorf("repeated bad tokens: status %d, want 429", last)
+	}
+}
+
+// A client that sends its body too slowly gets 408, and nothing is written.
+func TestSlowBody(t *testing.T) {
+	f := newFixtureWith(t, fixtureOpts{backend: "file", opts: httpapi.Options{Actor: "alice", Rate: rate.Inf, BodyTimeout: 200 * time.Millisecond}})
+	before := f.export()
+	conn, err := net.Dial("tcp", f.ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"title\":")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), `"timeout"`) {
+		t.Fatalf("slow body: %d %s", resp.StatusCode, body)
+	}
+	if !bytes.Equal(before, f.export()) {
+		t.Error("a request whose body never came wrote")
 	}
 }

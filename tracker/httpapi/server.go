@@ -29,8 +29,8 @@
 // status: usage and invalid_input 400, not_found 404, conflict and claimed
 // 409 (conflict 412 when If-Match was given), cycle, blocked and
 // invalid_transition 422, corrupt and error 500; and the API's own:
-// unauthorized 401, forbidden 403, method_not_allowed 405, too_large 413,
-// unsupported_media_type 415, rate_limited 429.
+// unauthorized 401, forbidden 403, method_not_allowed 405, timeout 408,
+// too_large 413, unsupported_media_type 415, rate_limited 429.
 package httpapi
 
 import (
@@ -62,6 +62,9 @@ type Options struct {
 	// Heartbeat is how often /api/events sends a comment to keep the
 	// connection open; 0 means 15 s.
 	Heartbeat time.Duration
+	// BodyTimeout is how long a client may take to send a request's
+	// body; 0 means 30 s.
+	BodyTimeout time.Duration
 }
 
 // Defaults of Options.
@@ -99,6 +102,9 @@ func New(svc *app.Service, opts Options) *Server {
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 15 * time.Second
+	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = 30 * time.Second
 	}
 	if opts.Actor == "" {
 		opts.Actor = "local"
