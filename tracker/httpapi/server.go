@@ -22,6 +22,16 @@
 // repeats get the first status and body, and nothing is written twice,
 // across restarts too.
 //
+// # Limits
+//
+// Each client (its token, else its address) has a token bucket
+// (Options.Rate, Options.Burst); failed token attempts count against the
+// address. Bodies are limited to Options.MaxBody bytes and must arrive
+// within Options.BodyTimeout; an answer must be taken within two minutes
+// (the event stream excepted). A write without a token must not come from
+// another site's page (Origin, Sec-Fetch-Site, a loopback Host). Guard puts
+// another face, the web board, behind the same rules.
+//
 // # Errors
 //
 // Every failure is `{"error":{"code":..., "message":..., fields...}}`,
