@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Snapshotter is implemented by aggregates whose state a [Repository] can save
@@ -38,6 +40,8 @@ type Repository[A Aggregate] struct {
 	onSnap   func(stream string, err error)
 	retries  int
 	now      func() time.Time
+	turns    bool
+	locks    streamLocks
 }
 
 // RepositoryOption configures a [Repository].
@@ -50,6 +54,7 @@ type repoOptions struct {
 	onSnap   func(string, error)
 	retries  int
 	now      func() time.Time
+	turns    bool
 }
 
 // WithSnapshots makes the repository load from snapshots in store and take
@@ -77,6 +82,17 @@ func WithRetries(n int) RepositoryOption {
 	return func(o *repoOptions) { o.retries = max(n, 0) }
 }
 
+// WithTurns makes [Repository.Update]s of one aggregate through the
+// repository take turns, so that goroutines of one process (a server's
+// requests) do not race each other: without it, n of them updating one
+// aggregate conflict about n times each, and can run out of retries (16
+// HTTP clients writing to one item did, within 20). Other processes still
+// race, and the version check of every append still decides between them.
+// fn must then not update the same aggregate through the repository.
+func WithTurns() RepositoryOption {
+	return func(o *repoOptions) { o.turns = true }
+}
+
 // WithClock sets the clock that time-based snapshot strategies read.
 func WithClock(now func() time.Time) RepositoryOption {
 	return func(o *repoOptions) { o.now = now }
@@ -91,7 +107,7 @@ func NewRepository[A Aggregate](store EventStore, reg *Registry, aggType string,
 	}
 	r := &Repository[A]{
 		store: store, reg: reg, typ: aggType, newAgg: newAgg, prefix: aggType + "-",
-		snaps: o.snaps, strategy: o.strategy, onSnap: o.onSnap, retries: o.retries, now: o.now,
+		snaps: o.snaps, strategy: o.strategy, onSnap: o.onSnap, retries: o.retries, now: o.now, turns: o.turns,
 	}
 	if o.prefix != nil {
 		r.prefix = *o.prefix
@@ -268,6 +284,14 @@ func (r *Repository[A]) Save(ctx context.Context, a A) ([]Record, error) {
 		ev.ID, ev.Time, ev.Metadata = e.ID, e.Time, meta
 		events[i] = ev
 	}
+	commitIDs := func() {}
+	if d, ok := ctx.Value(derivedIDsKey{}).(*derivedIDs); ok {
+		var ids []uuid.UUID
+		ids, commitIDs = d.next(len(events))
+		for i := range events {
+			events[i].ID = ids[i]
+		}
+	}
 	expected := NoStream
 	if root.stored > 0 {
 		expected = Exact(root.stored)
@@ -277,6 +301,7 @@ func (r *Repository[A]) Save(ctx context.Context, a A) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	commitIDs()
 	root.stored = recs[len(recs)-1].Version
 	root.pending = nil
 	r.maybeSnapshot(ctx, a, stream)
@@ -321,10 +346,19 @@ func (r *Repository[A]) maybeSnapshot(ctx context.Context, a A, stream string) {
 // Update loads the aggregate, runs fn on it and saves the events fn raised.
 // If the save meets a concurrency conflict, it loads the aggregate again and
 // runs fn again, up to the [WithRetries] limit, with a short random pause
-// between tries so that racing writers spread out. fn must therefore depend
+// between tries so that racing writers spread out. With [WithTurns],
+// updates of one aggregate through the repository take turns. fn must therefore depend
 // only on the aggregate it is given. An error from fn is returned as it is,
 // and nothing is saved.
 func (r *Repository[A]) Update(ctx context.Context, id string, fn func(A) error) (A, error) {
+	if r.turns {
+		unlock, err := r.locks.lock(ctx, id)
+		if err != nil {
+			var zero A
+			return zero, err
+		}
+		defer unlock()
+	}
 	for attempt := 0; ; attempt++ {
 		a, err := r.Load(ctx, id)
 		if err != nil {

@@ -155,6 +155,8 @@ func TestJSONShapesMatchDocs(t *testing.T) {
 		{[]string{"initiative", "list"}, "initiative", array},
 		{[]string{"initiative", "history", init}, "history-entry", array},
 		{[]string{"initiative", "complete", init, "--force"}, "initiative", object},
+		{[]string{"token", "create", "--actor", "ci", "--role", "read"}, "token", object},
+		{[]string{"token", "list"}, "token", array},
 		{[]string{"verify"}, "verify-report", object},
 		{[]string{"export", export}, "export-result", object},
 		{[]string{"export"}, "export-line", lines},

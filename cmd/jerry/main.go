@@ -109,6 +109,9 @@ type cli struct {
 	storeFlag string
 	actorFlag string
 	jsonOut   bool
+	// turns makes the service's writes to one item take turns (jerry
+	// serve: its requests would otherwise race each other).
+	turns bool
 
 	// where says which store the command uses and why, once known.
 	where where
@@ -155,6 +158,9 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 		return nil, err
 	}
 	opts := []app.Option{app.WithStrategy(strategy), app.WithLease(lease)}
+	if c.turns {
+		opts = append(opts, app.WithTurns())
+	}
 	if ms, err := readModelStore(st); err != nil {
 		return nil, err
 	} else if ms != nil {

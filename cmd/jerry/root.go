@@ -72,6 +72,7 @@ Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 		root.AddCommand(cmd)
 	}
 	root.AddCommand(c.mcpCmd())
+	root.AddCommand(creates(c.serveCmd()), c.tokenCmd())
 	root.AddCommand(c.devCmd())
 	return root
 }

@@ -218,3 +218,7 @@ func (s *Service) checkLine(l Line, no int, versions map[string]int64, ids map[u
 	}
 	return nil
 }
+
+// LastPosition returns the position of the last event in the log, 0 if
+// there is none.
+func (s *Service) LastPosition(ctx context.Context) (int64, error) { return s.log.LastPosition(ctx) }

@@ -67,6 +67,12 @@ type Service struct {
 	boardMu    sync.Mutex
 	board      *board.Board
 	boardTemp  string // the temporary directory to remove on Close
+
+	tokens tokenCache
+	// How long before an unfinished idempotent request is taken for dead,
+	// and how long a repeat waits for one still running (tests shorten
+	// them).
+	requestStale, requestWait time.Duration
 }
 
 // Option configures a [Service].
@@ -80,6 +86,7 @@ type options struct {
 	lease    time.Duration
 	board    string
 	bnotes   func(string)
+	turns    bool
 }
 
 // DefaultStrategy is when Jerry snapshots an aggregate: every 50 events (the
@@ -89,6 +96,12 @@ var DefaultStrategy = es.AnyOf(es.EveryN(50), es.AllOf(es.Every(24*time.Hour), e
 
 // WithStrategy sets the snapshot strategy; the default is [DefaultStrategy].
 func WithStrategy(s es.Strategy) Option { return func(o *options) { o.strategy = s } }
+
+// WithTurns makes writes to one work item or initiative from this service
+// take turns instead of racing (es.WithTurns): for a server, whose requests
+// would otherwise conflict with each other and retry. Writes from other
+// processes still race, as every write of the jerry command does.
+func WithTurns() Option { return func(o *options) { o.turns = true } }
 
 // WithSnapshotErrors sets a function told of snapshots that could not be
 // read or written (they never fail an operation).
@@ -105,6 +118,7 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 	}
 	reg := es.NewRegistry()
 	tracker.Register(reg)
+	registerBookkeeping(reg)
 	var ropts []es.RepositoryOption
 	if snaps != nil {
 		ropts = append(ropts, es.WithSnapshots(snaps, o.strategy))
@@ -112,11 +126,15 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 	if o.onSnap != nil {
 		ropts = append(ropts, es.WithSnapshotErrors(o.onSnap))
 	}
+	if o.turns {
+		ropts = append(ropts, es.WithTurns())
+	}
 	return &Service{
 		events: events, log: log, reg: reg,
 		items:  es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
 		inits:  es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
 		models: o.models, notes: o.notes, lease: o.lease, boardPath: o.board, boardNotes: o.bnotes,
+		requestStale: requestStale, requestWait: requestWait,
 	}
 }
 
