@@ -232,10 +232,23 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if s.closed() {
 		return es.ErrClosed
 	}
-	var pgErr *pgconn.PgError
-	if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, ctxErr) ||
-		errors.As(err, &pgErr) && pgErr.Code == "57014") { // query_canceled, as asked
+	if ctxErr := cancelled(ctx, err); ctxErr != nil {
 		return ctxErr
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// cancelled returns ctx's error if err came from ctx's end: the context's own
+// error, or the server's query_canceled (57014) answering the cancel request
+// that pgx sends when ctx ends during a statement. Otherwise it returns nil.
+func cancelled(ctx context.Context, err error) error {
+	ctxErr := ctx.Err()
+	if ctxErr == nil || err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.Is(err, ctxErr) || errors.As(err, &pgErr) && pgErr.Code == "57014" {
+		return ctxErr
+	}
+	return nil
 }

@@ -91,6 +91,9 @@ func (c *Checkpoints) SaveCheckpoint(ctx context.Context, name string, position 
 		return err
 	}
 	if _, err := c.pool.Exec(ctx, c.upsertSQL(), name, position); err != nil {
+		if ctxErr := cancelled(ctx, err); ctxErr != nil {
+			return fmt.Errorf("postgres: save checkpoint %q: %w", name, ctxErr)
+		}
 		return fmt.Errorf("postgres: save checkpoint %q: %w", name, err)
 	}
 	return nil
@@ -104,6 +107,9 @@ func (c *Checkpoints) SaveCheckpointTx(ctx context.Context, tx pgx.Tx, name stri
 		return err
 	}
 	if _, err := tx.Exec(ctx, c.upsertSQL(), name, position); err != nil {
+		if ctxErr := cancelled(ctx, err); ctxErr != nil {
+			return fmt.Errorf("postgres: save checkpoint %q: %w", name, ctxErr)
+		}
 		return fmt.Errorf("postgres: save checkpoint %q: %w", name, err)
 	}
 	return nil
