@@ -97,7 +97,13 @@ With --repair (file stores), first rebuild every derived file (indexes, the
 stream table, the head) from the log, and cut a log whose tail is damaged or
 unfinished back to its last whole append: events cut that way are lost for
 good, and the report says so. Damage in the middle of the log is not
-repaired. Every repair is recorded in the store and listed by later verifies.`,
+repaired. Every repair is recorded in the store and listed by later verifies.
+
+Verify also lists memberships whose two records disagree (an initiative's
+events list an item that does not name it, or the other way round: a command
+killed between its two writes). That is not damage: every reader takes an
+initiative's members from the items that name it. --repair brings the
+initiatives' records in step with the items.`,
 		Args: args(0, 0, "no arguments"),
 	}
 	verify := c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
@@ -109,12 +115,28 @@ repaired. Every repair is recorded in the store and listed by later verifies.`,
 		if notes == nil {
 			notes = []string{}
 		}
+		if repair && rep.OK() && len(rep.Splits) > 0 {
+			mended, err := s.MendSplits(ctx, rep.Splits)
+			for _, m := range mended {
+				fmt.Fprintln(c.errOut, "jerry: repaired: "+display(m))
+			}
+			if err != nil {
+				return err
+			}
+			if rep, err = s.Verify(ctx, check); err != nil {
+				return err
+			}
+		}
 		problems := rep.Problems
 		if problems == nil {
 			problems = []string{}
 		}
+		splits := make([]string, len(rep.Splits))
+		for i, sp := range rep.Splits {
+			splits[i] = sp.String()
+		}
 		view := map[string]any{"ok": rep.OK(), "events": rep.Events, "streams": rep.Streams,
-			"store_checked": rep.StoreChecked, "problems": problems, "repairs": notes}
+			"store_checked": rep.StoreChecked, "problems": problems, "repairs": notes, "membership_splits": splits}
 		c.emit(func() any { return view }, func(w io.Writer) { printReport(w, rep, notes) })
 		if !rep.OK() {
 			return fmt.Errorf("%w: verify found %d problems", es.ErrCorrupt, len(rep.Problems))
@@ -137,7 +159,7 @@ repaired. Every repair is recorded in the store and listed by later verifies.`,
 		}
 		return verify(cmd, a)
 	}
-	cmd.Flags().BoolVar(&repair, "repair", false, "first rebuild derived files from the log and cut a damaged tail (file stores)")
+	cmd.Flags().BoolVar(&repair, "repair", false, "first rebuild derived files from the log and cut a damaged tail (file stores); bring initiatives' membership records in step with their items")
 	return cmd
 }
 
@@ -271,6 +293,9 @@ on stderr; the summary goes to stdout (with --json, one JSON document).`,
 func printReport(w io.Writer, rep app.Report, notes []string) {
 	for _, n := range notes {
 		fmt.Fprintln(w, display(n))
+	}
+	for _, sp := range rep.Splits {
+		fmt.Fprintln(w, "membership: "+display(sp.String()))
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(w, "damage: "+display(p))
