@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -206,47 +205,95 @@ func (c *cli) importCmd() *cobra.Command {
 		Short: "Read events exported as JSON lines into an empty store",
 		Long: `Read an export (JSON lines, from FILE or stdin) into an empty store, keeping
 stream IDs, versions, event IDs, times and order. The whole input is checked
-first: invalid input, or a store that has events, writes nothing.`,
+first: invalid input, or a store that has events, writes nothing. The input
+is read a line at a time (stdin is copied to a temporary file first, to be
+read twice), so memory stays small whatever its size.
+
+A file store is built aside (in the directory STORE.build) and put in place
+when it is complete: an import killed or stopped by a full disk leaves the
+store as it was (absent or empty), and running it again imports everything.
+Other stores keep the events imported before the stop.`,
 		Args: args(0, 1, "[FILE]"),
 	}
-	run := func(ctx context.Context, s *app.Service, input []byte) error {
-		r := bytes.NewReader(input)
-		n, err := s.Import(ctx, r)
-		if err != nil {
-			if n > 0 {
-				return fmt.Errorf("stopped after %d events: %w", n, err)
-			}
-			return err
-		}
-		return c.emit(func() any { return map[string]any{"events": n} }, func(w io.Writer) { fmt.Fprintf(w, "imported %d events\n", n) })
-	}
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		// Read and check the whole input before the store is opened: a
-		// refused import creates no store.
-		input, err := readInput(c.stdin, a)
-		if err == nil {
-			_, err = app.CheckExport(bytes.NewReader(input))
-		}
+		input, done, err := openInput(c.stdin, a)
 		if err != nil {
 			return runError{err}
 		}
+		defer done()
+		// Check the whole input before the store is opened: a refused
+		// import creates no store.
+		if _, err := app.CheckExport(input); err != nil {
+			return runError{err}
+		}
+		if _, err := input.Seek(0, io.SeekStart); err != nil {
+			return runError{err}
+		}
+		var n int64
+		report := func(err error) error {
+			if err != nil {
+				if n > 0 {
+					err = fmt.Errorf("stopped after %d events: %w", n, err)
+				}
+				return runError{err}
+			}
+			return c.emit(func() any { return map[string]any{"events": n} }, func(w io.Writer) { fmt.Fprintf(w, "imported %d events\n", n) })
+		}
+		url, err := resolveStore(c.storeFlag)
+		if err != nil {
+			return runError{err}
+		}
+		if dir, ok := fileStorePath(url); ok {
+			err := buildFileStore(cmd.Context(), dir, func(s *app.Service) error {
+				n, err = s.Import(cmd.Context(), input)
+				return err
+			})
+			if err != nil {
+				n = 0 // nothing of it is in the store
+			}
+			return report(err)
+		}
 		return c.do(func(ctx context.Context, s *app.Service, _ *cobra.Command, _ []string) error {
-			return run(ctx, s, input)
+			n, err = s.Import(ctx, input)
+			return report(err)
 		})(cmd, a)
 	}
 	return cmd
 }
 
-// readInput reads FILE (a[0]), or stdin if there is none or it is "-".
-func readInput(stdin io.Reader, a []string) ([]byte, error) {
-	if len(a) == 0 || a[0] == "-" {
-		return io.ReadAll(stdin)
+// openInput opens FILE (a[0]), or stdin if there is none or it is "-", to
+// be read more than once: stdin that cannot seek is copied to a temporary
+// file. done closes it and removes any copy.
+func openInput(stdin io.Reader, a []string) (in io.ReadSeeker, done func(), err error) {
+	if len(a) == 1 && a[0] != "-" {
+		f, err := os.Open(a[0])
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, app.Usage(err)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func() { f.Close() }, nil
 	}
-	b, err := os.ReadFile(a[0])
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, app.Usage(err)
+	if f, ok := stdin.(*os.File); ok {
+		if _, err := f.Seek(0, io.SeekStart); err == nil {
+			return f, func() {}, nil
+		}
 	}
-	return b, err
+	tmp, err := os.CreateTemp("", "jerry-import-*.jsonl")
+	if err != nil {
+		return nil, nil, err
+	}
+	done = func() { tmp.Close(); os.Remove(tmp.Name()) }
+	if _, err := io.Copy(tmp, stdin); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("read stdin: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return tmp, done, nil
 }
 
 // isTerminal reports whether w is a terminal.
