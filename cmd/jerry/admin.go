@@ -106,11 +106,13 @@ initiatives' records in step with the items.`,
 		Args: args(0, 0, "no arguments"),
 	}
 	verify := c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		check, notes := storeCheck(c.st)
+		check, repaired := storeCheck(c.st)
 		rep, err := s.Verify(ctx, check)
 		if err != nil {
 			return err
 		}
+		// After the check: it may have indexed a tail a dead writer left.
+		notes := repaired()
 		if notes == nil {
 			notes = []string{}
 		}

@@ -154,14 +154,19 @@ func resolveActor(flag string) string {
 }
 
 // storeCheck adapts a store's own integrity check, if it has one, for
-// app.Service.Verify; notes are repairs the store made when it opened.
-func storeCheck(st store) (check app.StoreCheck, notes []string) {
+// app.Service.Verify; notes lists the repairs the store made when it
+// opened or before its check.
+func storeCheck(st store) (check app.StoreCheck, notes func() []string) {
 	fs, ok := st.(*jsonfile.Store)
 	if !ok {
-		return nil, nil
+		return nil, func() []string { return nil }
 	}
-	for _, r := range fs.Recovered() {
-		notes = append(notes, "repaired on open: "+r.String())
+	notes = func() []string {
+		var out []string
+		for _, r := range fs.Recovered() {
+			out = append(out, "repaired on open: "+r.String())
+		}
+		return out
 	}
 	return func(ctx context.Context) ([]error, error) {
 		rep, err := fs.Verify(ctx)
