@@ -92,7 +92,7 @@ func (c *cli) verifyCmd() *cobra.Command {
 snapshots. On damage, exit 1 with a report naming the file and offset; a file
 store that finds damage refuses writes until a person acts.
 
-With --repair (file stores), first rebuild every derived file (indexes, the
+With --repair, for file stores, first rebuild every derived file (indexes, the
 stream table, the head) from the log, and cut a log whose tail is damaged or
 unfinished back to its last whole append: events cut that way are lost for
 good, and the report says so. Damage in the middle of the log is not
@@ -150,12 +150,16 @@ initiatives' records in step with the items.`,
 			if err != nil {
 				return runError{err}
 			}
-			repairs, err := repairStore(cmd.Context(), url)
-			for _, r := range repairs {
-				fmt.Fprintln(c.errOut, "jerry: repaired: "+display(r))
-			}
-			if err != nil {
-				return runError{err}
+			// Other stores have no derived files of their own to rebuild:
+			// --repair mends their split memberships only.
+			if _, ok := fileStorePath(url); ok {
+				repairs, err := repairStore(cmd.Context(), url)
+				for _, r := range repairs {
+					fmt.Fprintln(c.errOut, "jerry: repaired: "+display(r))
+				}
+				if err != nil {
+					return runError{err}
+				}
 			}
 		}
 		return verify(cmd, a)

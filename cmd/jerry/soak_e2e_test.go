@@ -16,8 +16,9 @@ import (
 	"time"
 )
 
-// The crash soak: rounds of several jerry writers at once on one file
-// store, some of them killed with SIGKILL at a random moment, then verify.
+// The crash soak: rounds of several jerry writers at once on one store (a
+// file store, and a PostgreSQL schema where one is configured), some of
+// them killed with SIGKILL at a random moment, then verify.
 // Every command that exited 0 printed the state it left (--json); the
 // event that state ends on must be in the log, at that version, with that
 // time. After every round, each initiative's members, as initiative show
@@ -28,7 +29,9 @@ import (
 
 const soakCIKills = 60
 
-func TestCrashSoak(t *testing.T) {
+func TestCrashSoak(t *testing.T) { eachStore(t, testCrashSoak) }
+
+func testCrashSoak(t *testing.T, e *env) {
 	kills := soakCIKills
 	if s := os.Getenv("JERRY_SOAK_KILLS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -46,7 +49,7 @@ func TestCrashSoak(t *testing.T) {
 		seed = n
 	}
 	t.Logf("JERRY_SOAK_SEED=%d", seed)
-	s := newSoak(t, seed)
+	s := newSoak(t, e, seed)
 	start := time.Now()
 	for s.kills < kills && !t.Failed() {
 		s.round()
@@ -102,8 +105,8 @@ type ack struct {
 	comment string
 }
 
-func newSoak(t *testing.T, seed uint64) *soak {
-	s := &soak{t: t, e: newEnv(t), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+func newSoak(t *testing.T, e *env, seed uint64) *soak {
+	s := &soak{t: t, e: e, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	for i := range 3 {
 		var in struct{ ID string }
 		s.e.okJSON(&in, "initiative", "create", fmt.Sprintf("Initiative %d", i+1))
