@@ -51,11 +51,14 @@ func TestVerifyAfterWriterDiedHoldingLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = open(t, dir) // the lock is held: the head is trusted
+	died := make(chan struct{})
 	go func() {
+		defer close(died)
 		time.Sleep(100 * time.Millisecond)
 		flock.Unlock(lock) // the writer dies
 	}()
 	rep, err := s.Verify(ctx)
+	<-died
 	if err != nil {
 		t.Fatalf("verify: %v\n%v", err, rep)
 	}
