@@ -28,7 +28,9 @@ var ErrNotEmpty = errors.New("jsonfile: not an empty store")
 // full disk or a failing fill leave dir as it was (absent or empty): fill's
 // error is returned and the directory built aside removed; one a killed
 // Build left is removed by the next. Builds of one dir exclude each other
-// through the lock file dir+".build.lock", there while one runs.
+// through the lock file dir+".build.lock", there while one runs (a Build
+// killed just after its rename may leave it, and the empty store it
+// replaced, dir+".replaced": harmless, and removed by the next Build).
 func Build(ctx context.Context, dir string, fill func(*Store) error, opts ...Option) error {
 	dir = filepath.Clean(dir)
 	stage, old := dir+".build", dir+".replaced"
