@@ -16,6 +16,10 @@
 //   - An item cannot start (move to in_progress) while one of its blockers is
 //     not done; an item cannot block itself. Cycles through other items are
 //     refused by the application layer, which sees the whole graph.
+//   - Labels are normalised to lower case and must be 1 to 50 letters,
+//     digits or "-_.:/" ([ParseLabel]); putting on a label the item has, or
+//     taking off one it lacks, records nothing. Any item may be labeled,
+//     done and cancelled ones included.
 //   - An initiative is active until completed or cancelled; only an active
 //     initiative takes new members.
 //

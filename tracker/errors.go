@@ -25,6 +25,9 @@ var (
 	ErrEmptyTitle = es.NewInputError("empty title")
 	// ErrEmptyComment means a comment's text is empty or only spaces.
 	ErrEmptyComment = es.NewInputError("empty comment")
+	// ErrInvalidLabel means a label is empty, too long, or holds a
+	// character other than a letter, a digit or one of "-_.:/".
+	ErrInvalidLabel = es.NewInputError("invalid label")
 	// ErrSelfBlock means an item was asked to block itself.
 	ErrSelfBlock = es.NewInputError("an item cannot block itself")
 	// ErrCycle means a dependency would close a cycle of blockers.

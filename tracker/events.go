@@ -111,6 +111,17 @@ type BlockerRemoved struct {
 	Blocker string `json:"blocker"`
 }
 
+// Labeled records labels put on a work item: each is normalised (see
+// [ParseLabel]) and was not on the item before.
+type Labeled struct {
+	Labels []string `json:"labels"`
+}
+
+// Unlabeled records labels taken off a work item: each was on it.
+type Unlabeled struct {
+	Labels []string `json:"labels"`
+}
+
 // InitiativeCreated records a new initiative.
 type InitiativeCreated struct {
 	Title       string `json:"title"`
@@ -177,6 +188,8 @@ const (
 	EvInitiativeChanged   = "workitem.initiative_changed"
 	EvBlockerAdded        = "workitem.blocker_added"
 	EvBlockerRemoved      = "workitem.blocker_removed"
+	EvLabeled             = "workitem.labeled"
+	EvUnlabeled           = "workitem.unlabeled"
 	EvInitiativeCreated   = "initiative.created"
 	EvItemAdded           = "initiative.item_added"
 	EvItemRemoved         = "initiative.item_removed"
@@ -204,6 +217,8 @@ func Register(reg *es.Registry) {
 	es.Register[InitiativeChanged](reg, EvInitiativeChanged, 1)
 	es.Register[BlockerAdded](reg, EvBlockerAdded, 1)
 	es.Register[BlockerRemoved](reg, EvBlockerRemoved, 1)
+	es.Register[Labeled](reg, EvLabeled, 1)
+	es.Register[Unlabeled](reg, EvUnlabeled, 1)
 	es.Register[InitiativeCreated](reg, EvInitiativeCreated, 1)
 	es.Register[ItemAdded](reg, EvItemAdded, 1)
 	es.Register[ItemRemoved](reg, EvItemRemoved, 1)
@@ -273,6 +288,10 @@ func Describe(data any) string {
 		return "blocked by " + d.Blocker
 	case BlockerRemoved:
 		return "no longer blocked by " + d.Blocker
+	case Labeled:
+		return "labeled " + strings.Join(d.Labels, ", ")
+	case Unlabeled:
+		return "unlabeled " + strings.Join(d.Labels, ", ")
 	case InitiativeCreated:
 		return fmt.Sprintf("created %q", d.Title)
 	case ItemAdded:

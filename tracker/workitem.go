@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jerry-es/jerry/es"
 )
@@ -35,6 +36,8 @@ type Item struct {
 	// Blockers are the items that must be done before this one can start,
 	// in the order they were added.
 	Blockers []string `json:"blockers,omitempty"`
+	// Labels are the item's labels, normalised and sorted.
+	Labels []string `json:"labels,omitempty"`
 	// Claim is the assignee's hold on the item, nil when unassigned.
 	Claim     *Claim    `json:"claim,omitempty"`
 	Version   int64     `json:"version"`
@@ -87,6 +90,14 @@ func (it *Item) Apply(e es.Envelope) {
 		}
 	case BlockerRemoved:
 		it.Blockers = slices.DeleteFunc(it.Blockers, func(b string) bool { return b == d.Blocker })
+	case Labeled:
+		for _, l := range d.Labels {
+			if i, found := slices.BinarySearch(it.Labels, l); !found {
+				it.Labels = slices.Insert(it.Labels, i, l)
+			}
+		}
+	case Unlabeled:
+		it.Labels = slices.DeleteFunc(it.Labels, func(l string) bool { return slices.Contains(d.Labels, l) })
 	default:
 		return
 	}
@@ -169,6 +180,7 @@ func (w *WorkItem) Item() Item {
 	it.CreatedAt, it.UpdatedAt = w.CreatedAt(), w.UpdatedAt()
 	it.Comments = slices.Clone(it.Comments)
 	it.Blockers = slices.Clone(it.Blockers)
+	it.Labels = slices.Clone(it.Labels)
 	if it.Claim != nil {
 		c := *it.Claim
 		it.Claim = &c
@@ -199,6 +211,8 @@ type NewItem struct {
 	Type        ItemType
 	Priority    Priority
 	Initiative  string
+	// Labels are put on the item as it is created (see [WorkItem.Label]).
+	Labels []string
 }
 
 // Create records the creation of the item. The aggregate must be new.
@@ -225,7 +239,14 @@ func (w *WorkItem) Create(n NewItem) error {
 		return err
 	}
 	n.Type, n.Priority = typ, prio
+	labels, err := parseLabels(n.Labels)
+	if err != nil {
+		return err
+	}
 	es.Raise(w, ItemCreated{Title: title, Description: n.Description, Type: n.Type, Priority: n.Priority, Initiative: n.Initiative})
+	if len(labels) > 0 {
+		es.Raise(w, Labeled{Labels: labels})
+	}
 	return nil
 }
 
@@ -547,4 +568,73 @@ func (w *WorkItem) RemoveBlocker(blocker string) error {
 	}
 	es.Raise(w, BlockerRemoved{Blocker: blocker})
 	return nil
+}
+
+// Labels returns the item's labels, sorted.
+func (w *WorkItem) Labels() []string { return slices.Clone(w.item.Labels) }
+
+// Label puts labels on the item. Each is normalised by [ParseLabel]; one
+// that is not a label is refused with [ErrInvalidLabel] and nothing is
+// recorded. Labels the item has already record nothing; if it has them all,
+// nothing is recorded.
+func (w *WorkItem) Label(labels ...string) error {
+	ls, err := parseLabels(labels)
+	if err != nil {
+		return err
+	}
+	ls = slices.DeleteFunc(ls, func(l string) bool { _, found := slices.BinarySearch(w.item.Labels, l); return found })
+	if len(ls) > 0 {
+		es.Raise(w, Labeled{Labels: ls})
+	}
+	return nil
+}
+
+// Unlabel takes labels off the item. Each is normalised by [ParseLabel];
+// labels the item does not have record nothing.
+func (w *WorkItem) Unlabel(labels ...string) error {
+	ls, err := parseLabels(labels)
+	if err != nil {
+		return err
+	}
+	ls = slices.DeleteFunc(ls, func(l string) bool { _, found := slices.BinarySearch(w.item.Labels, l); return !found })
+	if len(ls) > 0 {
+		es.Raise(w, Unlabeled{Labels: ls})
+	}
+	return nil
+}
+
+// MaxLabelLen is the longest label in bytes.
+const MaxLabelLen = 50
+
+// ParseLabel returns label normalised: trimmed and in lower case. A label is
+// 1 to [MaxLabelLen] bytes of letters, digits and "-_.:/", and starts with a
+// letter or a digit; anything else is an error matching [ErrInvalidLabel].
+// Commas and spaces are refused so that a list of labels can be written
+// "a,b" on a command line.
+func ParseLabel(label string) (string, error) {
+	l := strings.ToLower(strings.TrimSpace(label))
+	if l == "" || len(l) > MaxLabelLen {
+		return "", invalidf(ErrInvalidLabel, "%q (want 1 to %d letters, digits or -_.:/)", label, MaxLabelLen)
+	}
+	for i, r := range l {
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || (i > 0 && strings.ContainsRune("-_.:/", r))
+		if !ok {
+			return "", invalidf(ErrInvalidLabel, "%q (want letters, digits or -_.:/, starting with a letter or digit)", label)
+		}
+	}
+	return l, nil
+}
+
+// parseLabels normalises labels, sorted and without duplicates.
+func parseLabels(labels []string) ([]string, error) {
+	out := make([]string, 0, len(labels))
+	for _, l := range labels {
+		n, err := ParseLabel(l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

@@ -210,6 +210,40 @@ func TestWorkItemRules(t *testing.T) {
 			func(w *WorkItem) error { return w.RemoveBlocker("J-2") }, []any{BlockerRemoved{"J-2"}}, nil},
 		{"remove absent blocker", []any{created},
 			func(w *WorkItem) error { return w.RemoveBlocker("J-2") }, nil, nil},
+
+		// Labels.
+		{"create with labels", nil,
+			func(w *WorkItem) error {
+				return w.Create(NewItem{Title: "Fix login", Labels: []string{"UI", " backend", "ui"}})
+			},
+			[]any{created, Labeled{Labels: []string{"backend", "ui"}}}, nil},
+		{"create with a bad label", nil,
+			func(w *WorkItem) error { return w.Create(NewItem{Title: "x", Labels: []string{"ok", "not ok"}}) }, nil, ErrInvalidLabel},
+		{"label", []any{created},
+			func(w *WorkItem) error { return w.Label("ui", "Area:Login") },
+			[]any{Labeled{Labels: []string{"area:login", "ui"}}}, nil},
+		{"label already present records nothing", []any{created, Labeled{Labels: []string{"ui"}}},
+			func(w *WorkItem) error { return w.Label("UI") }, nil, nil},
+		{"label records only the new ones", []any{created, Labeled{Labels: []string{"ui"}}},
+			func(w *WorkItem) error { return w.Label("ui", "db") }, []any{Labeled{Labels: []string{"db"}}}, nil},
+		{"label with a comma", []any{created},
+			func(w *WorkItem) error { return w.Label("a,b") }, nil, ErrInvalidLabel},
+		{"empty label", []any{created},
+			func(w *WorkItem) error { return w.Label(" ") }, nil, ErrInvalidInput},
+		{"label too long", []any{created},
+			func(w *WorkItem) error { return w.Label(string(make([]byte, 51))) }, nil, ErrInvalidLabel},
+		{"label starting with a dash", []any{created},
+			func(w *WorkItem) error { return w.Label("-x") }, nil, ErrInvalidLabel},
+		{"one bad label records nothing", []any{created},
+			func(w *WorkItem) error { return w.Label("good", "b\x1bad") }, nil, ErrInvalidLabel},
+		{"label a done item", []any{created, status(Backlog, Done)},
+			func(w *WorkItem) error { return w.Label("regression") }, []any{Labeled{Labels: []string{"regression"}}}, nil},
+		{"unlabel", []any{created, Labeled{Labels: []string{"db", "ui"}}},
+			func(w *WorkItem) error { return w.Unlabel("UI", "absent") }, []any{Unlabeled{Labels: []string{"ui"}}}, nil},
+		{"unlabel absent records nothing", []any{created},
+			func(w *WorkItem) error { return w.Unlabel("ui") }, nil, nil},
+		{"unlabel a bad label", []any{created},
+			func(w *WorkItem) error { return w.Unlabel("a b") }, nil, ErrInvalidLabel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,11 +271,12 @@ func TestWorkItemRules(t *testing.T) {
 func TestItemFold(t *testing.T) {
 	w := givenItem(created, Claimed{Assignee: "ann"}, status(Backlog, InProgress), Commented{"ann", "on it"},
 		ItemEdited{Changes: []FieldChange{{"priority", "medium", "high"}}}, BlockerAdded{"J-5"},
-		Released{Previous: "ann"}, InitiativeChanged{Initiative: "I-2"})
+		Released{Previous: "ann"}, InitiativeChanged{Initiative: "I-2"}, Labeled{Labels: []string{"ui", "db"}},
+		Labeled{Labels: []string{"api"}}, Unlabeled{Labels: []string{"ui"}})
 	it := w.item
 	want := Item{Title: "Fix login", Type: Task, Status: InProgress, Priority: High, Initiative: "I-2",
 		Comments: []Comment{{Author: "ann", Time: t0.Add(3 * time.Minute), Text: "on it"}},
-		Blockers: []string{"J-5"}, Version: 8, CreatedAt: t0, UpdatedAt: t0.Add(7 * time.Minute)}
+		Blockers: []string{"J-5"}, Labels: []string{"api", "db"}, Version: 11, CreatedAt: t0, UpdatedAt: t0.Add(10 * time.Minute)}
 	if !reflect.DeepEqual(it, want) {
 		t.Fatalf("item = %+v\nwant   %+v", it, want)
 	}
@@ -296,6 +331,8 @@ func TestDescribe(t *testing.T) {
 		`comment: "multi line"`:    Commented{Author: "a", Text: "multi\n  line"},
 		`joined initiative I-1`:    InitiativeChanged{Initiative: "I-1"},
 		`no longer blocked by J-2`: BlockerRemoved{"J-2"},
+		`labeled db, ui`:           Labeled{Labels: []string{"db", "ui"}},
+		`unlabeled ui`:             Unlabeled{Labels: []string{"ui"}},
 	}
 	for want, d := range tests {
 		if got := Describe(d); got != want {
@@ -310,7 +347,8 @@ func TestRegister(t *testing.T) {
 	// Every event round-trips through the registry under its own name.
 	for _, d := range []any{created, status(Backlog, Done), Reopened{From: Done}, ItemEdited{}, Assigned{},
 		Claimed{}, Released{}, HeartbeatRecorded{Lease: Duration(time.Minute)}, InitiativeReopened{}, Commented{}, InitiativeChanged{}, BlockerAdded{}, BlockerRemoved{},
-		InitiativeCreated{}, ItemAdded{}, ItemRemoved{}, InitiativeCompleted{}, InitiativeCancelled{}, IDAllocated{}} {
+		InitiativeCreated{}, ItemAdded{}, ItemRemoved{}, InitiativeCompleted{}, InitiativeCancelled{}, IDAllocated{},
+		Labeled{Labels: []string{"ui"}}, Unlabeled{Labels: []string{"ui"}}} {
 		ev, err := reg.Encode(d)
 		if err != nil {
 			t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/projection"
 	"github.com/jerry-es/jerry/tracker/app"
+	"github.com/jerry-es/jerry/tracker/board"
 )
 
 // The commands about the store as a whole: init, verify, export, import,
@@ -328,6 +329,26 @@ on stderr; the summary goes to stdout (with --json, one JSON document).`,
 		}
 		p, last, err := s.Rebuild(ctx, progress)
 		bar.finish()
+		if err != nil {
+			return err
+		}
+		// Then the indexed model (labels, search, filters, as-of, the
+		// log's filters), with a bar of its own.
+		var boardBar *progressBar
+		if isTerminal(c.errOut) {
+			boardBar = &progressBar{w: c.errOut, label: "indexing"}
+		}
+		start := time.Now()
+		var boardProgress board.Progress
+		if boardBar != nil {
+			boardProgress = func(done, pos, lastPos int64) {
+				el := time.Since(start)
+				boardBar.update(projection.Progress{Position: pos, Last: lastPos, Handled: done, Elapsed: el,
+					Rate: float64(done) / max(el.Seconds(), 1e-9)})
+			}
+		}
+		_, err = s.RebuildBoard(ctx, boardProgress)
+		boardBar.finish()
 		if err != nil {
 			return err
 		}

@@ -313,7 +313,7 @@ func keys(t *testing.T, raw json.RawMessage) []string {
 var (
 	// itemFields are an item's fields; "claim" joins them while it has
 	// an assignee.
-	itemFields       = []string{"assignee", "blockers", "blocks", "comments", "created_at", "description", "id", "initiative", "priority", "status", "title", "type", "updated_at", "version"}
+	itemFields       = []string{"assignee", "blockers", "blocks", "comments", "created_at", "description", "id", "initiative", "labels", "priority", "status", "title", "type", "updated_at", "version"}
 	historyFields    = []string{"actor", "data", "forced", "position", "time", "type", "version"}
 	logFields        = []string{"data", "id", "metadata", "position", "stream", "time", "type", "version"}
 	initiativeFields = []string{"created_at", "description", "id", "members", "status", "title", "updated_at", "version"}
@@ -392,7 +392,7 @@ func TestJSONOutputs(t *testing.T) {
 			t.Errorf("log --json: fields %v, want %v", got, logFields)
 		}
 	}
-	if out := e.ok("log", "--json", "--from", "3", "--limit", "1"); !strings.Contains(out, `"position":3,`) {
+	if out := e.ok("log", "--json", "--all", "--from", "3", "--limit", "1"); !strings.Contains(out, `"position":3,`) {
 		t.Errorf("log --from 3: %s", out)
 	}
 

@@ -144,14 +144,26 @@ func (c *cli) initiativeShowCmd() *cobra.Command {
 }
 
 func (c *cli) initiativeListCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "list", Short: "List initiatives", Args: args(0, 0, "no arguments")}
+	var asOf string
+	cmd := &cobra.Command{Use: "list", Short: "List initiatives, now or as of a time", Args: args(0, 0, "no arguments")}
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		all, err := s.Initiatives(ctx)
+		t, err := parseAsOf(cmd, asOf)
+		if err != nil {
+			return err
+		}
+		var all []tracker.InitiativeState
+		if t.IsZero() {
+			all, err = s.Initiatives(ctx)
+		} else {
+			// The past, from the indexed model's intervals.
+			all, err = s.InitiativesAsOf(ctx, t)
+		}
 		if err != nil {
 			return err
 		}
 		return c.emit(func() any { return initiativeViews(all) }, func(w io.Writer) { printInitiatives(w, all) })
 	})
+	cmd.Flags().StringVar(&asOf, "as-of", "", asOfHelp)
 	return cmd
 }
 

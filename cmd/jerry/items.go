@@ -50,6 +50,7 @@ func (c *cli) itemWrite(use, short string, nargs int, names string, fn func(ctx 
 
 func (c *cli) createCmd() *cobra.Command {
 	var typ, desc, prio, init string
+	var labels []string
 	cmd := &cobra.Command{
 		Use:   "create TITLE",
 		Short: "Create a work item in backlog and print its ID",
@@ -61,7 +62,7 @@ func (c *cli) createCmd() *cobra.Command {
 		if err := expectNew(cmd); err != nil {
 			return err
 		}
-		n := tracker.NewItem{Title: strings.Join(a, " "), Description: desc, Initiative: init}
+		n := tracker.NewItem{Title: strings.Join(a, " "), Description: desc, Initiative: init, Labels: labels}
 		if typ != "" {
 			t, err := tracker.ParseType(typ)
 			if err != nil {
@@ -87,6 +88,7 @@ func (c *cli) createCmd() *cobra.Command {
 	f.StringVar(&desc, "description", "", "longer description")
 	f.StringVar(&prio, "priority", "", "critical, high, medium or low, or 0 to 3 (default medium)")
 	f.StringVar(&init, "initiative", "", "initiative to add the item to")
+	f.StringSliceVar(&labels, "label", nil, "labels to put on it (comma-separated or repeated)")
 	addExpectNew(cmd)
 	return cmd
 }
@@ -338,52 +340,5 @@ func (c *cli) historyCmd() *cobra.Command {
 		}
 		return c.emit(func() any { return historyView(h) }, func(w io.Writer) { printHistory(w, h) })
 	})
-	return cmd
-}
-
-func (c *cli) listCmd() *cobra.Command {
-	var status, assignee, typ, init, asOf string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List work items, now or as of a time",
-		Example: `  jerry list --status in_progress
-  jerry list --assignee alice --as-of "last tuesday"`,
-		Args: args(0, 0, "no arguments"),
-	}
-	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		var f app.Filter
-		if status != "" {
-			st, err := tracker.ParseStatus(status)
-			if err != nil {
-				return err
-			}
-			f.Status = st
-		}
-		if typ != "" {
-			t, err := tracker.ParseType(typ)
-			if err != nil {
-				return err
-			}
-			f.Type = t
-		}
-		f.Assignee, f.Initiative = assignee, init
-		// The table shows neither comments nor dependencies.
-		f.NoComments, f.NoCards = !c.jsonOut, !c.jsonOut
-		t, err := parseAsOf(cmd, asOf)
-		if err != nil {
-			return err
-		}
-		items, err := s.List(ctx, f, t)
-		if err != nil {
-			return err
-		}
-		return c.emit(func() any { return cardViews(items) }, func(w io.Writer) { printItems(w, cardItems(items)) })
-	})
-	fl := cmd.Flags()
-	fl.StringVar(&status, "status", "", "only items with this status")
-	fl.StringVar(&assignee, "assignee", "", "only items assigned to this agent")
-	fl.StringVar(&typ, "type", "", "only items of this type")
-	fl.StringVar(&init, "initiative", "", "only items in this initiative")
-	fl.StringVar(&asOf, "as-of", "", asOfHelp)
 	return cmd
 }

@@ -272,7 +272,7 @@ func testAgentsWithLeases(t *testing.T, e *env) {
 		return
 	}
 	var all []cardJSON
-	e.okJSON(&all, "list", "--json")
+	e.okJSON(&all, "list", "--all", "--json") // done items are hidden without --all
 	if len(all) != items {
 		t.Fatalf("%d items listed", len(all))
 	}

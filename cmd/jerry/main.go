@@ -118,6 +118,9 @@ type cli struct {
 }
 
 func (c *cli) close() {
+	if c.svc != nil {
+		c.svc.Close()
+	}
 	if c.st != nil {
 		c.st.Close()
 	}
@@ -156,6 +159,12 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 		return nil, err
 	} else if ms != nil {
 		opts = append(opts, app.WithReadModel(ms, func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))
+	}
+	opts = append(opts, app.WithBoardNotes(func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))
+	if path, err := boardPath(st, url); err != nil {
+		return nil, err
+	} else if path != "" {
+		opts = append(opts, app.WithBoard(path))
 	}
 	c.svc = app.New(st, st, st, opts...)
 	return c.svc, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
+	"github.com/jerry-es/jerry/tracker/board"
 )
 
 // The planning commands: block, unblock, ready.
@@ -30,7 +31,6 @@ func (c *cli) unblockCmd() *cobra.Command {
 }
 
 func (c *cli) readyCmd() *cobra.Command {
-	var limit int
 	var claim bool
 	var lease time.Duration
 	cmd := &cobra.Command{
@@ -43,12 +43,21 @@ in backlog or ready, or held by a claim that has expired (its agent is gone).
 
 With --claim, claim the first one for the actor, move it to in_progress in
 the same append, and print it. Agents running ready --claim at the same
-moment each get a different item. If nothing is ready, exit code 4.`,
+moment each get a different item. If nothing is ready, exit code 4.
+
+The filters of list narrow it (--label ui, --type bug, --assignee none, ...);
+--as-of shows what was ready then.`,
 		Args: args(0, 0, "no arguments"),
 	}
+	var f filterFlags
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		if limit < 0 {
-			return app.Usagef("--limit %d: want 0 (all) or more", limit)
+		q, err := f.query(cmd)
+		if err != nil {
+			return err
+		}
+		limit := q.Limit
+		if !cmd.Flags().Changed("sort") {
+			q.Sort = board.ByPriority // most urgent first, oldest first within a priority
 		}
 		if claim {
 			r, err := s.ClaimReady(ctx, lease)
@@ -66,7 +75,14 @@ moment each get a different item. If nothing is ready, exit code 4.`,
 				printItem(w, card)
 			})
 		}
-		items, err := s.Ready(ctx, limit)
+		var items []app.Card
+		if f.narrowed(cmd) {
+			// Filters and --as-of: candidates from the indexed model.
+			q.Comments = c.jsonOut && q.AsOf.IsZero()
+			items, err = s.ReadyCards(ctx, q)
+		} else {
+			items, err = s.Ready(ctx, limit)
+		}
 		if err != nil {
 			return err
 		}
@@ -78,7 +94,8 @@ moment each get a different item. If nothing is ready, exit code 4.`,
 			printItems(w, cardItems(items))
 		})
 	})
-	cmd.Flags().IntVar(&limit, "limit", 0, "show at most N items (0: all)")
+	f.add(cmd, "priority", true)
+	cmd.Flags().Lookup("all").Hidden = true // ready items are never done
 	cmd.Flags().BoolVar(&claim, "claim", false, "claim the first ready item, start it, and print it")
 	addLease(cmd, &lease)
 	return cmd

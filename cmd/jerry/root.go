@@ -56,6 +56,7 @@ Exit codes: 0 success, 1 other failure, 2 usage or invalid input,
 	for _, cmd := range []*cobra.Command{
 		creates(c.createCmd()), c.statusCmd(), c.reopenCmd(), c.editCmd(), c.assignCmd(), c.claimCmd(), c.heartbeatCmd(),
 		c.releaseCmd(), c.commentCmd(), readOnly(c.showCmd(), ""), readOnly(c.historyCmd(), ""), readOnly(c.listCmd(), ""),
+		c.labelCmd(), readOnly(c.searchCmd(), ""),
 	} {
 		cmd.GroupID = "items"
 		root.AddCommand(cmd)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 
 	"github.com/jerry-es/jerry/es"
@@ -14,6 +15,7 @@ import (
 	"github.com/jerry-es/jerry/es/natsjs"
 	"github.com/jerry-es/jerry/es/postgres"
 	"github.com/jerry-es/jerry/tracker/app"
+	"github.com/jerry-es/jerry/tracker/board"
 )
 
 // store is what jerry needs of a store.
@@ -232,4 +234,39 @@ func readModelStore(st store) (es.ModelStore, error) {
 		return st.Models(), nil
 	}
 	return nil, nil
+}
+
+// boardPath returns where the store's indexed read model (package
+// tracker/board: labels, search, filters, list --as-of, the log's
+// filters) lives ("": a temporary one, built from the log by each
+// command):
+//
+//	file store   DIR/readmodels/board.db, beside the events
+//	PostgreSQL   a local cache file, USER_CACHE_DIR/jerry/board-HASH.db,
+//	             named by the server, database and schema
+//
+// The PostgreSQL model is local rather than tables on the server: its
+// reads cost no round trip and load the shared server with nothing, and
+// one SQLite engine (with FTS5) serves every backend; a new machine pays
+// one catch-up from the log. A cache built from another store under the
+// same name is noticed (the event at its position differs) and rebuilt.
+// JERRY_READ_MODEL=off builds a temporary one from the whole log.
+func boardPath(st store, url string) (string, error) {
+	if v := os.Getenv("JERRY_READ_MODEL"); v != "" {
+		switch strings.ToLower(v) {
+		case "off", "0", "false", "no":
+			return "", nil
+		}
+	}
+	switch st := st.(type) {
+	case *jsonfile.Store:
+		return filepath.Join(st.Dir(), "readmodels", app.BoardFile), nil
+	case *postgres.Store:
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return "", nil
+		}
+		return board.CachePath(dir, redact(url)+"#"+st.Schema()), nil
+	}
+	return "", nil
 }

@@ -23,6 +23,7 @@ type itemJSON struct {
 	Priority    string        `json:"priority"`
 	Assignee    string        `json:"assignee"`
 	Initiative  string        `json:"initiative"`
+	Labels      []string      `json:"labels"`
 	Comments    []commentJSON `json:"comments"`
 	Blockers    []refJSON     `json:"blockers"`
 	Blocks      []refJSON     `json:"blocks"`
@@ -123,9 +124,13 @@ func itemView(it tracker.Item) itemJSON {
 	for i, b := range it.Blockers {
 		bs[i] = refJSON{ID: b, Status: "unknown"}
 	}
+	labels := it.Labels
+	if labels == nil {
+		labels = []string{}
+	}
 	return itemJSON{ID: it.ID, Title: it.Title, Description: it.Description, Type: string(it.Type),
 		Status: string(it.Status), Priority: string(it.Priority), Assignee: it.Assignee, Initiative: it.Initiative,
-		Comments: cs, Blockers: bs, Blocks: []refJSON{}, Version: it.Version, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
+		Labels: labels, Comments: cs, Blockers: bs, Blocks: []refJSON{}, Version: it.Version, CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
 }
 
 type initiativeJSON struct {

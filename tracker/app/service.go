@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/board"
 )
 
 // ID prefixes: work items are J-1, J-2, ...; initiatives I-1, I-2, ...
@@ -59,6 +61,12 @@ type Service struct {
 	models es.ModelStore
 	notes  func(string)
 	lease  time.Duration
+
+	boardPath  string // "": a temporary model, for stores without a home for one
+	boardNotes func(string)
+	boardMu    sync.Mutex
+	board      *board.Board
+	boardTemp  string // the temporary directory to remove on Close
 }
 
 // Option configures a [Service].
@@ -70,6 +78,8 @@ type options struct {
 	models   es.ModelStore
 	notes    func(string)
 	lease    time.Duration
+	board    string
+	bnotes   func(string)
 }
 
 // DefaultStrategy is when Jerry snapshots an aggregate: every 50 events (the
@@ -106,7 +116,7 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 		events: events, log: log, reg: reg,
 		items:  es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
 		inits:  es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
-		models: o.models, notes: o.notes, lease: o.lease,
+		models: o.models, notes: o.notes, lease: o.lease, boardPath: o.board, boardNotes: o.bnotes,
 	}
 }
 

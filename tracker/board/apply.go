@@ -1,0 +1,607 @@
+package board
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/tracker"
+)
+
+// entry is a work item as the applier folds it.
+type entry struct {
+	rid int64 // 0: not in the database yet
+	// row is what the items table holds for it, by column (itemSet's
+	// order): an update sets only the columns that changed, so that
+	// SQLite leaves the indexes of the others alone.
+	row []any
+	// dbLabels are the labels the labels table holds for it, with
+	// dbStatus.
+	dbLabels []string
+	dbStatus string
+	hid      int64 // the item's open history row in the database, 0 if none
+	it       tracker.Item
+	at       int64 // running maximum of its event times
+	// What the batch changed, to write at its end.
+	dirty, textDirty, labelsDirty, blockersDirty bool
+	hist                                         []histRow // new state intervals, the last one open
+}
+
+type histRow struct {
+	fromPos, fromAt, toPos, toAt int64
+	state                        listState
+}
+
+// listState is what a list or ready query as of a time can filter and
+// sort on, and shows.
+type listState struct {
+	title, description, typ, status, priority, assignee, initiative string
+	labels, blockers                                                string // JSON arrays
+	created                                                         int64
+	extra                                                           string // see extraOf
+}
+
+func stateOf(it *tracker.Item) listState {
+	return listState{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), it.Assignee,
+		it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), micros(it.CreatedAt), extraOf(it)}
+}
+
+// extra is what an item holds beyond the columns queries filter on: its
+// claim (holder, since, renewed, lease: whether it has expired depends on
+// the time of the question) and the reason of its last status change.
+type extra struct {
+	Claim        *tracker.Claim `json:"claim,omitempty"`
+	StatusReason string         `json:"status_reason,omitempty"`
+}
+
+func extraOf(it *tracker.Item) string {
+	if it.Claim == nil && it.StatusReason == "" {
+		return "{}"
+	}
+	b, _ := json.Marshal(extra{it.Claim, it.StatusReason})
+	return string(b)
+}
+
+func decodeExtra(s string, it *tracker.Item) error {
+	if s == "{}" || s == "" {
+		return nil
+	}
+	var x extra
+	if err := json.Unmarshal([]byte(s), &x); err != nil {
+		return fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	it.Claim, it.StatusReason = x.Claim, x.StatusReason
+	return nil
+}
+
+func jsonList(s []string) string {
+	if len(s) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+type initEntry struct {
+	st    tracker.InitiativeState
+	at    int64
+	isNew bool
+	dirty bool
+	hist  []initHist
+}
+
+type initHist struct {
+	fromAt int64
+	st     tracker.InitiativeState
+}
+
+// applier folds batches of the log into the model's tables. It keeps the
+// items it has folded between batches of one catch-up, as long as no other
+// process wrote to the model in between.
+type applier struct {
+	reg   *es.Registry
+	deps  string // the dependency graph's stream
+	pos   int64  // where its cache is valid
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // prepared in tx
+	// fresh means the cache holds every item and initiative in the model:
+	// the catch-up started from an empty one.
+	fresh bool
+	items map[string]*entry
+	inits map[string]*initEntry
+	feed  []any // arguments of feed rows not yet inserted
+}
+
+const feedCols = 9
+
+func newApplier(reg *es.Registry, deps string) *applier {
+	return &applier{reg: reg, deps: deps, items: make(map[string]*entry), inits: make(map[string]*initEntry)}
+}
+
+// maxCached bounds the items kept between batches.
+const maxCached = 200000
+
+// run applies the events after position from, up to last and at most max
+// of them, in tx. It returns the position reached and how many it applied.
+func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, last int64, max int) (int64, int, error) {
+	switch {
+	case from == 0:
+		// An empty model: every item is new, and the cache will hold
+		// them all, so no item needs looking up.
+		a.fresh = true
+		clear(a.items)
+		clear(a.inits)
+	case from != a.pos || (!a.fresh && len(a.items) > maxCached):
+		a.fresh = false
+		clear(a.items)
+		clear(a.inits)
+	}
+	a.pos = -1 // until this batch commits, the cache may hold rows it rolls back
+	pos, n := from, 0
+	var lastID string
+	for rec, err := range log.ReadLog(ctx, from+1) {
+		if err != nil {
+			return 0, 0, fmt.Errorf("board: read the log: %w", err)
+		}
+		if err := a.apply(ctx, tx, rec); err != nil {
+			return 0, 0, fmt.Errorf("board: apply the event at position %d (%s %s v%d): %w", rec.Position, rec.Type, rec.Stream, rec.Version, err)
+		}
+		pos, lastID = rec.Position, rec.ID.String()
+		n++
+		if len(a.feed) >= 200*feedCols {
+			if err := a.flushFeed(ctx, tx); err != nil {
+				return 0, 0, err
+			}
+		}
+		if n >= max || pos >= last {
+			break
+		}
+	}
+	if n == 0 {
+		return from, 0, nil
+	}
+	if err := a.flush(ctx, tx); err != nil {
+		return 0, 0, err
+	}
+	if _, err := a.exec(ctx, tx, "UPDATE meta SET value = CASE key WHEN 'position' THEN ? ELSE ? END WHERE key IN ('position', 'last_id')", pos, lastID); err != nil {
+		return 0, 0, err
+	}
+	a.pos = pos // valid once the caller commits; a failed commit ends the catch-up
+	return pos, n, nil
+}
+
+func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
+	ours := strings.HasPrefix(rec.Stream, itemPrefix) || strings.HasPrefix(rec.Stream, initiativePrefix)
+	var data any
+	summary := rec.Type
+	if _, known := a.reg.Schema(rec.Type); known || ours {
+		// An event of a type this version does not know, in a stream
+		// other than an item's or an initiative's, shows in the feed
+		// by its type; in theirs it is an error, as for the aggregate.
+		var err error
+		if data, err = a.reg.Decode(rec); err != nil {
+			return err
+		}
+		summary = tracker.Describe(data)
+	}
+	env := es.Envelope{ID: rec.ID, Type: rec.Type, Version: rec.Version, Time: rec.Time, Metadata: rec.Metadata, Data: data}
+	t := micros(rec.Time)
+	at := t
+	book := 1
+	switch {
+	case strings.HasPrefix(rec.Stream, itemPrefix):
+		book = 0
+		e, err := a.item(ctx, tx, rec.Stream[len(itemPrefix):])
+		if err != nil {
+			return err
+		}
+		at = max(e.at, t)
+		a.foldItem(e, env, rec.Position, at)
+	case strings.HasPrefix(rec.Stream, initiativePrefix):
+		book = 0
+		in, err := a.initiative(ctx, tx, rec.Stream[len(initiativePrefix):])
+		if err != nil {
+			return err
+		}
+		at = max(in.at, t)
+		in.st.Apply(env)
+		in.at, in.dirty = at, true
+		in.hist = append(in.hist, initHist{fromAt: at, st: in.st})
+	case rec.Stream == a.deps:
+		if _, err := a.exec(ctx, tx, "UPDATE meta SET value = ? WHERE key = 'graph_version'", rec.Version); err != nil {
+			return err
+		}
+		if d, ok := data.(tracker.DependencyReserved); ok {
+			e, err := a.item(ctx, tx, d.Item)
+			if err != nil {
+				return err
+			}
+			if e.it.Version <= d.ItemVersion { // not settled yet
+				if _, err := a.exec(ctx, tx, "INSERT OR IGNORE INTO reservations (item, item_version, blocker) VALUES (?, ?, ?)",
+					d.Item, d.ItemVersion, d.Blocker); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	a.feed = append(a.feed, rec.Position, t, at, rec.Stream, rec.Version, rec.Metadata.Actor, rec.Type, summary, book)
+	return nil
+}
+
+func (a *applier) foldItem(e *entry, env es.Envelope, pos, at int64) {
+	before := e.it
+	wasNew := e.it.Status == ""
+	oldState := stateOf(&e.it)
+	e.it.Apply(env)
+	e.it.Version, e.at, e.dirty = env.Version, at, true
+	switch env.Data.(type) {
+	case tracker.ItemCreated, tracker.ItemEdited, tracker.Commented:
+		e.textDirty = true
+	}
+	if !slices.Equal(before.Labels, e.it.Labels) {
+		e.labelsDirty = true
+	}
+	if !slices.Equal(before.Blockers, e.it.Blockers) {
+		e.blockersDirty = true
+	}
+	if e.it.Status == "" {
+		return // not created yet: no state to list
+	}
+	if st := stateOf(&e.it); wasNew || st != oldState {
+		if n := len(e.hist); n > 0 {
+			e.hist[n-1].toPos, e.hist[n-1].toAt = pos, at
+		}
+		e.hist = append(e.hist, histRow{fromPos: pos, fromAt: at, toPos: openEnd, toAt: openEnd, state: st})
+	}
+}
+
+// rowOf returns the values of the itemSet columns for e.
+func (e *entry) rowOf(comments string) []any {
+	it := &e.it
+	return []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), int64(it.Priority.Rank()),
+		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
+		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it)}
+}
+
+// itemSet lists the columns writeItem sets, in its order.
+var itemSet = []string{"title", "description", "type", "status", "priority", "prank", "assignee", "initiative",
+	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra"}
+
+const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, hid, extra"
+
+// item returns the entry of work item id, from the cache, the database, or
+// new.
+func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, error) {
+	if e := a.items[id]; e != nil {
+		return e, nil
+	}
+	e := &entry{it: tracker.Item{ID: id}}
+	if a.fresh {
+		a.items[id] = e
+		return e, nil
+	}
+	row := a.queryRow(ctx, tx, "SELECT "+itemCols+" FROM items WHERE id = ?", id)
+	var comments string
+	err := scanItem(row, &e.it, &e.rid, &comments, &e.at, &e.hid)
+	switch {
+	case err == sql.ErrNoRows:
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal([]byte(comments), &e.it.Comments); err != nil {
+			return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, id, err)
+		}
+		e.dbLabels, e.dbStatus = slices.Clone(e.it.Labels), string(e.it.Status)
+		e.row = e.rowOf(comments)
+	}
+	a.items[id] = e
+	return e, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanItem reads the columns itemCols names into it.
+func scanItem(row scanner, it *tracker.Item, rid *int64, comments *string, at, hid *int64) error {
+	var typ, status, prio, labels, blockers, ext string
+	var created, updated int64
+	if err := row.Scan(rid, &it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative,
+		&labels, &blockers, comments, &it.Version, &created, &updated, at, hid, &ext); err != nil {
+		return err
+	}
+	if err := decodeExtra(ext, it); err != nil {
+		return err
+	}
+	it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)
+	it.CreatedAt, it.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if err := decodeList(labels, &it.Labels); err != nil {
+		return err
+	}
+	return decodeList(blockers, &it.Blockers)
+}
+
+func decodeList(s string, out *[]string) error {
+	*out = nil
+	if s == "[]" || s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), out); err != nil {
+		return fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	return nil
+}
+
+func (a *applier) initiative(ctx context.Context, tx *sql.Tx, id string) (*initEntry, error) {
+	if in := a.inits[id]; in != nil {
+		return in, nil
+	}
+	in := &initEntry{st: tracker.InitiativeState{ID: id}}
+	if a.fresh {
+		in.isNew = true
+		a.inits[id] = in
+		return in, nil
+	}
+	var status string
+	var created, updated int64
+	err := a.queryRow(ctx, tx, "SELECT title, description, status, version, created, updated, at FROM initiatives WHERE id = ?", id).
+		Scan(&in.st.Title, &in.st.Description, &status, &in.st.Version, &created, &updated, &in.at)
+	switch {
+	case err == sql.ErrNoRows:
+		in.isNew = true
+	case err != nil:
+		return nil, err
+	default:
+		in.st.Status = tracker.InitiativeStatus(status)
+		in.st.CreatedAt, in.st.UpdatedAt = fromMicros(created), fromMicros(updated)
+	}
+	a.inits[id] = in
+	return in, nil
+}
+
+// flush writes what the batch changed.
+func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
+	if err := a.flushFeed(ctx, tx); err != nil {
+		return err
+	}
+	var hist []any
+	var owners []*entry // of each row in hist whose item's open row it is
+	writeHist := func() error {
+		// The rows of one statement take consecutive rowids, ending at
+		// the last insert's: that gives each item its open row's hid.
+		const perStmt = 100
+		one := "(" + strings.Repeat("?,", histCols-1) + "?)"
+		for len(hist) > 0 {
+			n := min(len(hist)/histCols, perStmt)
+			res, err := a.exec(ctx, tx, histInsert+one+strings.Repeat(","+one, n-1), hist[:n*histCols]...)
+			if err != nil {
+				return err
+			}
+			lastHid, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			for k, e := range owners[:n] {
+				if e != nil {
+					e.hid = lastHid - int64(n-1-k)
+				}
+			}
+			hist, owners = hist[n*histCols:], owners[n:]
+		}
+		hist, owners = hist[:0], owners[:0]
+		return nil
+	}
+	for _, e := range a.items {
+		if !e.dirty {
+			continue
+		}
+		if err := a.writeItem(ctx, tx, e); err != nil {
+			return err
+		}
+		for i, h := range e.hist {
+			hist = append(hist, e.rid, e.it.ID, idNumber(e.it.ID), h.fromPos, h.fromAt, h.toPos, h.toAt,
+				h.state.title, h.state.description, h.state.typ, h.state.status, h.state.priority, tracker.Priority(h.state.priority).Rank(),
+				h.state.assignee, h.state.initiative, h.state.labels, h.state.blockers, h.state.created, h.state.extra)
+			var owner *entry
+			if i == len(e.hist)-1 {
+				owner = e
+			}
+			owners = append(owners, owner)
+		}
+		if len(hist) >= 100*histCols {
+			if err := writeHist(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writeHist(); err != nil {
+		return err
+	}
+	for _, e := range a.items {
+		if e.dirty && len(e.hist) > 0 {
+			if _, err := a.exec(ctx, tx, "UPDATE items SET hid = ? WHERE rid = ?", e.hid, e.rid); err != nil {
+				return err
+			}
+			e.hist = e.hist[:0]
+		}
+	}
+	for _, e := range a.items {
+		e.dirty, e.textDirty, e.labelsDirty, e.blockersDirty = false, false, false, false
+	}
+	return a.flushInitiatives(ctx, tx)
+}
+
+const histCols = 19
+
+var histInsert = "INSERT INTO history (rid, id, num, from_pos, from_at, to_pos, to_at, title, description, type, status, priority, prank, assignee, initiative, labels, blockers, created, extra) VALUES "
+
+func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
+	it := &e.it
+	comments := "[]"
+	if len(it.Comments) > 0 {
+		b, err := json.Marshal(it.Comments)
+		if err != nil {
+			return err
+		}
+		comments = string(b)
+	}
+	args := e.rowOf(comments)
+	if e.rid == 0 {
+		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num, hid)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
+			append(args, it.ID, idNumber(it.ID))...).Scan(&e.rid)
+		if err != nil {
+			return err
+		}
+	} else {
+		var set []string
+		var vals []any
+		for i, v := range args {
+			if e.row == nil || e.row[i] != v {
+				set, vals = append(set, itemSet[i]+" = ?"), append(vals, v)
+			}
+		}
+		if len(set) > 0 {
+			if _, err := a.exec(ctx, tx, "UPDATE items SET "+strings.Join(set, ", ")+" WHERE rid = ?", append(vals, e.rid)...); err != nil {
+				return err
+			}
+		}
+	}
+	e.row = args
+	// Reservations of the item that its stream has gone past are settled.
+	if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
+		return err
+	}
+	// Close the interval that was open in the database.
+	if len(e.hist) > 0 && e.hid != 0 {
+		if _, err := a.exec(ctx, tx, "UPDATE history SET to_pos = ?, to_at = ? WHERE hid = ?", e.hist[0].fromPos, e.hist[0].fromAt, e.hid); err != nil {
+			return err
+		}
+	}
+	num := idNumber(it.ID)
+	if e.labelsDirty || e.dbStatus != string(it.Status) {
+		for _, l := range e.dbLabels {
+			if _, err := a.exec(ctx, tx, "DELETE FROM labels WHERE label = ? AND status = ? AND num = ? AND rid = ?", l, e.dbStatus, num, e.rid); err != nil {
+				return err
+			}
+		}
+		for _, l := range it.Labels {
+			if _, err := a.exec(ctx, tx, "INSERT INTO labels (label, status, num, rid) VALUES (?, ?, ?, ?)", l, string(it.Status), num, e.rid); err != nil {
+				return err
+			}
+		}
+		e.dbLabels, e.dbStatus = slices.Clone(it.Labels), string(it.Status)
+	}
+	if e.blockersDirty {
+		if _, err := a.exec(ctx, tx, "DELETE FROM blockers WHERE rid = ?", e.rid); err != nil {
+			return err
+		}
+		for _, bl := range it.Blockers {
+			if _, err := a.exec(ctx, tx, "INSERT INTO blockers (rid, blocker) VALUES (?, ?)", e.rid, bl); err != nil {
+				return err
+			}
+		}
+	}
+	if e.textDirty && it.Status != "" {
+		var sb strings.Builder
+		for i, c := range it.Comments {
+			if i > 0 {
+				sb.WriteByte('\n')
+			}
+			sb.WriteString(c.Text)
+		}
+		if _, err := a.exec(ctx, tx, "DELETE FROM search WHERE rowid = ?", e.rid); err != nil {
+			return err
+		}
+		if _, err := a.exec(ctx, tx, "INSERT INTO search (rowid, title, description, comments) VALUES (?, ?, ?, ?)",
+			e.rid, it.Title, it.Description, sb.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) flushInitiatives(ctx context.Context, tx *sql.Tx) error {
+	for _, in := range a.inits {
+		if !in.dirty {
+			continue
+		}
+		s := &in.st
+		if _, err := a.exec(ctx, tx, `INSERT INTO initiatives (id, num, title, description, status, version, created, updated, at)
+			VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET title=excluded.title, description=excluded.description,
+			status=excluded.status, version=excluded.version, created=excluded.created, updated=excluded.updated, at=excluded.at`,
+			s.ID, idNumber(s.ID), s.Title, s.Description, string(s.Status), s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), in.at); err != nil {
+			return err
+		}
+		for _, h := range in.hist {
+			if _, err := a.exec(ctx, tx, "UPDATE initiative_history SET to_at = ? WHERE id = ? AND to_at = ?", h.fromAt, s.ID, openEnd); err != nil {
+				return err
+			}
+			if _, err := a.exec(ctx, tx, `INSERT OR REPLACE INTO initiative_history (id, from_at, to_at, title, description, status, version, created, updated)
+				VALUES (?,?,?,?,?,?,?,?,?)`, s.ID, h.fromAt, openEnd, h.st.Title, h.st.Description, string(h.st.Status), h.st.Version,
+				micros(h.st.CreatedAt), micros(h.st.UpdatedAt)); err != nil {
+				return err
+			}
+		}
+		in.hist, in.dirty, in.isNew = in.hist[:0], false, false
+	}
+	return nil
+}
+
+func (a *applier) flushFeed(ctx context.Context, tx *sql.Tx) error {
+	err := a.insertRows(ctx, tx, "INSERT INTO feed (pos, time, at, stream, version, actor, type, summary, book) VALUES ", feedCols, a.feed)
+	a.feed = a.feed[:0]
+	return err
+}
+
+// insertRows inserts the rows in args, cols values each, several rows a
+// statement: one statement per row costs most of a rebuild's time.
+func (a *applier) insertRows(ctx context.Context, tx *sql.Tx, insert string, cols int, args []any) error {
+	const perStmt = 100
+	one := "(" + strings.Repeat("?,", cols-1) + "?)"
+	for len(args) > 0 {
+		n := min(len(args)/cols, perStmt)
+		q := insert + one + strings.Repeat(","+one, n-1)
+		if _, err := a.exec(ctx, tx, q, args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
+	}
+	return nil
+}
+
+// stmt returns query prepared in tx, preparing it once per transaction:
+// parsing SQL is a large part of applying an event otherwise.
+func (a *applier) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if a.tx != tx {
+		a.tx, a.stmts = tx, make(map[string]*sql.Stmt)
+	}
+	if st, ok := a.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	a.stmts[query] = st
+	return st, nil
+}
+
+func (a *applier) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := a.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (a *applier) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := a.stmt(ctx, tx, query)
+	if err != nil {
+		// A Row carrying the error: QueryRow on a closed statement.
+		return tx.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}

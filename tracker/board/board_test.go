@@ -1,0 +1,138 @@
+package board_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"github.com/jerry-es/jerry/es"
+	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/board"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/jerry-es/jerry/es/jsonfile"
+	"github.com/jerry-es/jerry/es/memstore"
+	"github.com/jerry-es/jerry/es/postgres"
+	"github.com/jerry-es/jerry/tracker/board/boardtest"
+)
+
+var fileConfig = boardtest.Config{
+	New: func(t testing.TB) (boardtest.Store, string) {
+		dir := t.TempDir()
+		s, err := jsonfile.Open(dir, jsonfile.NoSync())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, "file:" + dir
+	},
+	Open: func(loc string) (boardtest.Store, func(), error) {
+		s, err := jsonfile.Open(loc[len("file:"):], jsonfile.NoSync())
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	},
+}
+
+var pgConfig = boardtest.Config{
+	New: func(t testing.TB) (boardtest.Store, string) {
+		dsn := os.Getenv("JERRY_TEST_POSTGRES")
+		if dsn == "" {
+			t.Skip("PostgreSQL tests skipped: set JERRY_TEST_POSTGRES to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+		}
+		var b [4]byte
+		rand.Read(b[:])
+		schema := fmt.Sprintf("jerry_test_%d_%s", time.Now().Unix(), hex.EncodeToString(b[:]))
+		s, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			s.Close()
+			ctx := context.Background()
+			if conn, err := pgx.Connect(ctx, dsn); err == nil {
+				conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+				conn.Close(ctx)
+			}
+		})
+		return s, dsn + "#" + url.QueryEscape(schema)
+	},
+	Open: func(loc string) (boardtest.Store, func(), error) {
+		u, err := url.Parse(loc)
+		if err != nil {
+			return nil, nil, err
+		}
+		schema := u.Fragment
+		u.Fragment = ""
+		s, err := postgres.Open(context.Background(), u.String(), postgres.WithSchema(schema))
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	},
+	Events: 400,
+}
+
+func TestMain(m *testing.M) {
+	if loc := os.Getenv("BOARDTEST_STORE"); len(loc) > 5 && loc[:5] == "file:" {
+		boardtest.Main(fileConfig)
+	} else {
+		boardtest.Main(pgConfig)
+	}
+	os.Exit(m.Run())
+}
+
+func TestMemstore(t *testing.T) {
+	boardtest.Run(t, boardtest.Config{
+		New: func(t testing.TB) (boardtest.Store, string) { return memstore.New(), "" },
+	})
+}
+
+func TestFileStore(t *testing.T) {
+	cfg := fileConfig
+	cfg.Events = 600
+	if os.Getenv("BOARDTEST_LONG") != "" {
+		cfg.Events = 3000
+	}
+	boardtest.Run(t, cfg)
+}
+
+func TestPostgres(t *testing.T) { boardtest.Run(t, pgConfig) }
+
+// States and Waiting take more IDs than SQLite takes variables in one
+// statement (a search with tens of thousands of hits asks for them all).
+func TestStatesOfManyItems(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	if err := boardtest.Seed(ctx, st, 1200, 2400, time.Now(), 1); err != nil {
+		t.Fatal(err)
+	}
+	reg := es.NewRegistry()
+	tracker.Register(reg)
+	b, err := board.Open(ctx, filepath.Join(t.TempDir(), "board.db"), st, reg, board.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.CatchUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 40000 {
+		ids = append(ids, fmt.Sprintf("J-%d", i+1))
+	}
+	states, err := b.States(ctx, ids)
+	if err != nil || len(states) != 1200 {
+		t.Fatalf("States of 40,000 IDs: %d, %v; want the 1,200 items", len(states), err)
+	}
+	if _, err := b.Waiting(ctx, ids); err != nil {
+		t.Fatalf("Waiting on 40,000 IDs: %v", err)
+	}
+}

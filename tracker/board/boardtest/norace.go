@@ -1,0 +1,5 @@
+//go:build !race
+
+package boardtest
+
+const raceEnabled = false

@@ -1,0 +1,148 @@
+package board
+
+import (
+	"context"
+	"database/sql"
+	"github.com/jerry-es/jerry/tracker"
+	"slices"
+)
+
+// DependencyPath returns a chain of blockers leading from work item from
+// to work item to (from, b1, ..., to), or nil if there is none, and the
+// version of the dependency graph stream, all read in one consistent cut
+// of the model: the check that block makes before it reserves an edge
+// with that version as the expected one. The edges are the items'
+// blockers and the reservations their items have not gone past yet. It
+// walks depth first, visiting each item once.
+func (b *Board) DependencyPath(ctx context.Context, from, to string) (path []string, graphVersion int64, err error) {
+	err = b.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'graph_version'").Scan(&graphVersion); err != nil {
+			return err
+		}
+		edges, err := tx.PrepareContext(ctx, `SELECT x.blocker FROM items i JOIN blockers x ON x.rid = i.rid WHERE i.id = ?1
+			UNION SELECT blocker FROM reservations WHERE item = ?1`)
+		if err != nil {
+			return err
+		}
+		defer edges.Close()
+		parent := map[string]string{from: ""}
+		stack := []string{from}
+		for len(stack) > 0 {
+			id := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if id == to {
+				for at := id; at != ""; at = parent[at] {
+					path = append(path, at)
+				}
+				slices.Reverse(path)
+				return nil
+			}
+			rows, err := edges.QueryContext(ctx, id)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var bl string
+				if err := rows.Scan(&bl); err != nil {
+					rows.Close()
+					return err
+				}
+				if _, seen := parent[bl]; !seen {
+					parent[bl] = id
+					stack = append(stack, bl)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return path, graphVersion, err
+}
+
+// maxVars is how many IDs one query names: SQLite limits the variables
+// of a statement.
+const maxVars = 500
+
+// States returns what a card shows of each of the work items ids (ID,
+// title, status, assignee) now, by ID; an ID the model lacks is missing.
+func (b *Board) States(ctx context.Context, ids []string) (map[string]tracker.BlockerState, error) {
+	out := make(map[string]tracker.BlockerState, len(ids))
+	for len(ids) > maxVars {
+		if err := b.states(ctx, ids[:maxVars], out); err != nil {
+			return nil, err
+		}
+		ids = ids[maxVars:]
+	}
+	return out, b.states(ctx, ids, out)
+}
+
+func (b *Board) states(ctx context.Context, ids []string, out map[string]tracker.BlockerState) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return b.read(ctx, func(tx *sql.Tx) error {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT id, title, status, assignee FROM items WHERE status <> '' AND id IN ("+placeholders(len(ids))+")", args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s tracker.BlockerState
+			var st string
+			if err := rows.Scan(&s.ID, &s.Title, &st, &s.Assignee); err != nil {
+				return err
+			}
+			s.Status = tracker.Status(st)
+			out[s.ID] = s
+		}
+		return rows.Err()
+	})
+}
+
+// Waiting returns, for each of the work items ids, the open items whose
+// blockers include it, by ID number.
+func (b *Board) Waiting(ctx context.Context, ids []string) (map[string][]tracker.BlockerState, error) {
+	out := make(map[string][]tracker.BlockerState)
+	for len(ids) > maxVars {
+		if err := b.waiting(ctx, ids[:maxVars], out); err != nil {
+			return nil, err
+		}
+		ids = ids[maxVars:]
+	}
+	return out, b.waiting(ctx, ids, out)
+}
+
+func (b *Board) waiting(ctx context.Context, ids []string, out map[string][]tracker.BlockerState) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return b.read(ctx, func(tx *sql.Tx) error {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT x.blocker, i.id, i.title, i.status, i.assignee FROM blockers x JOIN items i ON i.rid = x.rid
+			WHERE x.blocker IN (`+placeholders(len(ids))+`) AND i.status NOT IN ('', 'done', 'cancelled') ORDER BY i.num, i.id`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var bl, st string
+			var s tracker.BlockerState
+			if err := rows.Scan(&bl, &s.ID, &s.Title, &st, &s.Assignee); err != nil {
+				return err
+			}
+			s.Status = tracker.Status(st)
+			out[bl] = append(out[bl], s)
+		}
+		return rows.Err()
+	})
+}

@@ -1,0 +1,512 @@
+package board
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jerry-es/jerry/tracker"
+)
+
+// Sort orders a list of items.
+type Sort string
+
+// The orders of a list.
+const (
+	// ByID is by ID number, lowest first (the default).
+	ByID Sort = "id"
+	// ByPriority is most urgent first, then oldest first.
+	ByPriority Sort = "priority"
+	// ByCreated is newest first.
+	ByCreated Sort = "created"
+	// ByUpdated is most recently changed first.
+	ByUpdated Sort = "updated"
+)
+
+// ParseSort returns the order named s.
+func ParseSort(s string) (Sort, error) {
+	switch o := Sort(strings.ToLower(strings.TrimSpace(s))); o {
+	case ByID, ByPriority, ByCreated, ByUpdated:
+		return o, nil
+	case "":
+		return ByID, nil
+	}
+	return "", fmt.Errorf("%w: sort %q (want one of id, priority, created, updated)", tracker.ErrInvalidInput, s)
+}
+
+// Query selects work items. Within one field the values are alternatives
+// (any of the statuses); across fields all must hold. Empty fields match
+// everything.
+type Query struct {
+	Statuses []tracker.Status
+	// Assignees: "" in the list stands for unassigned.
+	Assignees  []string
+	Types      []tracker.ItemType
+	Priorities []tracker.Priority
+	// Labels: an item must have every one of them.
+	Labels []string
+	// Initiatives: "" in the list stands for no initiative.
+	Initiatives []string
+	// All includes done and cancelled items, which are hidden unless All
+	// is set or Statuses names them.
+	All bool
+	// Sort is the order; zero means ByID (ready: ByPriority).
+	Sort Sort
+	// Limit is the most items returned; 0 means all.
+	Limit int
+	// AsOf, if not zero, answers as of that time: each item in the state
+	// after its events recorded at or before it.
+	AsOf time.Time
+	// Comments includes each item's comments (not with AsOf).
+	Comments bool
+
+	itemID string // one item, for Item
+}
+
+// where builds the query's conditions over a row of items (alias i) or of
+// history (alias i, AsOf).
+//
+// With joined, the query's FROM holds labels l joined to i, and the first
+// label is matched on l.
+func (q Query) where(args *[]any, joined bool) string {
+	var conds []string
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		conds = append(conds, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+")")
+		for _, v := range vals {
+			*args = append(*args, v)
+		}
+	}
+	in("i.status", strs(q.Statuses))
+	in("i.assignee", q.Assignees)
+	in("i.type", strs(q.Types))
+	in("i.priority", strs(q.Priorities))
+	in("i.initiative", q.Initiatives)
+	if len(q.Statuses) == 0 && !q.All {
+		conds = append(conds, "i.status NOT IN ('done', 'cancelled')")
+	}
+	conds = append(conds, "i.status <> ''")
+	if q.itemID != "" {
+		conds = append(conds, "i.id = ?")
+		*args = append(*args, q.itemID)
+	}
+	for k, l := range q.Labels {
+		if q.AsOf.IsZero() {
+			if k == 0 && joined {
+				// The first label drives the query: see items.
+				conds = append(conds, "l.label = ? AND l.status = i.status")
+			} else {
+				conds = append(conds, "EXISTS (SELECT 1 FROM labels m WHERE m.label = ? AND m.status = i.status AND m.num = i.num AND m.rid = i.rid)")
+				// (The status is the item's: every label row carries it.)
+			}
+		} else {
+			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(i.labels) l WHERE l.value = ?)")
+		}
+		*args = append(*args, l)
+	}
+	return strings.Join(conds, " AND ")
+}
+
+func strs[T ~string](s []T) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func (s Sort) orderBy() string {
+	switch s {
+	case "":
+		return "i.num, i.id"
+	case ByPriority:
+		return "i.prank, i.created, i.num, i.id"
+	case ByCreated:
+		return "i.created DESC, i.num DESC, i.id DESC"
+	case ByUpdated:
+		return "i.updated DESC, i.num DESC, i.id DESC"
+	}
+	return "i.num, i.id"
+}
+
+// Items returns the work items q selects.
+func (b *Board) Items(ctx context.Context, q Query) ([]tracker.Item, error) {
+	var out []tracker.Item
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = b.items(ctx, tx, q, false)
+		return err
+	})
+	return out, err
+}
+
+// Ready returns the work items an agent may take next, among those q
+// selects: unassigned, in backlog or ready, every blocker done (as of
+// q.AsOf, if set); most urgent first, then oldest (or in q.Sort's order).
+func (b *Board) Ready(ctx context.Context, q Query) ([]tracker.Item, error) {
+	if q.Sort == "" {
+		q.Sort = ByPriority
+	}
+	var out []tracker.Item
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = b.items(ctx, tx, q, true)
+		return err
+	})
+	return out, err
+}
+
+func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]tracker.Item, error) {
+	if !q.AsOf.IsZero() {
+		return b.itemsAsOf(ctx, tx, q, ready)
+	}
+	var args []any
+	cond := q.where(&args, len(q.Labels) > 0)
+	if ready {
+		cond += ` AND i.assignee = '' AND i.status IN ('backlog', 'ready') AND NOT EXISTS (
+			SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
+			WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done'))`
+	}
+	comments := "'[]'"
+	if q.Comments {
+		comments = "i.comments"
+	}
+	cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
+	from := "items i"
+	if len(q.Labels) > 0 {
+		// Walk the first label's rows (one status at a time, in ID
+		// order) rather than every item of the statuses.
+		from = "labels l CROSS JOIN items i ON i.rid = l.rid"
+		if len(q.Statuses) > 0 {
+			var args2 []any
+			for _, st := range q.Statuses {
+				args2 = append(args2, string(st))
+			}
+			cond += " AND l.status IN (" + placeholders(len(q.Statuses)) + ")"
+			args = append(args, args2...)
+		}
+	} else if ready && q.Sort == ByPriority {
+		// The partial index holds exactly the candidates, in this order:
+		// a limit stops the walk early. (Without statistics SQLite may
+		// pick the assignee index and sort every candidate.)
+		from = "items i INDEXED BY items_ready"
+	}
+	query := "SELECT " + cols + " FROM " + from + " WHERE " + cond + " ORDER BY " + q.Sort.orderBy()
+	if q.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", q.Limit)
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []tracker.Item
+	for rows.Next() {
+		var it tracker.Item
+		var rid, at, hid int64
+		var cs string
+		if err := scanItem(rows, &it, &rid, &cs, &at, &hid); err != nil {
+			return nil, err
+		}
+		if cs != "[]" {
+			if err := json.Unmarshal([]byte(cs), &it.Comments); err != nil {
+				return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, it.ID, err)
+			}
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// itemsAsOf answers q from the state intervals: each item's row valid at
+// q.AsOf, then its version and last change time from the feed.
+func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]tracker.Item, error) {
+	t := micros(q.AsOf)
+	args := []any{t, t}
+	cond := "i.from_at <= ? AND i.to_at > ? AND " + q.where(&args, false)
+	if ready {
+		cond += ` AND i.assignee = '' AND i.status IN ('backlog', 'ready') AND NOT EXISTS (
+			SELECT 1 FROM json_each(i.blockers) x WHERE NOT EXISTS (
+				SELECT 1 FROM history bh WHERE bh.num = CAST(substr(x.value, instr(x.value, '-') + 1) AS INTEGER)
+				AND bh.id = x.value AND bh.from_at <= ? AND bh.to_at > ? AND bh.status = 'done'))`
+		args = append(args, t, t)
+	}
+	// The version and the time of the last event at or before the time;
+	// "updated" sorts by it.
+	last := `(SELECT f.version || ' ' || f.time FROM feed f WHERE f.stream = 'workitem-' || i.id AND f.pos < i.to_pos AND f.at <= ` +
+		fmt.Sprint(t) + ` ORDER BY f.pos DESC LIMIT 1)`
+	query := "SELECT i.id, i.title, i.description, i.type, i.status, i.priority, i.assignee, i.initiative, i.labels, i.blockers, i.created, i.extra, " + last +
+		" FROM history i WHERE " + cond
+	// The time of the last change as of then is known only per row: sort
+	// by it here.
+	byUpdated := q.Sort == ByUpdated
+	if !byUpdated {
+		query += " ORDER BY " + q.Sort.orderBy()
+		if q.Limit > 0 {
+			query += fmt.Sprintf(" LIMIT %d", q.Limit)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []tracker.Item
+	for rows.Next() {
+		var it tracker.Item
+		var typ, status, prio, labels, blockers, ext string
+		var created int64
+		var vt sql.NullString
+		if err := rows.Scan(&it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative, &labels, &blockers, &created, &ext, &vt); err != nil {
+			return nil, err
+		}
+		if err := decodeExtra(ext, &it); err != nil {
+			return nil, err
+		}
+		it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)
+		it.CreatedAt = fromMicros(created)
+		if err := decodeList(labels, &it.Labels); err != nil {
+			return nil, err
+		}
+		if err := decodeList(blockers, &it.Blockers); err != nil {
+			return nil, err
+		}
+		var updated int64
+		if _, err := fmt.Sscan(vt.String, &it.Version, &updated); err != nil {
+			return nil, fmt.Errorf("%w: no feed entry for %s as of %v", ErrDamaged, it.ID, q.AsOf)
+		}
+		it.UpdatedAt = fromMicros(updated)
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if byUpdated {
+		slices.SortFunc(out, func(a, b tracker.Item) int {
+			return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(idNumber(b.ID), idNumber(a.ID)), strings.Compare(b.ID, a.ID))
+		})
+		if q.Limit > 0 && len(out) > q.Limit {
+			out = out[:q.Limit]
+		}
+	}
+	return out, nil
+}
+
+// Item returns work item id now, with its comments, and whether the model
+// has it.
+func (b *Board) Item(ctx context.Context, id string) (tracker.Item, bool, error) {
+	items, err := b.Items(ctx, Query{All: true, Comments: true, Limit: 1, itemID: id})
+	if err != nil || len(items) == 0 {
+		return tracker.Item{}, false, err
+	}
+	return items[0], true, nil
+}
+
+// Blocking returns the IDs of the items that id blocks (whose blockers
+// include it), by ID number.
+func (b *Board) Blocking(ctx context.Context, id string) ([]string, error) {
+	var out []string
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT i.id FROM blockers x JOIN items i ON i.rid = x.rid WHERE x.blocker = ? ORDER BY i.num, i.id", id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Hit is a work item found by [Board.Search], with its rank: lower is a
+// better match (SQLite's bm25).
+type Hit struct {
+	tracker.Item
+	Rank float64
+}
+
+// Search returns the work items whose title, description or comments hold
+// every word of text (a word matches as a prefix too), among those q
+// selects (q.AsOf and q.Sort are not used), best match first.
+func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error) {
+	match := ftsQuery(text)
+	if match == "" {
+		return nil, fmt.Errorf("%w: nothing to search for in %q", tracker.ErrInvalidInput, text)
+	}
+	var out []Hit
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		args := []any{match}
+		cond := q.where(&args, false)
+		comments := "'[]'"
+		if q.Comments {
+			comments = "i.comments"
+		}
+		cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
+		// Title matches weigh most, then the description. The full-text
+		// index ranks inside its own module, best first, and the items'
+		// filters apply to its best k matches: k grows until the limit is
+		// met or every match has been seen.
+		query := `SELECT ` + cols + `, s.rank FROM (SELECT rowid, rank FROM search WHERE search MATCH ? AND rank MATCH 'bm25(10.0, 4.0, 1.0)'
+			ORDER BY rank LIMIT ?) s JOIN items i ON i.rid = s.rowid WHERE ` + cond + ` ORDER BY s.rank, i.num`
+		if q.Limit > 0 {
+			query += fmt.Sprintf(" LIMIT %d", q.Limit)
+		}
+		k := -1 // all
+		if q.Limit > 0 {
+			k = 4 * q.Limit
+		}
+		args = append(args[:1], append([]any{k}, args[1:]...)...)
+		for {
+			out = out[:0]
+			n, err := b.searchRows(ctx, tx, query, args, &out)
+			if err != nil {
+				return err
+			}
+			if k < 0 || len(out) >= q.Limit || n < k {
+				return nil
+			}
+			k *= 8
+			args[1] = k
+		}
+	})
+	return out, err
+}
+
+// searchRows runs a search query, appending its hits to out; it returns
+// how many matches the full-text index gave (before the filters).
+func (b *Board) searchRows(ctx context.Context, tx *sql.Tx, query string, args []any, out *[]Hit) (int, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT rowid FROM search WHERE search MATCH ? LIMIT ?)", args[0], args[1]).Scan(&n); err != nil {
+		return 0, err
+	}
+	err := func() error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h Hit
+			var rid, at, hid int64
+			var cs string
+			if err := scanItem(rowWithRank{rows, &h.Rank}, &h.Item, &rid, &cs, &at, &hid); err != nil {
+				return err
+			}
+			if cs != "[]" {
+				if err := json.Unmarshal([]byte(cs), &h.Comments); err != nil {
+					return fmt.Errorf("%w: comments of %s: %v", ErrDamaged, h.ID, err)
+				}
+			}
+			*out = append(*out, h)
+		}
+		return rows.Err()
+	}()
+	return n, err
+}
+
+// rowWithRank scans an item row followed by a rank column.
+type rowWithRank struct {
+	rows *sql.Rows
+	rank *float64
+}
+
+func (r rowWithRank) Scan(dest ...any) error { return r.rows.Scan(append(dest, r.rank)...) }
+
+// ftsQuery turns what a person typed into an FTS5 query: each word, quoted
+// (so that no character is FTS5 syntax), as a prefix, all required.
+func ftsQuery(text string) string {
+	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for i, w := range words {
+		words[i] = `"` + w + `"*`
+	}
+	return strings.Join(words, " AND ")
+}
+
+// Initiatives returns every initiative, now or as of asOf if it is not
+// zero, by ID number, with its members: the items that name it (as of the
+// same time), so that the two sides of membership always agree.
+func (b *Board) Initiatives(ctx context.Context, asOf time.Time) ([]tracker.InitiativeState, error) {
+	var out []tracker.InitiativeState
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		var rows *sql.Rows
+		var err error
+		if asOf.IsZero() {
+			rows, err = tx.QueryContext(ctx, "SELECT id, title, description, status, version, created, updated FROM initiatives WHERE status <> '' ORDER BY num, id")
+		} else {
+			t := micros(asOf)
+			rows, err = tx.QueryContext(ctx, `SELECT h.id, h.title, h.description, h.status, h.version, h.created, h.updated
+				FROM initiative_history h JOIN initiatives n ON n.id = h.id
+				WHERE h.from_at <= ? AND h.to_at > ? AND h.status <> '' ORDER BY n.num, h.id`, t, t)
+		}
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]int)
+		for rows.Next() {
+			var s tracker.InitiativeState
+			var status string
+			var created, updated int64
+			if err := rows.Scan(&s.ID, &s.Title, &s.Description, &status, &s.Version, &created, &updated); err != nil {
+				rows.Close()
+				return err
+			}
+			s.Status = tracker.InitiativeStatus(status)
+			s.CreatedAt, s.UpdatedAt = fromMicros(created), fromMicros(updated)
+			byID[s.ID] = len(out)
+			out = append(out, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		if asOf.IsZero() {
+			rows, err = tx.QueryContext(ctx, "SELECT initiative, id FROM items WHERE initiative <> '' AND status <> '' ORDER BY initiative, num, id")
+		} else {
+			t := micros(asOf)
+			rows, err = tx.QueryContext(ctx, "SELECT initiative, id FROM history WHERE initiative <> '' AND from_at <= ? AND to_at > ? ORDER BY initiative, num, id", t, t)
+		}
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var in, id string
+			if err := rows.Scan(&in, &id); err != nil {
+				return err
+			}
+			if i, ok := byID[in]; ok {
+				out[i].Members = append(out[i].Members, id)
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Counts returns how many work items and initiatives the model holds.
+func (b *Board) Counts(ctx context.Context) (items, initiatives int, err error) {
+	err = b.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM items WHERE status <> ''").Scan(&items); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, "SELECT count(*) FROM initiatives WHERE status <> ''").Scan(&initiatives)
+	})
+	return items, initiatives, err
+}

@@ -1,0 +1,157 @@
+package board
+
+// formatVersion is the version of the database layout below. A model of
+// another version is not read: it is emptied and rebuilt from the events.
+const formatVersion = 4
+
+// openEnd is the valid-to of a state that is still current.
+const openEnd = int64(1<<63 - 1)
+
+// schema creates the model's tables. Times are microseconds since the Unix
+// epoch, UTC; an "at" time is the running maximum of the event times along
+// a stream, so that the state as of T is the one after the longest prefix
+// of the stream recorded at or before T (what a temporal load does, even
+// when an import brought times that go backwards).
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value ANY
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS items (
+	rid         INTEGER PRIMARY KEY,
+	id          TEXT NOT NULL UNIQUE,
+	num         INTEGER NOT NULL,
+	title       TEXT NOT NULL,
+	description TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	priority    TEXT NOT NULL,
+	prank       INTEGER NOT NULL,
+	assignee    TEXT NOT NULL,
+	initiative  TEXT NOT NULL,
+	labels      TEXT NOT NULL,
+	blockers    TEXT NOT NULL,
+	comments    TEXT NOT NULL,
+	version     INTEGER NOT NULL,
+	created     INTEGER NOT NULL,
+	updated     INTEGER NOT NULL,
+	at          INTEGER NOT NULL,
+	hid         INTEGER NOT NULL,
+	extra       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS items_num ON items (num, id);
+CREATE INDEX IF NOT EXISTS items_status ON items (status, num);
+CREATE INDEX IF NOT EXISTS items_assignee ON items (assignee, num);
+CREATE INDEX IF NOT EXISTS items_initiative ON items (initiative, num) WHERE initiative <> '';
+CREATE INDEX IF NOT EXISTS items_created ON items (created, num);
+CREATE INDEX IF NOT EXISTS items_updated ON items (updated, num);
+CREATE INDEX IF NOT EXISTS items_ready ON items (prank, created, num)
+	WHERE assignee = '' AND status IN ('backlog', 'ready');
+
+-- labels carries each item's status too, so that "label X, status S"
+-- is one range of its key, in ID order.
+CREATE TABLE IF NOT EXISTS labels (
+	label  TEXT NOT NULL,
+	status TEXT NOT NULL,
+	num    INTEGER NOT NULL,
+	rid    INTEGER NOT NULL,
+	PRIMARY KEY (label, status, num, rid)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS blockers (
+	rid     INTEGER NOT NULL,
+	blocker TEXT NOT NULL,
+	PRIMARY KEY (rid, blocker)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blockers_blocker ON blockers (blocker);
+
+CREATE TABLE IF NOT EXISTS history (
+	hid        INTEGER PRIMARY KEY,
+	rid        INTEGER NOT NULL,
+	id         TEXT NOT NULL,
+	num        INTEGER NOT NULL,
+	from_pos   INTEGER NOT NULL,
+	from_at    INTEGER NOT NULL,
+	to_pos     INTEGER NOT NULL,
+	to_at      INTEGER NOT NULL,
+	title      TEXT NOT NULL,
+	description TEXT NOT NULL,
+	type       TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	priority   TEXT NOT NULL,
+	prank      INTEGER NOT NULL,
+	assignee   TEXT NOT NULL,
+	initiative TEXT NOT NULL,
+	labels     TEXT NOT NULL,
+	blockers   TEXT NOT NULL,
+	created    INTEGER NOT NULL,
+	extra      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_num ON history (num, from_at);
+
+CREATE TABLE IF NOT EXISTS initiatives (
+	id          TEXT PRIMARY KEY,
+	num         INTEGER NOT NULL,
+	title       TEXT NOT NULL,
+	description TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	version     INTEGER NOT NULL,
+	created     INTEGER NOT NULL,
+	updated     INTEGER NOT NULL,
+	at          INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS initiative_history (
+	id          TEXT NOT NULL,
+	from_at     INTEGER NOT NULL,
+	to_at       INTEGER NOT NULL,
+	title       TEXT NOT NULL,
+	description TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	version     INTEGER NOT NULL,
+	created     INTEGER NOT NULL,
+	updated     INTEGER NOT NULL,
+	PRIMARY KEY (id, from_at, version)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS feed (
+	pos     INTEGER PRIMARY KEY,
+	time    INTEGER NOT NULL,
+	at      INTEGER NOT NULL,
+	stream  TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	actor   TEXT NOT NULL,
+	type    TEXT NOT NULL,
+	summary TEXT NOT NULL,
+	book    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_time ON feed (time);
+CREATE INDEX IF NOT EXISTS feed_stream ON feed (stream, pos);
+CREATE INDEX IF NOT EXISTS feed_actor ON feed (actor, pos);
+CREATE INDEX IF NOT EXISTS feed_type ON feed (type, pos);
+
+-- Reservations of the dependency graph stream not yet settled: item waits
+-- on blocker if its version after item_version records it (see
+-- tracker.DependencyReserved).
+CREATE TABLE IF NOT EXISTS reservations (
+	item         TEXT NOT NULL,
+	item_version INTEGER NOT NULL,
+	blocker      TEXT NOT NULL,
+	PRIMARY KEY (item, item_version, blocker)
+) WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
+	title, description, comments,
+	content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+);
+`
+
+// indexes lists the secondary indexes, which a rebuild drops while it
+// loads (building an index once, sorted, costs less than keeping it up
+// to date row by row) and the end of a catch-up creates again.
+var indexes = []string{"items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
+	"items_ready", "blockers_blocker", "history_num", "feed_time", "feed_stream", "feed_actor", "feed_type"}
+
+// tables lists what a reset empties.
+var tables = []string{"items", "labels", "blockers", "history", "initiatives", "initiative_history", "feed", "reservations", "search"}
