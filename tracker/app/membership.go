@@ -3,11 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/board"
 )
 
 // Membership is recorded on both sides: the initiative's ItemAdded and
@@ -16,53 +16,20 @@ import (
 // racing on one item, can leave the sides disagreeing, and with no
 // transaction across streams no order of writes prevents it.
 //
-// So the item's side is the truth, and every reader derives an
-// initiative's members from the items that name it: initiative show and
-// list (now and as of a time), the results of initiative writes, and the
-// open members that keep an initiative from completing. The initiative's
+// So the item's side is the truth: an initiative's members are the items
+// that name it, by ID number, for every reader. The indexed read model
+// (package board) keeps no members on the initiative's side; the
+// in-memory Overview and the use cases here (initiative show now and as of
+// a time, the results of initiative writes, the open members that keep an
+// initiative from completing) derive them the same way. The initiative's
 // own events stay its audit trail; reconcile (initiatives.go) brings them
-// in step after each membership command, and [Service.Verify] notes where
+// in step after each membership command, and [Service.Verify] lists where
 // they are not.
 
-// orderMembers returns the members derived from naming, the items that
-// name an initiative: those its own events list, in the order they
-// joined, then the others by ID number.
-func orderMembers(listed, naming []string) []string {
-	names := make(map[string]bool, len(naming))
-	for _, id := range naming {
-		names[id] = true
-	}
-	out := make([]string, 0, len(naming))
-	for _, id := range listed {
-		if names[id] {
-			out = append(out, id)
-			delete(names, id) // listed twice is a member once
-		}
-	}
-	var rest []string
-	for _, id := range naming {
-		if names[id] && !slices.Contains(out, id) {
-			rest = append(rest, id)
-		}
-	}
-	sortByID(rest, func(id string) string { return id })
-	return append(out, rest...)
-}
-
-// membersOf returns the members of initiative in as p's items say.
-func (p *Overview) membersOf(in *tracker.InitiativeState) []string {
-	var naming []string
-	for _, e := range p.order {
-		if e.Status != "" && e.Initiative == in.ID {
-			naming = append(naming, e.ID)
-		}
-	}
-	return orderMembers(in.Members, naming)
-}
-
 // naming returns, for every initiative that some item names, the items
-// that name it.
+// that name it, by ID number.
 func (p *Overview) naming() map[string][]string {
+	p.sortOrder()
 	by := make(map[string][]string)
 	for _, e := range p.order {
 		if e.Status != "" && e.Initiative != "" {
@@ -72,20 +39,18 @@ func (p *Overview) naming() map[string][]string {
 	return by
 }
 
-// deriveMembers sets in's members to those the items name, now or (asOf
-// not zero) as of that time.
+// deriveMembers sets in's members to the items that name it, by ID number,
+// now or (asOf not zero) as they stood then, from the indexed read model
+// (which keeps no members on the initiative's side either).
 func (s *Service) deriveMembers(ctx context.Context, in *tracker.InitiativeState, asOf time.Time) error {
-	var p *Overview
-	var err error
-	if asOf.IsZero() {
-		p, err = s.Current(ctx)
-	} else {
-		p, err = s.ReadModel(ctx, asOf, nil)
-	}
+	items, err := s.Items(ctx, board.Query{Initiatives: []string{in.ID}, All: true, AsOf: asOf})
 	if err != nil {
 		return fmt.Errorf("read %s's members: %w", in.ID, err)
 	}
-	in.Members = p.membersOf(in)
+	in.Members = make([]string, len(items))
+	for i, it := range items {
+		in.Members[i] = it.ID
+	}
 	return nil
 }
 

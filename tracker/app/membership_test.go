@@ -57,6 +57,7 @@ func TestMembershipCutShort(t *testing.T) {
 		for writes := 0; ; writes++ {
 			st := memstore.New()
 			s := app.New(st, st, st)
+			t.Cleanup(func() { s.Close() })
 			ctx := as("ann")
 			for _, title := range []string{"one", "two"} {
 				if _, err := s.CreateInitiative(ctx, title, ""); err != nil {
@@ -67,7 +68,9 @@ func TestMembershipCutShort(t *testing.T) {
 			create(t, s, "second", tracker.NewItem{Initiative: "I-1"})
 			before, _ := st.LastPosition(ctx)
 
-			err := cmd(app.New(&dying{Store: st, left: writes}, st, st))
+			cut := app.New(&dying{Store: st, left: writes}, st, st)
+			err := cmd(cut)
+			cut.Close()
 			if err == nil {
 				break // it finished in fewer writes
 			}

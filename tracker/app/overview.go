@@ -269,7 +269,7 @@ func (p *Overview) Initiatives() []tracker.InitiativeState {
 	out := make([]tracker.InitiativeState, len(sel))
 	for i, in := range sel {
 		out[i] = *in
-		out[i].Members = orderMembers(in.Members, naming[in.ID])
+		out[i].Members = naming[in.ID]
 	}
 	return out
 }
