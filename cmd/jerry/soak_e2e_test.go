@@ -249,7 +249,7 @@ func (s *soak) verify() {
 // and initiative show report them, with the items that name it.
 func (s *soak) checkMembership() {
 	var items []struct{ ID, Initiative string }
-	s.e.okJSON(&items, "list")
+	s.e.okJSON(&items, "list", "--all")
 	named := map[string][]string{}
 	for _, it := range items {
 		if it.Initiative != "" {
