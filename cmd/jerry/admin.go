@@ -219,7 +219,8 @@ read twice), so memory stays small whatever its size.
 A file store is built aside (in the directory STORE.build) and put in place
 when it is complete: an import killed or stopped by a full disk leaves the
 store as it was (absent or empty), and running it again imports everything.
-Other stores keep the events imported before the stop.`,
+Other stores keep the events imported before the stop; running the import
+again checks them against the export and imports the rest.`,
 		Args: args(0, 1, "[FILE]"),
 	}
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {

@@ -86,18 +86,22 @@ func (e *ImportError) Is(target error) bool { return target == es.ErrInvalidInpu
 // order. It reads the input twice: first to check all of it (positions 1,
 // 2, 3, ...; versions from 1 without gaps in every stream; unique event IDs;
 // valid stream IDs, JSON and times; known event types, and data that
-// decodes), then again to append. Invalid input or a non-empty store writes
-// nothing. Memory stays bounded whatever the input: one line at a time (a
+// decodes), then again to append. Invalid input, or a store that holds
+// anything but the first events of this export, writes nothing. A store
+// that holds the first events of this export (an import cut short) gets
+// the rest: a retry completes the import. Memory stays bounded whatever the input: one line at a time (a
 // line longer than any event is refused unread), a version per stream and
 // 20 bytes per event for the ID check. It returns how many events it
 // imported.
 //
 // No store writes many appends as one, so an import stopped midway (a
-// kill, a full disk) leaves the first events of the export in the store:
-// an adapter that can build a store aside and put it in place at the end
-// (jsonfile.Build) makes an import all or nothing.
+// kill, a full disk) leaves the first events of the export in the store,
+// until a retry adds the rest; an adapter that can build a store aside and
+// put it in place at the end (jsonfile.Build) makes an import all or
+// nothing.
 func (s *Service) Import(ctx context.Context, r io.ReadSeeker) (int64, error) {
-	if _, err := s.scanExport(r); err != nil {
+	total, err := s.scanExport(r)
+	if err != nil {
 		return 0, err
 	}
 	last, err := s.log.LastPosition(ctx)
@@ -105,7 +109,9 @@ func (s *Service) Import(ctx context.Context, r io.ReadSeeker) (int64, error) {
 		return 0, err
 	}
 	if last != 0 {
-		return 0, fmt.Errorf("%w: it holds %d events", ErrNotEmpty, last)
+		if err := s.checkPrefix(ctx, r, last, total); err != nil {
+			return 0, err
+		}
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return 0, fmt.Errorf("read the input again: %w", err)
@@ -133,6 +139,9 @@ func (s *Service) Import(ctx context.Context, r io.ReadSeeker) (int64, error) {
 		return nil
 	}
 	_, err = scanLines(r, func(l Line, _ int) error {
+		if l.Position <= last {
+			return nil // there from an import cut short (checkPrefix)
+		}
 		if !b.fits(l) {
 			if err := flush(); err != nil {
 				return err
@@ -145,6 +154,39 @@ func (s *Service) Import(ctx context.Context, r io.ReadSeeker) (int64, error) {
 		err = flush()
 	}
 	return n, err
+}
+
+// checkPrefix lets an import go on in a store that holds last events if
+// they are the first last events of the export (total events) in r, event
+// for event: what an import cut short leaves in a store that cannot build
+// one aside. Anything else is ErrNotEmpty.
+func (s *Service) checkPrefix(ctx context.Context, r io.ReadSeeker, last, total int64) error {
+	if last >= total {
+		return fmt.Errorf("%w: it holds %d events", ErrNotEmpty, last)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("read the input again: %w", err)
+	}
+	next, stop := iter.Pull2(s.log.ReadLog(ctx, 1))
+	defer stop()
+	errDone := errors.New("done")
+	_, err := scanLines(r, func(l Line, _ int) error {
+		if l.Position > last {
+			return errDone
+		}
+		rec, err, ok := next()
+		if ok && err != nil {
+			return err
+		}
+		if !ok || rec.Position != l.Position || rec.ID != l.ID || rec.Stream != l.Stream || rec.Version != l.Version {
+			return fmt.Errorf("%w: it holds %d events, and they are not the first of this export (position %d differs)", ErrNotEmpty, last, l.Position)
+		}
+		return nil
+	})
+	if errors.Is(err, errDone) {
+		return nil
+	}
+	return err
 }
 
 // batcher gathers lines for one append: consecutive events of one stream,
