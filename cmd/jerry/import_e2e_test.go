@@ -171,3 +171,38 @@ func TestImportDiskFull(t *testing.T) {
 		t.Fatalf("retried with room: the store is %s", state)
 	}
 }
+
+// Imports into PostgreSQL killed with SIGKILL at random moments: a store
+// that cannot be built aside keeps the first events of the export, and a
+// retry checks them and imports the rest, event for event.
+func TestImportKilledPostgres(t *testing.T) {
+	file, export := importSource(t, "50", "500")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+	partial := 0
+	for i := range 5 {
+		e := newPostgresEnv(t)
+		start := time.Now()
+		cmd := exec.Command(jerryBin, "import", file)
+		cmd.Dir = e.dir
+		cmd.Env = append(os.Environ(), "JERRY_STORE="+e.store, "JERRY_ACTOR=tester")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300*time.Millisecond + time.Duration(rng.IntN(700))*time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		got := e.ok("export")
+		switch {
+		case got == string(export):
+			continue
+		case !strings.HasPrefix(string(export), got):
+			t.Fatalf("import %d killed after %s left events that are not the export's first ones", i, time.Since(start))
+		}
+		partial++
+		e.ok("import", file)
+		if got := e.ok("export"); got != string(export) {
+			t.Fatalf("import %d, retried: the store differs from the export", i)
+		}
+	}
+	t.Logf("5 imports killed: %d left part of the export (or none of it), and a retry completed each", partial)
+}
