@@ -22,7 +22,8 @@ var ErrNotEmpty = errors.New("jsonfile: not an empty store")
 // the directory takes dir's place in one rename. dir must not exist, or be
 // a store without events, which the new one replaces (nobody may write to
 // it meanwhile: a write that waits for its lock then goes to the store
-// replaced, and is lost).
+// replaced, and is lost). Files in dir that are not the store's (a
+// project's config) are kept.
 //
 // Until that rename nothing in dir changes, so a process killed midway, a
 // full disk or a failing fill leave dir as it was (absent or empty): fill's
@@ -108,13 +109,16 @@ func checkEmpty(dir string) error {
 	}
 	log, err := os.Stat(filepath.Join(dir, logName))
 	if errors.Is(err, fs.ErrNotExist) {
-		// Not a store: only an empty directory will do.
+		// Not a store: a directory of files that are not a store's (a
+		// project's config) will do; they are kept (see replace).
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			return err
 		}
-		if len(ents) > 0 {
-			return fmt.Errorf("%w: %s holds files but no store", ErrNotEmpty, dir)
+		for _, e := range ents {
+			if storeNames[e.Name()] {
+				return fmt.Errorf("%w: %s holds %s but no log", ErrNotEmpty, dir, e.Name())
+			}
 		}
 		return nil
 	}
@@ -199,6 +203,9 @@ func replace(dir, stage, old string) error {
 		if err := checkEmpty(dir); err != nil {
 			return err // written to meanwhile
 		}
+		if err := keepOthers(dir, stage); err != nil {
+			return err
+		}
 		if err := os.Rename(dir, old); err != nil {
 			return err
 		}
@@ -212,6 +219,41 @@ func replace(dir, stage, old string) error {
 		return err
 	}
 	return os.RemoveAll(old)
+}
+
+// storeNames are the names a store's directory holds of its own, and the
+// directories of read models and checkpoints kept in it: anything else
+// there (a project's config) is not the store's.
+var storeNames = map[string]bool{
+	lockName: true, logName: true, headName: true, positionsName: true, streamsDir: true,
+	snapshotsDir: true, tableName: true, repairsName: true, ModelsDir: true, CheckpointsDir: true,
+}
+
+// keepOthers copies into stage the files of dir that are not the store's
+// (a project's config), so that replacing dir keeps them; it syncs what it
+// copied.
+func keepOthers(dir, stage string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if storeNames[e.Name()] || !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFile(filepath.Join(stage, e.Name()), b, atomicfile.Perm(info.Mode().Perm())); err != nil {
+			return fmt.Errorf("jsonfile: keep %s: %w", e.Name(), err)
+		}
+	}
+	return nil
 }
 
 // errNoSyncFS is what syncFS returns where the system has no syncfs(2).

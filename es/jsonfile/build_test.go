@@ -48,9 +48,13 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("a failed build left %v, %v", err, beside())
 	}
 
-	// An empty store is replaced; a killed build's leftovers are removed.
+	// An empty store is replaced, keeping a file that is not the store's;
+	// a killed build's leftovers are removed.
 	s := open(t, dir)
 	s.Close()
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte("lease = 1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	os.MkdirAll(dir+".build/streams", 0o755)
 	if err := jsonfile.Build(ctx, dir, func(s *jsonfile.Store) error { return appendOne(ctx, s) }); err != nil {
 		t.Fatal(err)
@@ -61,6 +65,9 @@ func TestBuild(t *testing.T) {
 	s = open(t, dir)
 	if v, err := s.StreamVersion(ctx, "s"); err != nil || v != 1 {
 		t.Fatalf("built store: version %d, %v", v, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "config")); err != nil || string(b) != "lease = 1h\n" {
+		t.Fatalf("the config beside the empty store: %q, %v", b, err)
 	}
 	if _, err := s.Verify(ctx); err != nil {
 		t.Fatal(err)
