@@ -229,14 +229,6 @@ again checks them against the export and imports the rest.`,
 			return runError{err}
 		}
 		defer done()
-		// Check the whole input before the store is opened: a refused
-		// import creates no store.
-		if _, err := app.CheckExport(input); err != nil {
-			return runError{err}
-		}
-		if _, err := input.Seek(0, io.SeekStart); err != nil {
-			return runError{err}
-		}
 		var n int64
 		report := func(err error) error {
 			if err != nil {
@@ -260,6 +252,15 @@ again checks them against the export and imports the rest.`,
 				n = 0 // nothing of it is in the store
 			}
 			return report(err)
+		}
+		// Check the whole input before the store is opened: a refused
+		// import creates no store. (A file store's build checks it
+		// before it writes, and leaves nothing behind if it refuses.)
+		if _, err := app.CheckExport(input); err != nil {
+			return runError{err}
+		}
+		if _, err := input.Seek(0, io.SeekStart); err != nil {
+			return runError{err}
 		}
 		return c.do(func(ctx context.Context, s *app.Service, _ *cobra.Command, _ []string) error {
 			n, err = s.Import(ctx, input)
