@@ -313,3 +313,40 @@ func (s *soak) checkAcknowledged() {
 		s.missing++
 	}
 }
+
+// A membership split as a kill between its two writes leaves it (the
+// initiative's ItemAdded without the item's InitiativeChanged, made here
+// by importing an export without its last line): readers follow the item,
+// verify lists the split and exits 0, and verify --repair mends it.
+func TestVerifyListsSplitMembership(t *testing.T) {
+	src := newEnv(t)
+	src.create("One")
+	src.ok("initiative", "create", "Launch")
+	src.ok("initiative", "add", "I-1", "J-1")
+	export := strings.SplitAfter(strings.TrimSuffix(src.ok("export"), "\n"), "\n")
+	if last := export[len(export)-1]; !strings.Contains(last, `"workitem.initiative_changed"`) {
+		t.Fatalf("the export ends with %s", last)
+	}
+	e := newEnv(t)
+	if r := e.runIn([]byte(strings.Join(export[:len(export)-1], "")), "import"); r.code != 0 {
+		t.Fatalf("import: exit %d: %s", r.code, r.stderr)
+	}
+	var in struct{ Members []string }
+	e.okJSON(&in, "initiative", "show", "I-1")
+	if len(in.Members) != 0 {
+		t.Fatalf("initiative show lists %v; J-1 does not name I-1", in.Members)
+	}
+	out := e.ok("verify")
+	if !strings.Contains(out, "membership: initiative I-1 lists J-1, which does not name it") {
+		t.Fatalf("verify:\n%s", out)
+	}
+	if r := e.run("verify", "--repair"); r.code != 0 || !strings.Contains(r.stderr, "repaired: initiative I-1") {
+		t.Fatalf("verify --repair: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if out := e.ok("verify"); strings.Contains(out, "membership:") {
+		t.Fatalf("verify after --repair:\n%s", out)
+	}
+	if h := e.ok("initiative", "history", "I-1", "--json"); !strings.Contains(h, "initiative.item_removed") {
+		t.Fatalf("the repair recorded no removal:\n%s", h)
+	}
+}
