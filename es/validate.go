@@ -103,6 +103,11 @@ func Prepare(stream string, expected ExpectedVersion, events []Event) ([]Record,
 		}
 		if !e.Time.IsZero() {
 			r.Time = Timestamp(e.Time)
+			// Every adapter keeps a time in RFC 3339's four-digit years;
+			// checked here so that an import refuses it before writing.
+			if y := r.Time.Year(); y < 1 || y > 9999 {
+				return nil, invalidf(ErrInvalidInput, "event %d (%s): time %s outside years 1 to 9999", i, e.Type, r.Time)
+			}
 		}
 		if r.ID == ([16]byte{}) {
 			r.ID = NewEventID()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -94,28 +93,52 @@ func (c *cli) verifyCmd() *cobra.Command {
 snapshots. On damage, exit 1 with a report naming the file and offset; a file
 store that finds damage refuses writes until a person acts.
 
-With --repair (file stores), first rebuild every derived file (indexes, the
+With --repair, for file stores, first rebuild every derived file (indexes, the
 stream table, the head) from the log, and cut a log whose tail is damaged or
 unfinished back to its last whole append: events cut that way are lost for
 good, and the report says so. Damage in the middle of the log is not
-repaired. Every repair is recorded in the store and listed by later verifies.`,
+repaired. Every repair is recorded in the store and listed by later verifies.
+
+Verify also lists memberships whose two records disagree (an initiative's
+events list an item that does not name it, or the other way round: a command
+killed between its two writes). That is not damage: every reader takes an
+initiative's members from the items that name it. --repair brings the
+initiatives' records in step with the items.`,
 		Args: args(0, 0, "no arguments"),
 	}
 	verify := c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		check, notes := storeCheck(c.st)
+		check, repaired := storeCheck(c.st)
 		rep, err := s.Verify(ctx, check)
 		if err != nil {
 			return err
 		}
+		// After the check: it may have indexed a tail a dead writer left.
+		notes := repaired()
 		if notes == nil {
 			notes = []string{}
+		}
+		if repair && rep.OK() && len(rep.Splits) > 0 {
+			mended, err := s.MendSplits(ctx, rep.Splits)
+			for _, m := range mended {
+				fmt.Fprintln(c.errOut, "jerry: repaired: "+display(m))
+			}
+			if err != nil {
+				return err
+			}
+			if rep, err = s.Verify(ctx, check); err != nil {
+				return err
+			}
 		}
 		problems := rep.Problems
 		if problems == nil {
 			problems = []string{}
 		}
+		splits := make([]string, len(rep.Splits))
+		for i, sp := range rep.Splits {
+			splits[i] = sp.String()
+		}
 		view := map[string]any{"ok": rep.OK(), "events": rep.Events, "streams": rep.Streams,
-			"store_checked": rep.StoreChecked, "problems": problems, "repairs": notes}
+			"store_checked": rep.StoreChecked, "problems": problems, "repairs": notes, "membership_splits": splits}
 		c.emit(func() any { return view }, func(w io.Writer) { printReport(w, rep, notes) })
 		if !rep.OK() {
 			return fmt.Errorf("%w: verify found %d problems", es.ErrCorrupt, len(rep.Problems))
@@ -128,17 +151,21 @@ repaired. Every repair is recorded in the store and listed by later verifies.`,
 			if err != nil {
 				return runError{err}
 			}
-			repairs, err := repairStore(cmd.Context(), url)
-			for _, r := range repairs {
-				fmt.Fprintln(c.errOut, "jerry: repaired: "+display(r))
-			}
-			if err != nil {
-				return runError{err}
+			// Other stores have no derived files of their own to rebuild:
+			// --repair mends their split memberships only.
+			if _, ok := fileStorePath(url); ok {
+				repairs, err := repairStore(cmd.Context(), url)
+				for _, r := range repairs {
+					fmt.Fprintln(c.errOut, "jerry: repaired: "+display(r))
+				}
+				if err != nil {
+					return runError{err}
+				}
 			}
 		}
 		return verify(cmd, a)
 	}
-	cmd.Flags().BoolVar(&repair, "repair", false, "first rebuild derived files from the log and cut a damaged tail (file stores)")
+	cmd.Flags().BoolVar(&repair, "repair", false, "first rebuild derived files from the log and cut a damaged tail (file stores); bring initiatives' membership records in step with their items")
 	return cmd
 }
 
@@ -185,47 +212,97 @@ func (c *cli) importCmd() *cobra.Command {
 		Short: "Read events exported as JSON lines into an empty store",
 		Long: `Read an export (JSON lines, from FILE or stdin) into an empty store, keeping
 stream IDs, versions, event IDs, times and order. The whole input is checked
-first: invalid input, or a store that has events, writes nothing.`,
+first: invalid input, or a store that has events, writes nothing. The input
+is read a line at a time (stdin is copied to a temporary file first, to be
+read twice), so memory stays small whatever its size.
+
+A file store is built aside (in the directory STORE.build) and put in place
+when it is complete: an import killed or stopped by a full disk leaves the
+store as it was (absent or empty), and running it again imports everything.
+Other stores keep the events imported before the stop; running the import
+again checks them against the export and imports the rest.`,
 		Args: args(0, 1, "[FILE]"),
 	}
-	run := func(ctx context.Context, s *app.Service, input []byte) error {
-		r := bytes.NewReader(input)
-		n, err := s.Import(ctx, r)
-		if err != nil {
-			if n > 0 {
-				return fmt.Errorf("stopped after %d events: %w", n, err)
-			}
-			return err
-		}
-		return c.emit(func() any { return map[string]any{"events": n} }, func(w io.Writer) { fmt.Fprintf(w, "imported %d events\n", n) })
-	}
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		// Read and check the whole input before the store is opened: a
-		// refused import creates no store.
-		input, err := readInput(c.stdin, a)
-		if err == nil {
-			_, err = app.CheckExport(bytes.NewReader(input))
-		}
+		input, done, err := openInput(c.stdin, a)
 		if err != nil {
 			return runError{err}
 		}
+		defer done()
+		var n int64
+		report := func(err error) error {
+			if err != nil {
+				if n > 0 {
+					err = fmt.Errorf("stopped after %d events: %w", n, err)
+				}
+				return runError{err}
+			}
+			return c.emit(func() any { return map[string]any{"events": n} }, func(w io.Writer) { fmt.Fprintf(w, "imported %d events\n", n) })
+		}
+		url, err := resolveStore(c.storeFlag)
+		if err != nil {
+			return runError{err}
+		}
+		if dir, ok := fileStorePath(url); ok {
+			err := buildFileStore(cmd.Context(), dir, func(s *app.Service) error {
+				n, err = s.Import(cmd.Context(), input)
+				return err
+			})
+			if err != nil {
+				n = 0 // nothing of it is in the store
+			}
+			return report(err)
+		}
+		// Check the whole input before the store is opened: a refused
+		// import creates no store. (A file store's build checks it
+		// before it writes, and leaves nothing behind if it refuses.)
+		if _, err := app.CheckExport(input); err != nil {
+			return runError{err}
+		}
+		if _, err := input.Seek(0, io.SeekStart); err != nil {
+			return runError{err}
+		}
 		return c.do(func(ctx context.Context, s *app.Service, _ *cobra.Command, _ []string) error {
-			return run(ctx, s, input)
+			n, err = s.Import(ctx, input)
+			return report(err)
 		})(cmd, a)
 	}
 	return cmd
 }
 
-// readInput reads FILE (a[0]), or stdin if there is none or it is "-".
-func readInput(stdin io.Reader, a []string) ([]byte, error) {
-	if len(a) == 0 || a[0] == "-" {
-		return io.ReadAll(stdin)
+// openInput opens FILE (a[0]), or stdin if there is none or it is "-", to
+// be read more than once: stdin that cannot seek is copied to a temporary
+// file. done closes it and removes any copy.
+func openInput(stdin io.Reader, a []string) (in io.ReadSeeker, done func(), err error) {
+	if len(a) == 1 && a[0] != "-" {
+		f, err := os.Open(a[0])
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, app.Usage(err)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func() { f.Close() }, nil
 	}
-	b, err := os.ReadFile(a[0])
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, app.Usage(err)
+	if f, ok := stdin.(*os.File); ok {
+		if _, err := f.Seek(0, io.SeekStart); err == nil {
+			return f, func() {}, nil
+		}
 	}
-	return b, err
+	tmp, err := os.CreateTemp("", "jerry-import-*.jsonl")
+	if err != nil {
+		return nil, nil, err
+	}
+	done = func() { tmp.Close(); os.Remove(tmp.Name()) }
+	if _, err := io.Copy(tmp, stdin); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("read stdin: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return tmp, done, nil
 }
 
 // isTerminal reports whether w is a terminal.
@@ -292,6 +369,9 @@ on stderr; the summary goes to stdout (with --json, one JSON document).`,
 func printReport(w io.Writer, rep app.Report, notes []string) {
 	for _, n := range notes {
 		fmt.Fprintln(w, display(n))
+	}
+	for _, sp := range rep.Splits {
+		fmt.Fprintln(w, "membership: "+display(sp.String()))
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(w, "damage: "+display(p))

@@ -376,7 +376,7 @@ func TestJSONOutputs(t *testing.T) {
 	check(initiativeFields, "initiative", "complete", "I-1", "--force")
 	check(historyFields, "initiative", "history", "I-1")
 	check(itemFields, "ready", "--claim")
-	check([]string{"events", "ok", "problems", "repairs", "store_checked", "streams"}, "verify")
+	check([]string{"events", "membership_splits", "ok", "problems", "repairs", "store_checked", "streams"}, "verify")
 	check([]string{"events", "events_per_second", "initiatives", "items", "seconds"}, "rebuild")
 	export := filepath.Join(e.dir, "export.jsonl")
 	check([]string{"events", "file"}, "export", export)

@@ -36,6 +36,16 @@ func resolveStore(flag string) (string, error) {
 	return w.store, err
 }
 
+// fileStorePath returns the directory of a file store's URL (file:PATH or
+// file://PATH), and whether the URL names a file store.
+func fileStorePath(url string) (string, bool) {
+	scheme, rest, ok := strings.Cut(url, ":")
+	if !ok || !strings.EqualFold(scheme, "file") {
+		return "", false
+	}
+	return strings.TrimPrefix(rest, "//"), true
+}
+
 // openStore opens the store a URL names. This is the one place that picks
 // an adapter:
 //
@@ -43,13 +53,13 @@ func resolveStore(flag string) (string, error) {
 //	postgres://..., postgresql://...   PostgreSQL (schema created or migrated on open)
 //	nats://HOST:PORT[?stream=NAME&replicas=N]   NATS JetStream (stream created on open)
 func openStore(ctx context.Context, url string) (store, error) {
-	scheme, rest, ok := strings.Cut(url, ":")
+	scheme, _, ok := strings.Cut(url, ":")
 	if !ok {
 		return nil, usagef("invalid store URL %q: want file:PATH or postgres://...", url)
 	}
 	switch strings.ToLower(scheme) {
 	case "file":
-		path := strings.TrimPrefix(rest, "//")
+		path, _ := fileStorePath(url)
 		if path == "" {
 			return nil, usagef("invalid store URL %q: no path", url)
 		}
@@ -146,14 +156,19 @@ func resolveActor(flag string) string {
 }
 
 // storeCheck adapts a store's own integrity check, if it has one, for
-// app.Service.Verify; notes are repairs the store made when it opened.
-func storeCheck(st store) (check app.StoreCheck, notes []string) {
+// app.Service.Verify; notes lists the repairs the store made when it
+// opened or before its check.
+func storeCheck(st store) (check app.StoreCheck, notes func() []string) {
 	fs, ok := st.(*jsonfile.Store)
 	if !ok {
-		return nil, nil
+		return nil, func() []string { return nil }
 	}
-	for _, r := range fs.Recovered() {
-		notes = append(notes, "repaired on open: "+r.String())
+	notes = func() []string {
+		var out []string
+		for _, r := range fs.Recovered() {
+			out = append(out, "repaired on open: "+r.String())
+		}
+		return out
 	}
 	return func(ctx context.Context) ([]error, error) {
 		rep, err := fs.Verify(ctx)
@@ -166,6 +181,17 @@ func storeCheck(st store) (check app.StoreCheck, notes []string) {
 		}
 		return nil, err
 	}, notes
+}
+
+// buildFileStore makes the file store in dir all or nothing
+// (jsonfile.Build): fill runs on a service over a store built aside, which
+// takes dir's place once fill has succeeded.
+func buildFileStore(ctx context.Context, dir string, fill func(*app.Service) error) error {
+	err := jsonfile.Build(ctx, dir, func(st *jsonfile.Store) error { return fill(app.New(st, st, st)) })
+	if errors.Is(err, jsonfile.ErrNotEmpty) {
+		return fmt.Errorf("%w: %w", app.ErrNotEmpty, err)
+	}
+	return err
 }
 
 // repairStore runs the store's own repair, for verify --repair, and says

@@ -166,6 +166,7 @@ func (s *suite) testBadInput(t *testing.T) {
 	}
 	negSchema := good()
 	negSchema.Schema = -1
+	withTime := func(t time.Time) es.Event { e := good(); e.Time = t; return e }
 	bigMeta := good()
 	bigMeta.Metadata.Extra = map[string]string{"blob": strings.Repeat("m", es.MaxEventSize)}
 	cases := []badInput{
@@ -189,6 +190,8 @@ func (s *suite) testBadInput(t *testing.T) {
 		{name: "MetadataNUL", op: appendOp("seed", es.Any, withMeta(es.Metadata{Actor: "a\x00b"})), want: es.ErrInvalidMetadata},
 		{name: "MetadataInvalidUTF8", op: appendOp("seed", es.Any, withMeta(es.Metadata{Extra: map[string]string{"k": "\xff"}})), want: es.ErrInvalidMetadata},
 		{name: "NegativeSchema", op: appendOp("seed", es.Any, negSchema), want: es.ErrInvalidData},
+		{name: "TimeYearZero", op: appendOp("seed", es.Any, withTime(time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC))), want: es.ErrInvalidInput},
+		{name: "TimeYear10000", op: appendOp("seed", es.Any, withTime(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))), want: es.ErrInvalidInput},
 		{name: "BadEventInBatch", op: appendOp("seed", es.Any, good(), good(), withData("{"), good()), want: es.ErrInvalidData},
 		{name: "EventTooLarge", op: appendOp("seed", es.Any, withData(tooBig)), want: es.ErrEventTooLarge},
 		{name: "MetadataTooLarge", op: appendOp("seed", es.Any, bigMeta), want: es.ErrEventTooLarge},

@@ -42,11 +42,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedV
 	if err != nil {
 		return nil, err
 	}
-	for i := range recs {
-		if y := recs[i].Time.Year(); y < 1 || y > 9999 {
-			return nil, fmt.Errorf("%w: event %d: time %s outside years 1 to 9999", es.ErrInvalidInput, i, recs[i].Time)
-		}
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

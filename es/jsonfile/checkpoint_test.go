@@ -118,3 +118,53 @@ func TestProjectionRunner(t *testing.T) {
 		Scale: 0.3,
 	})
 }
+
+// A checkpoint of a store is tied to it: copied into another store, or
+// left in one emptied and refilled, it loads as 0 (start over), never as a
+// position of events the projection never saw. Checkpoints tied to no
+// store load what they saved.
+func TestCheckpointFromAnotherStore(t *testing.T) {
+	ctx := context.Background()
+	fill := func(s *jsonfile.Store, n int) {
+		for i := range n {
+			if _, err := s.Append(ctx, "s", es.Any, []es.Event{{Type: "E", Data: []byte(`{}`)}}); err != nil {
+				t.Fatal(i, err)
+			}
+		}
+	}
+	a, b := open(t, ""), open(t, "")
+	fill(a, 5)
+	fill(b, 5)
+	ca, err := a.Checkpoints()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.SaveCheckpoint(ctx, "model", 4); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := ca.LoadCheckpoint(ctx, "model"); err != nil || pos != 4 {
+		t.Fatalf("own checkpoint: %d, %v", pos, err)
+	}
+	if err := ca.SaveCheckpoint(ctx, "past", 6); err == nil {
+		t.Fatal("saved a checkpoint past the end of the log")
+	}
+	name := "model.checkpoint"
+	raw, err := os.ReadFile(filepath.Join(a.Dir(), jsonfile.CheckpointsDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := b.Checkpoints()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Dir(), jsonfile.CheckpointsDir, name), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := cb.LoadCheckpoint(ctx, "model"); err != nil || pos != 0 {
+		t.Fatalf("another store's checkpoint: %d, %v; want 0", pos, err)
+	}
+	loose := newCheckpoints(t, filepath.Join(b.Dir(), jsonfile.CheckpointsDir))
+	if pos, err := loose.LoadCheckpoint(ctx, "model"); err != nil || pos != 4 {
+		t.Fatalf("untied checkpoints: %d, %v", pos, err)
+	}
+}

@@ -149,6 +149,13 @@
 // before a version, are found by listing the stream's snapshot directory.
 // Old snapshots are kept.
 //
+// # Building a store at once
+//
+// Build fills a new store beside its directory (DIR.build) and renames it
+// into place once it is complete and durable, so that an import is all or
+// nothing: a process killed, or a disk that fills up, before the rename
+// leaves DIR as it was.
+//
 // # Limits
 //
 // Event and append sizes are those of package es (es.MaxEventSize,

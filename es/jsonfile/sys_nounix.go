@@ -3,7 +3,6 @@
 package jsonfile
 
 import (
-	"errors"
 	"os"
 )
 
@@ -12,5 +11,3 @@ func datasync(f *os.File) error { return f.Sync() }
 func bootID() string { return "" }
 
 func syncFS(*os.File) error { return errNoSyncFS }
-
-var errNoSyncFS = errors.New("jsonfile: syncfs is not available on this system")

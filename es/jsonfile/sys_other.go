@@ -3,7 +3,6 @@
 package jsonfile
 
 import (
-	"errors"
 	"os"
 )
 
@@ -16,5 +15,3 @@ func bootID() string { return "" }
 // syncFS is missing here: no checkpoint is recorded, and the first open
 // after a reboot rebuilds the derived files from the whole log.
 func syncFS(*os.File) error { return errNoSyncFS }
-
-var errNoSyncFS = errors.New("jsonfile: syncfs is not available on this system")

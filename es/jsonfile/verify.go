@@ -113,8 +113,9 @@ func fnv(h uint64, b []byte) uint64 {
 	return h
 }
 
-// Verify checks the whole store, holding the directory lock shared so that
-// no process writes meanwhile: every line's checksum and layout, positions
+// Verify checks the whole store, holding the directory lock so that no
+// process writes meanwhile (having first indexed a tail that a writer left
+// unindexed when it died, as Open does): every line's checksum and layout, positions
 // 1..N without gap in log order, versions 1..n without gap in every stream,
 // appends complete, event data valid JSON, the positions index and every
 // stream index against the log, the head, and every snapshot (checksum,
@@ -131,7 +132,21 @@ func (s *Store) Verify(ctx context.Context) (*Report, error) {
 	s.flockMu.Lock()
 	defer s.flockMu.Unlock()
 	var rep *Report
-	err := s.withLock(flock.Shared, func() error {
+	mode := flock.Exclusive
+	if s.readOnly {
+		mode = flock.Shared
+	}
+	err := s.withLock(mode, func() error {
+		// Open trusts a current head without waiting when a writer holds
+		// the lock; if that writer then died before indexing its last
+		// append, what it left is a tail to index, as on an open that
+		// finds the lock free, not damage to report.
+		if !s.readOnly {
+			var ce *es.CorruptError
+			if err := s.syncLocked(); err != nil && !errors.As(err, &ce) {
+				return err
+			}
+		}
 		var err error
 		rep, err = s.verifyLocked(ctx)
 		return err

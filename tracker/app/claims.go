@@ -185,14 +185,19 @@ func (p *Overview) Stuck(t time.Time) []Stuck {
 
 // ReopenInitiative makes a completed or cancelled initiative active again.
 func (s *Service) ReopenInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
-	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Reopen(reason) })
+	return s.writeInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Reopen(reason) })
 }
 
-// openMembers returns the members of in that are neither done nor
-// cancelled now (a member that cannot be loaded counts as open).
+// openMembers returns the members of in (those the items name) that are
+// neither done nor cancelled now (a member that cannot be loaded counts as
+// open).
 func (s *Service) openMembers(ctx context.Context, in *tracker.Initiative) ([]string, error) {
+	st := in.State()
+	if err := s.deriveMembers(ctx, &st, time.Time{}); err != nil {
+		return nil, err
+	}
 	var open []string
-	for _, id := range in.State().Members {
+	for _, id := range st.Members {
 		w, err := s.items.Load(ctx, id)
 		if err != nil && !errors.Is(err, es.ErrNotFound) {
 			return nil, fmt.Errorf("load member %s: %w", id, err)

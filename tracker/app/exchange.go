@@ -3,12 +3,14 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,13 +83,24 @@ func (e *ImportError) Is(target error) bool { return target == es.ErrInvalidInpu
 
 // Import reads an export from r and appends every event to the store, which
 // must be empty, keeping stream IDs, versions, event IDs, times, metadata and
-// order. It reads and checks the whole input first: positions 1, 2, 3, ...;
-// versions from 1 without gaps in every stream; unique event IDs; valid
-// stream IDs and JSON; known event types, and data that decodes.
-// Invalid input or a non-empty store writes nothing. It returns how many
-// events it imported.
-func (s *Service) Import(ctx context.Context, r io.Reader) (int64, error) {
-	lines, err := s.readExport(r)
+// order. It reads the input twice: first to check all of it (positions 1,
+// 2, 3, ...; versions from 1 without gaps in every stream; unique event IDs;
+// valid stream IDs, JSON and times; known event types, and data that
+// decodes), then again to append. Invalid input, or a store that holds
+// anything but the first events of this export, writes nothing. A store
+// that holds the first events of this export (an import cut short) gets
+// the rest: a retry completes the import. Memory stays bounded whatever the input: one line at a time (a
+// line longer than any event is refused unread), a version per stream and
+// 20 bytes per event for the ID check. It returns how many events it
+// imported.
+//
+// No store writes many appends as one, so an import stopped midway (a
+// kill, a full disk) leaves the first events of the export in the store,
+// until a retry adds the rest; an adapter that can build a store aside and
+// put it in place at the end (jsonfile.Build) makes an import all or
+// nothing.
+func (s *Service) Import(ctx context.Context, r io.ReadSeeker) (int64, error) {
+	total, err := s.scanExport(r)
 	if err != nil {
 		return 0, err
 	}
@@ -96,48 +109,109 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (int64, error) {
 		return 0, err
 	}
 	if last != 0 {
-		return 0, fmt.Errorf("%w: it holds %d events", ErrNotEmpty, last)
+		if err := s.checkPrefix(ctx, r, last, total); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("read the input again: %w", err)
 	}
 	var n int64
-	for i := 0; i < len(lines); {
-		j := batchEnd(lines, i)
-		batch := make([]es.Event, 0, j-i)
-		for _, l := range lines[i:j] {
-			batch = append(batch, es.Event{ID: l.ID, Type: l.Type, Schema: l.Schema, Data: l.Data, Metadata: l.Metadata, Time: l.Time})
+	var b batcher
+	flush := func() error {
+		if len(b.lines) == 0 {
+			return nil
 		}
-		recs, err := s.events.Append(ctx, lines[i].Stream, es.Exact(lines[i].Version-1), batch)
+		events := make([]es.Event, len(b.lines))
+		for i, l := range b.lines {
+			events[i] = es.Event{ID: l.ID, Type: l.Type, Schema: l.Schema, Data: l.Data, Metadata: l.Metadata, Time: l.Time}
+		}
+		first := b.lines[0]
+		recs, err := s.events.Append(ctx, first.Stream, es.Exact(first.Version-1), events)
 		if err != nil {
-			return n, fmt.Errorf("import line %d: %w", i+1, err)
+			return fmt.Errorf("import line %d: %w", first.Position, err)
 		}
-		if recs[0].Position != lines[i].Position {
-			return n, fmt.Errorf("import line %d: stored at position %d, not %d: was the store written to during the import?", i+1, recs[0].Position, lines[i].Position)
+		if recs[0].Position != first.Position {
+			return fmt.Errorf("import line %d: stored at position %d, not %d: was the store written to during the import?", first.Position, recs[0].Position, first.Position)
 		}
 		n += int64(len(recs))
-		i = j
+		b.reset()
+		return nil
 	}
-	return n, nil
+	_, err = scanLines(r, func(l Line, _ int) error {
+		if l.Position <= last {
+			return nil // there from an import cut short (checkPrefix)
+		}
+		if !b.fits(l) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		b.add(l)
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	return n, err
 }
+
+// checkPrefix lets an import go on in a store that holds last events if
+// they are the first last events of the export (total events) in r, event
+// for event: what an import cut short leaves in a store that cannot build
+// one aside. Anything else is ErrNotEmpty.
+func (s *Service) checkPrefix(ctx context.Context, r io.ReadSeeker, last, total int64) error {
+	if last >= total {
+		return fmt.Errorf("%w: it holds %d events", ErrNotEmpty, last)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("read the input again: %w", err)
+	}
+	next, stop := iter.Pull2(s.log.ReadLog(ctx, 1))
+	defer stop()
+	errDone := errors.New("done")
+	_, err := scanLines(r, func(l Line, _ int) error {
+		if l.Position > last {
+			return errDone
+		}
+		rec, err, ok := next()
+		if ok && err != nil {
+			return err
+		}
+		if !ok || rec.Position != l.Position || rec.ID != l.ID || rec.Stream != l.Stream || rec.Version != l.Version {
+			return fmt.Errorf("%w: it holds %d events, and they are not the first of this export (position %d differs)", ErrNotEmpty, last, l.Position)
+		}
+		return nil
+	})
+	if errors.Is(err, errDone) {
+		return nil
+	}
+	return err
+}
+
+// batcher gathers lines for one append: consecutive events of one stream,
+// as many as one append may carry (es.MaxAppendEvents, es.MaxAppendSize).
+type batcher struct {
+	lines []Line
+	size  int
+}
+
+// fits reports whether l may join the lines gathered.
+func (b *batcher) fits(l Line) bool {
+	return len(b.lines) == 0 || (l.Stream == b.lines[0].Stream && len(b.lines) < es.MaxAppendEvents &&
+		b.size+appendSize(l) <= es.MaxAppendSize)
+}
+
+func (b *batcher) add(l Line) { b.lines, b.size = append(b.lines, l), b.size+appendSize(l) }
+
+func (b *batcher) reset() { clear(b.lines); b.lines, b.size = b.lines[:0], 0 }
 
 // CheckExport reads a whole export from r and checks it as [Service.Import]
 // does, without a store, so that a caller can refuse invalid input before
 // it opens (and so creates) one. It returns how many events the export
 // holds; invalid input is an *ImportError.
 func CheckExport(r io.Reader) (int64, error) {
-	lines, err := New(nil, nil, nil).readExport(r)
-	return int64(len(lines)), err
-}
-
-// batchEnd returns the end of the batch of lines that starts at i:
-// consecutive events of one stream go in one append, as many as one append
-// may carry (es.MaxAppendEvents, es.MaxAppendSize).
-func batchEnd(lines []Line, i int) int {
-	j, size := i+1, appendSize(lines[i])
-	for j < len(lines) && lines[j].Stream == lines[i].Stream && j-i < es.MaxAppendEvents &&
-		size+appendSize(lines[j]) <= es.MaxAppendSize {
-		size += appendSize(lines[j])
-		j++
-	}
-	return j
+	return New(nil, nil, nil).scanExport(r)
 }
 
 // appendSize is what an event counts towards es.MaxAppendSize.
@@ -145,41 +219,81 @@ func appendSize(l Line) int {
 	return es.EventSize(es.Event{Type: l.Type, Data: l.Data, Metadata: l.Metadata})
 }
 
-// readExport reads and validates a whole export.
-func (s *Service) readExport(r io.Reader) ([]Line, error) {
+// maxLine bounds an export's line: no event of a valid export is longer.
+const maxLine = 4 * es.MaxEventSize
+
+// scanLines decodes each line of an export in turn and calls fn with it
+// and its 1-based number, holding one line at a time. It returns how many
+// lines it read.
+func scanLines(r io.Reader, fn func(l Line, no int) error) (int64, error) {
 	sc := bufio.NewScanner(r)
-	const maxLine = 4 * es.MaxEventSize
 	sc.Buffer(make([]byte, 0, 1<<16), maxLine)
-	var lines []Line
-	versions := make(map[string]int64)
-	ids := make(map[uuid.UUID]int)
 	no := 1
 	for ; sc.Scan(); no++ {
 		raw := sc.Bytes()
 		if len(raw) == 0 {
-			return nil, &ImportError{no, errors.New("empty line")}
+			return 0, &ImportError{no, errors.New("empty line")}
 		}
 		var l Line
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&l); err != nil {
-			return nil, &ImportError{no, fmt.Errorf("not an exported event: %w", err)}
+			return 0, &ImportError{no, fmt.Errorf("not an exported event: %w", err)}
 		}
-		if err := s.checkLine(l, no, versions, ids); err != nil {
-			return nil, &ImportError{no, err}
+		if err := fn(l, no); err != nil {
+			return 0, err
 		}
-		lines = append(lines, l)
 	}
 	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
-		// No event of a valid export is this long: invalid input.
-		return nil, &ImportError{no, fmt.Errorf("longer than %d bytes: not an exported event", maxLine)}
+		// The scanner gives up once its buffer is full, without reading
+		// the rest of the line: memory stays bounded.
+		return 0, &ImportError{no, fmt.Errorf("longer than %d bytes: not an exported event", maxLine)}
 	} else if err != nil {
-		return nil, fmt.Errorf("read the input: %w", err)
+		return 0, fmt.Errorf("read the input: %w", err)
 	}
-	return lines, nil
+	return int64(no - 1), nil
 }
 
-func (s *Service) checkLine(l Line, no int, versions map[string]int64, ids map[uuid.UUID]int) error {
+// eventID is an event ID and the line it was on, for the duplicate check.
+type eventID struct {
+	id   uuid.UUID
+	line int32
+}
+
+// scanExport reads and checks a whole export, and returns how many events
+// it holds.
+func (s *Service) scanExport(r io.Reader) (int64, error) {
+	versions := make(map[string]int64)
+	var ids []eventID
+	n, err := scanLines(r, func(l Line, no int) error {
+		if err := s.checkLine(l, no, versions); err != nil {
+			return &ImportError{no, err}
+		}
+		ids = append(ids, eventID{l.ID, int32(no)})
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	// Sorted, equal IDs stand side by side; the earliest line that repeats
+	// an ID is reported.
+	slices.SortFunc(ids, func(a, b eventID) int {
+		return cmp.Or(bytes.Compare(a.id[:], b.id[:]), cmp.Compare(a.line, b.line))
+	})
+	first := -1 // the index in ids of that line
+	for i := 1; i < len(ids); i++ {
+		if ids[i].id == ids[i-1].id && (first < 0 || ids[i].line < ids[first].line) {
+			first = i
+		}
+	}
+	if first >= 0 {
+		d := ids[first]
+		return 0, &ImportError{int(d.line), fmt.Errorf("event ID %s already on line %d", d.id, ids[first-1].line)}
+	}
+	return n, nil
+}
+
+func (s *Service) checkLine(l Line, no int, versions map[string]int64) error {
 	if l.Position != int64(no) {
 		return fmt.Errorf("position %d, want %d: an export lists positions 1, 2, 3, ... in order", l.Position, no)
 	}
@@ -193,10 +307,6 @@ func (s *Service) checkLine(l Line, no int, versions map[string]int64, ids map[u
 	if l.ID == uuid.Nil {
 		return errors.New("missing event ID")
 	}
-	if prev, dup := ids[l.ID]; dup {
-		return fmt.Errorf("event ID %s already on line %d", l.ID, prev)
-	}
-	ids[l.ID] = no
 	if l.Time.IsZero() {
 		return errors.New("missing time")
 	}

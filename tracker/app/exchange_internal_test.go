@@ -27,23 +27,31 @@ func TestImportBatchesFitOneAppend(t *testing.T) {
 	add("workitem-J-2", es.MaxAppendEvents+3, small)
 	add("workitem-J-3", 1, small)
 	batches := 0
-	for i := 0; i < len(lines); batches++ {
-		j := batchEnd(lines, i)
-		if j <= i || j-i > es.MaxAppendEvents {
-			t.Fatalf("batch at %d ends at %d", i, j)
+	check := func(batch []Line) {
+		batches++
+		if len(batch) == 0 || len(batch) > es.MaxAppendEvents {
+			t.Fatalf("batch %d holds %d lines", batches, len(batch))
 		}
 		size := 0
-		for _, l := range lines[i:j] {
-			if l.Stream != lines[i].Stream {
-				t.Fatalf("batch %d..%d mixes streams", i, j)
+		for _, l := range batch {
+			if l.Stream != batch[0].Stream {
+				t.Fatalf("batch %d mixes streams", batches)
 			}
 			size += appendSize(l)
 		}
 		if size > es.MaxAppendSize {
-			t.Fatalf("batch %d..%d is %d bytes, over es.MaxAppendSize", i, j, size)
+			t.Fatalf("batch %d is %d bytes, over es.MaxAppendSize", batches, size)
 		}
-		i = j
 	}
+	var b batcher
+	for _, l := range lines {
+		if !b.fits(l) {
+			check(b.lines)
+			b.reset()
+		}
+		b.add(l)
+	}
+	check(b.lines)
 	if batches != 5 {
 		t.Errorf("%d batches, want 5: the big stream and the long one in two each", batches)
 	}

@@ -44,23 +44,27 @@ func (s *Service) CreateInitiative(ctx context.Context, title, description strin
 	}
 }
 
-// Initiative returns the current state of initiative id.
+// Initiative returns the current state of initiative id, with the members
+// that the items name.
 func (s *Service) Initiative(ctx context.Context, id string) (tracker.InitiativeState, error) {
 	in, err := s.loadInitiative(ctx, InitiativeID(id))
 	if err != nil {
 		return tracker.InitiativeState{}, err
 	}
-	return in.State(), nil
+	st := in.State()
+	return st, s.deriveMembers(ctx, &st, time.Time{})
 }
 
-// InitiativeAsOf returns the state of initiative id as of time t.
+// InitiativeAsOf returns the state of initiative id as of time t, with the
+// members that the items named then.
 func (s *Service) InitiativeAsOf(ctx context.Context, id string, t time.Time) (tracker.InitiativeState, error) {
 	id = InitiativeID(id)
 	in, err := s.inits.LoadAsOf(ctx, id, t)
 	if err != nil {
 		return tracker.InitiativeState{}, notFound(err, "initiative", id, "as of "+t.Local().Format(time.RFC3339))
 	}
-	return in.State(), nil
+	st := in.State()
+	return st, s.deriveMembers(ctx, &st, t)
 }
 
 // Membership is two writes, to two streams: the initiative's ItemAdded or
@@ -106,7 +110,7 @@ func (s *Service) AddToInitiative(ctx context.Context, init, item string, expect
 			}
 		}
 	}
-	return res, nil
+	return s.initiativeResult(ctx, res, nil)
 }
 
 // RemoveFromInitiative takes work item item out of initiative init.
@@ -145,7 +149,7 @@ func (s *Service) RemoveFromInitiative(ctx context.Context, init, item string, e
 	} else if changed {
 		res.State = in
 	}
-	return res, nil
+	return s.initiativeResult(ctx, res, nil)
 }
 
 // maxReconcile bounds how often reconcile runs again because the item
@@ -209,7 +213,7 @@ func (s *Service) reconcile(ctx context.Context, init, item string) (tracker.Ini
 // *tracker.OpenMembersError while members are open, unless ctx is [Force]d.
 func (s *Service) CompleteInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
 	force := Forced(es.MetadataFrom(ctx))
-	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error {
+	return s.writeInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error {
 		open, err := s.openMembers(ctx, in)
 		if err != nil {
 			return err
@@ -220,7 +224,7 @@ func (s *Service) CompleteInitiative(ctx context.Context, id, reason string, exp
 
 // CancelInitiative marks initiative id cancelled.
 func (s *Service) CancelInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
-	return s.updateInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Cancel(reason) })
+	return s.writeInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Cancel(reason) })
 }
 
 // Member is one work item of an initiative as the faces show it: its state

@@ -255,8 +255,10 @@ func (p *Overview) isReady(it *tracker.Item, t time.Time) bool {
 	return true
 }
 
-// Initiatives returns every initiative, by ID number.
+// Initiatives returns every initiative, by ID number, with the members
+// that the items name (see membership.go).
 func (p *Overview) Initiatives() []tracker.InitiativeState {
+	naming := p.naming()
 	var sel []*tracker.InitiativeState
 	for _, in := range p.inits {
 		if in.Status != "" {
@@ -267,6 +269,7 @@ func (p *Overview) Initiatives() []tracker.InitiativeState {
 	out := make([]tracker.InitiativeState, len(sel))
 	for i, in := range sel {
 		out[i] = *in
+		out[i].Members = naming[in.ID]
 	}
 	return out
 }
