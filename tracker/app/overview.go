@@ -115,7 +115,7 @@ func (p *Overview) Apply(rec es.Record) error {
 	}
 	data, ok := any(nil), false
 	if schema, known := p.reg.Schema(rec.Type); known && schema == rec.Schema {
-		data, ok = decodeFast(rec.Type, rec.Data)
+		data, ok = tracker.DecodeFast(rec.Type, rec.Data)
 	}
 	if !ok {
 		var err error

@@ -1,8 +1,10 @@
 package board
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -26,6 +28,11 @@ type entry struct {
 	hid      int64 // the item's open history row in the database, 0 if none
 	it       tracker.Item
 	at       int64 // running maximum of its event times
+	// times holds the time of each event of its stream (see appendTime),
+	// which answer its version and last change as of a time; last is the
+	// last one.
+	times []byte
+	last  int64
 	// What the batch changed, to write at its end.
 	dirty, textDirty, labelsDirty, blockersDirty bool
 	hist                                         []histRow // new state intervals, the last one open
@@ -113,10 +120,8 @@ type applier struct {
 	fresh bool
 	items map[string]*entry
 	inits map[string]*initEntry
-	feed  []any // arguments of feed rows not yet inserted
+	feed  feedAgg // the feed's blocks the batch touched
 }
-
-const feedCols = 9
 
 func newApplier(reg *es.Registry, deps string) *applier {
 	return &applier{reg: reg, deps: deps, items: make(map[string]*entry), inits: make(map[string]*initEntry)}
@@ -141,6 +146,11 @@ func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, l
 		clear(a.inits)
 	}
 	a.pos = -1 // until this batch commits, the cache may hold rows it rolls back
+	nm, err := loadNames(ctx, tx)
+	if err != nil {
+		return 0, 0, err
+	}
+	a.feed.reset(nm)
 	pos, n := from, 0
 	var lastID string
 	for rec, err := range log.ReadLog(ctx, from+1) {
@@ -152,11 +162,6 @@ func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, l
 		}
 		pos, lastID = rec.Position, rec.ID.String()
 		n++
-		if len(a.feed) >= 200*feedCols {
-			if err := a.flushFeed(ctx, tx); err != nil {
-				return 0, 0, err
-			}
-		}
 		if n >= max || pos >= last {
 			break
 		}
@@ -177,37 +182,31 @@ func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, l
 func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
 	ours := strings.HasPrefix(rec.Stream, itemPrefix) || strings.HasPrefix(rec.Stream, initiativePrefix)
 	var data any
-	summary := rec.Type
-	if _, known := a.reg.Schema(rec.Type); known || ours {
-		// An event of a type this version does not know, in a stream
-		// other than an item's or an initiative's, shows in the feed
-		// by its type; in theirs it is an error, as for the aggregate.
+	if ours || rec.Stream == a.deps {
+		// An event of a type this version does not know is an error in
+		// an item's or an initiative's stream, as for the aggregate;
+		// elsewhere it only shows in the feed, by its type.
 		var err error
-		if data, err = a.reg.Decode(rec); err != nil {
+		if data, err = decode(a.reg, rec); err != nil {
 			return err
 		}
-		summary = tracker.Describe(data)
 	}
 	env := es.Envelope{ID: rec.ID, Type: rec.Type, Version: rec.Version, Time: rec.Time, Metadata: rec.Metadata, Data: data}
 	t := micros(rec.Time)
-	at := t
-	book := 1
 	switch {
 	case strings.HasPrefix(rec.Stream, itemPrefix):
-		book = 0
 		e, err := a.item(ctx, tx, rec.Stream[len(itemPrefix):])
 		if err != nil {
 			return err
 		}
-		at = max(e.at, t)
-		a.foldItem(e, env, rec.Position, at)
+		e.times, e.last = appendTime(e.times, e.last, t), t
+		a.foldItem(e, env, rec.Position, max(e.at, t))
 	case strings.HasPrefix(rec.Stream, initiativePrefix):
-		book = 0
 		in, err := a.initiative(ctx, tx, rec.Stream[len(initiativePrefix):])
 		if err != nil {
 			return err
 		}
-		at = max(in.at, t)
+		at := max(in.at, t)
 		in.st.Apply(env)
 		in.at, in.dirty = at, true
 		in.hist = append(in.hist, initHist{fromAt: at, st: in.st})
@@ -228,8 +227,19 @@ func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
 			}
 		}
 	}
-	a.feed = append(a.feed, rec.Position, t, at, rec.Stream, rec.Version, rec.Metadata.Actor, rec.Type, summary, book)
+	a.feed.add(rec, t, ours)
 	return nil
+}
+
+// decode decodes rec's data, reading the common shapes of the current
+// schema without reflection (tracker.DecodeFast).
+func decode(reg *es.Registry, rec es.Record) (any, error) {
+	if schema, known := reg.Schema(rec.Type); known && schema == rec.Schema {
+		if data, ok := tracker.DecodeFast(rec.Type, rec.Data); ok {
+			return data, nil
+		}
+	}
+	return reg.Decode(rec)
 }
 
 func (a *applier) foldItem(e *entry, env es.Envelope, pos, at int64) {
@@ -264,12 +274,12 @@ func (e *entry) rowOf(comments string) []any {
 	it := &e.it
 	return []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), int64(it.Priority.Rank()),
 		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
-		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it)}
+		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it), append([]byte{}, e.times...)}
 }
 
 // itemSet lists the columns writeItem sets, in its order.
 var itemSet = []string{"title", "description", "type", "status", "priority", "prank", "assignee", "initiative",
-	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra"}
+	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra", "times"}
 
 const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, hid, extra"
 
@@ -284,9 +294,9 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 		a.items[id] = e
 		return e, nil
 	}
-	row := a.queryRow(ctx, tx, "SELECT "+itemCols+" FROM items WHERE id = ?", id)
+	row := a.queryRow(ctx, tx, "SELECT "+itemCols+", times FROM items WHERE id = ?", id)
 	var comments string
-	err := scanItem(row, &e.it, &e.rid, &comments, &e.at, &e.hid)
+	err := scanItem(rowWith{row, &e.times}, &e.it, &e.rid, &comments, &e.at, &e.hid)
 	switch {
 	case err == sql.ErrNoRows:
 	case err != nil:
@@ -296,6 +306,9 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 			return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, id, err)
 		}
 		e.dbLabels, e.dbStatus = slices.Clone(e.it.Labels), string(e.it.Status)
+		if _, last, ok := timeAt(e.times, openEnd); ok {
+			e.last = last
+		}
 		e.row = e.rowOf(comments)
 	}
 	a.items[id] = e
@@ -303,6 +316,14 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 }
 
 type scanner interface{ Scan(dest ...any) error }
+
+// rowWith scans a row with one more column at its end.
+type rowWith struct {
+	row  scanner
+	last any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.last)...) }
 
 // scanItem reads the columns itemCols names into it.
 func scanItem(row scanner, it *tracker.Item, rid *int64, comments *string, at, hid *int64) error {
@@ -363,7 +384,7 @@ func (a *applier) initiative(ctx context.Context, tx *sql.Tx, id string) (*initE
 
 // flush writes what the batch changed.
 func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
-	if err := a.flushFeed(ctx, tx); err != nil {
+	if err := a.feed.flush(ctx, a, tx); err != nil {
 		return err
 	}
 	var hist []any
@@ -450,7 +471,7 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	args := e.rowOf(comments)
 	if e.rid == 0 {
 		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num, hid)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
 			append(args, it.ID, idNumber(it.ID))...).Scan(&e.rid)
 		if err != nil {
 			return err
@@ -459,7 +480,7 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		var set []string
 		var vals []any
 		for i, v := range args {
-			if e.row == nil || e.row[i] != v {
+			if e.row == nil || !same(e.row[i], v) {
 				set, vals = append(set, itemSet[i]+" = ?"), append(vals, v)
 			}
 		}
@@ -550,10 +571,44 @@ func (a *applier) flushInitiatives(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-func (a *applier) flushFeed(ctx context.Context, tx *sql.Tx) error {
-	err := a.insertRows(ctx, tx, "INSERT INTO feed (pos, time, at, stream, version, actor, type, summary, book) VALUES ", feedCols, a.feed)
-	a.feed = a.feed[:0]
-	return err
+// same reports whether two column values are equal.
+func same(x, y any) bool {
+	if bx, ok := x.([]byte); ok {
+		by, ok := y.([]byte)
+		return ok && bytes.Equal(bx, by)
+	}
+	return x == y
+}
+
+// appendTime appends event time t to times, whose last time is last: as
+// the difference, a signed varint (times along a stream mostly grow by
+// little; an import may bring some that go back).
+func appendTime(times []byte, last, t int64) []byte {
+	return binary.AppendVarint(times, t-last)
+}
+
+// timeAt returns, of the events whose times are in times, how many
+// recorded at or before t form the longest prefix (the version of the
+// stream as of t, as a temporal load counts it) and the time of the last
+// of them. ok is false if times is damaged.
+func timeAt(times []byte, t int64) (version, last int64, ok bool) {
+	var cur, runMax int64
+	for i := 0; len(times) > 0; i++ {
+		d, n := binary.Varint(times)
+		if n <= 0 {
+			return 0, 0, false
+		}
+		times = times[n:]
+		cur += d
+		if i == 0 || cur > runMax {
+			runMax = cur
+		}
+		if runMax > t {
+			break
+		}
+		version, last = version+1, cur
+	}
+	return version, last, true
 }
 
 // insertRows inserts the rows in args, cols values each, several rows a

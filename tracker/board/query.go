@@ -227,7 +227,7 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 }
 
 // itemsAsOf answers q from the state intervals: each item's row valid at
-// q.AsOf, then its version and last change time from the feed.
+// q.AsOf, then its version and last change time from its events' times.
 func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]tracker.Item, error) {
 	t := micros(q.AsOf)
 	args := []any{t, t}
@@ -241,8 +241,7 @@ func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) 
 	}
 	// The version and the time of the last event at or before the time;
 	// "updated" sorts by it.
-	last := `(SELECT f.version || ' ' || f.time FROM feed f WHERE f.stream = 'workitem-' || i.id AND f.pos < i.to_pos AND f.at <= ` +
-		fmt.Sprint(t) + ` ORDER BY f.pos DESC LIMIT 1)`
+	last := `(SELECT times FROM items x WHERE x.rid = i.rid)`
 	query := "SELECT i.id, i.title, i.description, i.type, i.status, i.priority, i.assignee, i.initiative, i.labels, i.blockers, i.created, i.extra, " + last +
 		" FROM history i WHERE " + cond
 	// The time of the last change as of then is known only per row: sort
@@ -264,8 +263,8 @@ func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) 
 		var it tracker.Item
 		var typ, status, prio, labels, blockers, ext string
 		var created int64
-		var vt sql.NullString
-		if err := rows.Scan(&it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative, &labels, &blockers, &created, &ext, &vt); err != nil {
+		var times []byte
+		if err := rows.Scan(&it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative, &labels, &blockers, &created, &ext, &times); err != nil {
 			return nil, err
 		}
 		if err := decodeExtra(ext, &it); err != nil {
@@ -280,8 +279,9 @@ func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) 
 			return nil, err
 		}
 		var updated int64
-		if _, err := fmt.Sscan(vt.String, &it.Version, &updated); err != nil {
-			return nil, fmt.Errorf("%w: no feed entry for %s as of %v", ErrDamaged, it.ID, q.AsOf)
+		var ok bool
+		if it.Version, updated, ok = timeAt(times, t); !ok || it.Version == 0 {
+			return nil, fmt.Errorf("%w: no event times of %s as of %v", ErrDamaged, it.ID, q.AsOf)
 		}
 		it.UpdatedAt = fromMicros(updated)
 		out = append(out, it)

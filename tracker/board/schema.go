@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 4
+const formatVersion = 5
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS items (
 	updated     INTEGER NOT NULL,
 	at          INTEGER NOT NULL,
 	hid         INTEGER NOT NULL,
-	extra       TEXT NOT NULL
+	extra       TEXT NOT NULL,
+	-- the time of each event of the item's stream: see appendTime
+	times       BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_num ON items (num, id);
 CREATE INDEX IF NOT EXISTS items_status ON items (status, num);
@@ -115,21 +117,22 @@ CREATE TABLE IF NOT EXISTS initiative_history (
 	PRIMARY KEY (id, from_at, version)
 ) WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS feed (
-	pos     INTEGER PRIMARY KEY,
-	time    INTEGER NOT NULL,
-	at      INTEGER NOT NULL,
-	stream  TEXT NOT NULL,
-	version INTEGER NOT NULL,
-	actor   TEXT NOT NULL,
-	type    TEXT NOT NULL,
-	summary TEXT NOT NULL,
-	book    INTEGER NOT NULL
+-- The activity feed is the log itself, read by blocks of positions:
+-- see feed.go.
+CREATE TABLE IF NOT EXISTS feed_blocks (
+	blk      INTEGER PRIMARY KEY,
+	min_time INTEGER NOT NULL,
+	max_time INTEGER NOT NULL,
+	types    INTEGER NOT NULL,
+	actors   INTEGER NOT NULL,
+	visible  INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS feed_time ON feed (time);
-CREATE INDEX IF NOT EXISTS feed_stream ON feed (stream, pos);
-CREATE INDEX IF NOT EXISTS feed_actor ON feed (actor, pos);
-CREATE INDEX IF NOT EXISTS feed_type ON feed (type, pos);
+CREATE TABLE IF NOT EXISTS feed_names (
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	bit  INTEGER NOT NULL,
+	PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
 
 -- Reservations of the dependency graph stream not yet settled: item waits
 -- on blocker if its version after item_version records it (see
@@ -151,7 +154,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
 // loads (building an index once, sorted, costs less than keeping it up
 // to date row by row) and the end of a catch-up creates again.
 var indexes = []string{"items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
-	"items_ready", "blockers_blocker", "history_num", "feed_time", "feed_stream", "feed_actor", "feed_type"}
+	"items_ready", "blockers_blocker", "history_num"}
 
 // tables lists what a reset empties.
-var tables = []string{"items", "labels", "blockers", "history", "initiatives", "initiative_history", "feed", "reservations", "search"}
+var tables = []string{"items", "labels", "blockers", "history", "initiatives", "initiative_history", "feed_blocks", "feed_names", "reservations", "search"}
