@@ -25,7 +25,6 @@ type entry struct {
 	// dbStatus.
 	dbLabels []string
 	dbStatus string
-	hid      int64 // the item's open history row in the database, 0 if none
 	it       tracker.Item
 	at       int64 // running maximum of its event times
 	// times holds the time of each event of its stream (see appendTime),
@@ -33,14 +32,12 @@ type entry struct {
 	// last one.
 	times []byte
 	last  int64
+	// intervals holds its state intervals (see intervals.go); lastFrom
+	// is when the last one began.
+	intervals []byte
+	lastFrom  int64
 	// What the batch changed, to write at its end.
 	dirty, textDirty, labelsDirty, blockersDirty bool
-	hist                                         []histRow // new state intervals, the last one open
-}
-
-type histRow struct {
-	fromPos, fromAt, toPos, toAt int64
-	state                        listState
 }
 
 // listState is what a list or ready query as of a time can filter and
@@ -118,9 +115,13 @@ type applier struct {
 	// fresh means the cache holds every item and initiative in the model:
 	// the catch-up started from an empty one.
 	fresh bool
-	items map[string]*entry
-	inits map[string]*initEntry
-	feed  feedAgg // the feed's blocks the batch touched
+	// bulk means the fold is a bulk load (see bulk.go): each new item is
+	// given its rowid at once.
+	bulk    bool
+	nextRid int64
+	items   map[string]*entry
+	inits   map[string]*initEntry
+	feed    feedAgg // the feed's blocks the batch touched
 }
 
 func newApplier(reg *es.Registry, deps string) *applier {
@@ -180,17 +181,34 @@ func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, l
 }
 
 func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
-	ours := strings.HasPrefix(rec.Stream, itemPrefix) || strings.HasPrefix(rec.Stream, initiativePrefix)
-	var data any
-	if ours || rec.Stream == a.deps {
-		// An event of a type this version does not know is an error in
-		// an item's or an initiative's stream, as for the aggregate;
-		// elsewhere it only shows in the feed, by its type.
-		var err error
-		if data, err = decode(a.reg, rec); err != nil {
-			return err
-		}
+	data, err := a.decode(rec)
+	if err != nil {
+		return err
 	}
+	return a.applyData(ctx, tx, rec, data)
+}
+
+// decode returns the data of rec that the model folds: that of an item's
+// or an initiative's events, and of the dependency reservations. An event
+// of a type this version does not know is an error in an item's or an
+// initiative's stream, as for the aggregate; elsewhere it only shows in
+// the feed, by its type.
+func (a *applier) decode(rec es.Record) (any, error) {
+	if ours(rec.Stream) {
+		return decode(a.reg, rec)
+	}
+	if _, known := a.reg.Schema(rec.Type); known && rec.Stream == a.deps {
+		return decode(a.reg, rec)
+	}
+	return nil, nil
+}
+
+func ours(stream string) bool {
+	return strings.HasPrefix(stream, itemPrefix) || strings.HasPrefix(stream, initiativePrefix)
+}
+
+// applyData applies rec, whose data decode returned.
+func (a *applier) applyData(ctx context.Context, tx *sql.Tx, rec es.Record, data any) error {
 	env := es.Envelope{ID: rec.ID, Type: rec.Type, Version: rec.Version, Time: rec.Time, Metadata: rec.Metadata, Data: data}
 	t := micros(rec.Time)
 	switch {
@@ -200,7 +218,7 @@ func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
 			return err
 		}
 		e.times, e.last = appendTime(e.times, e.last, t), t
-		a.foldItem(e, env, rec.Position, max(e.at, t))
+		a.foldItem(e, env, max(e.at, t))
 	case strings.HasPrefix(rec.Stream, initiativePrefix):
 		in, err := a.initiative(ctx, tx, rec.Stream[len(initiativePrefix):])
 		if err != nil {
@@ -227,7 +245,7 @@ func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
 			}
 		}
 	}
-	a.feed.add(rec, t, ours)
+	a.feed.add(rec, t, ours(rec.Stream))
 	return nil
 }
 
@@ -242,7 +260,7 @@ func decode(reg *es.Registry, rec es.Record) (any, error) {
 	return reg.Decode(rec)
 }
 
-func (a *applier) foldItem(e *entry, env es.Envelope, pos, at int64) {
+func (a *applier) foldItem(e *entry, env es.Envelope, at int64) {
 	before := e.it
 	wasNew := e.it.Status == ""
 	oldState := stateOf(&e.it)
@@ -262,10 +280,11 @@ func (a *applier) foldItem(e *entry, env es.Envelope, pos, at int64) {
 		return // not created yet: no state to list
 	}
 	if st := stateOf(&e.it); wasNew || st != oldState {
-		if n := len(e.hist); n > 0 {
-			e.hist[n-1].toPos, e.hist[n-1].toAt = pos, at
+		prev := &oldState
+		if wasNew {
+			prev = &listState{} // what an item's intervals start from
 		}
-		e.hist = append(e.hist, histRow{fromPos: pos, fromAt: at, toPos: openEnd, toAt: openEnd, state: st})
+		e.intervals, e.lastFrom = appendInterval(e.intervals, e.lastFrom, at, prev, &st), at
 	}
 }
 
@@ -274,14 +293,14 @@ func (e *entry) rowOf(comments string) []any {
 	it := &e.it
 	return []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), int64(it.Priority.Rank()),
 		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
-		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it), append([]byte{}, e.times...)}
+		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it), append([]byte{}, e.times...), append([]byte{}, e.intervals...)}
 }
 
 // itemSet lists the columns writeItem sets, in its order.
 var itemSet = []string{"title", "description", "type", "status", "priority", "prank", "assignee", "initiative",
-	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra", "times"}
+	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra", "times", "intervals"}
 
-const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, hid, extra"
+const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, extra"
 
 // item returns the entry of work item id, from the cache, the database, or
 // new.
@@ -291,12 +310,16 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 	}
 	e := &entry{it: tracker.Item{ID: id}}
 	if a.fresh {
+		if a.bulk {
+			a.nextRid++
+			e.rid = a.nextRid
+		}
 		a.items[id] = e
 		return e, nil
 	}
-	row := a.queryRow(ctx, tx, "SELECT "+itemCols+", times FROM items WHERE id = ?", id)
+	row := a.queryRow(ctx, tx, "SELECT "+itemCols+", times, intervals FROM items WHERE id = ?", id)
 	var comments string
-	err := scanItem(rowWith{row, &e.times}, &e.it, &e.rid, &comments, &e.at, &e.hid)
+	err := scanItem(rowWith{row, []any{&e.times, &e.intervals}}, &e.it, &e.rid, &comments, &e.at)
 	switch {
 	case err == sql.ErrNoRows:
 	case err != nil:
@@ -309,6 +332,12 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 		if _, last, ok := timeAt(e.times, openEnd); ok {
 			e.last = last
 		}
+		var st rawState
+		if _, ok, from := stateAt(e.intervals, openEnd, &st); ok {
+			e.lastFrom = from
+		} else {
+			return nil, fmt.Errorf("%w: state intervals of %s", ErrDamaged, id)
+		}
 		e.row = e.rowOf(comments)
 	}
 	a.items[id] = e
@@ -317,20 +346,20 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 
 type scanner interface{ Scan(dest ...any) error }
 
-// rowWith scans a row with one more column at its end.
+// rowWith scans a row with more columns at its end.
 type rowWith struct {
 	row  scanner
-	last any
+	more []any
 }
 
-func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.last)...) }
+func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.more...)...) }
 
 // scanItem reads the columns itemCols names into it.
-func scanItem(row scanner, it *tracker.Item, rid *int64, comments *string, at, hid *int64) error {
+func scanItem(row scanner, it *tracker.Item, rid *int64, comments *string, at *int64) error {
 	var typ, status, prio, labels, blockers, ext string
 	var created, updated int64
 	if err := row.Scan(rid, &it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative,
-		&labels, &blockers, comments, &it.Version, &created, &updated, at, hid, &ext); err != nil {
+		&labels, &blockers, comments, &it.Version, &created, &updated, at, &ext); err != nil {
 		return err
 	}
 	if err := decodeExtra(ext, it); err != nil {
@@ -387,65 +416,11 @@ func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
 	if err := a.feed.flush(ctx, a, tx); err != nil {
 		return err
 	}
-	var hist []any
-	var owners []*entry // of each row in hist whose item's open row it is
-	writeHist := func() error {
-		// The rows of one statement take consecutive rowids, ending at
-		// the last insert's: that gives each item its open row's hid.
-		const perStmt = 100
-		one := "(" + strings.Repeat("?,", histCols-1) + "?)"
-		for len(hist) > 0 {
-			n := min(len(hist)/histCols, perStmt)
-			res, err := a.exec(ctx, tx, histInsert+one+strings.Repeat(","+one, n-1), hist[:n*histCols]...)
-			if err != nil {
-				return err
-			}
-			lastHid, err := res.LastInsertId()
-			if err != nil {
-				return err
-			}
-			for k, e := range owners[:n] {
-				if e != nil {
-					e.hid = lastHid - int64(n-1-k)
-				}
-			}
-			hist, owners = hist[n*histCols:], owners[n:]
-		}
-		hist, owners = hist[:0], owners[:0]
-		return nil
-	}
 	for _, e := range a.items {
-		if !e.dirty {
-			continue
-		}
-		if err := a.writeItem(ctx, tx, e); err != nil {
-			return err
-		}
-		for i, h := range e.hist {
-			hist = append(hist, e.rid, e.it.ID, idNumber(e.it.ID), h.fromPos, h.fromAt, h.toPos, h.toAt,
-				h.state.title, h.state.description, h.state.typ, h.state.status, h.state.priority, tracker.Priority(h.state.priority).Rank(),
-				h.state.assignee, h.state.initiative, h.state.labels, h.state.blockers, h.state.created, h.state.extra)
-			var owner *entry
-			if i == len(e.hist)-1 {
-				owner = e
-			}
-			owners = append(owners, owner)
-		}
-		if len(hist) >= 100*histCols {
-			if err := writeHist(); err != nil {
+		if e.dirty {
+			if err := a.writeItem(ctx, tx, e); err != nil {
 				return err
 			}
-		}
-	}
-	if err := writeHist(); err != nil {
-		return err
-	}
-	for _, e := range a.items {
-		if e.dirty && len(e.hist) > 0 {
-			if _, err := a.exec(ctx, tx, "UPDATE items SET hid = ? WHERE rid = ?", e.hid, e.rid); err != nil {
-				return err
-			}
-			e.hist = e.hist[:0]
 		}
 	}
 	for _, e := range a.items {
@@ -453,10 +428,6 @@ func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
 	}
 	return a.flushInitiatives(ctx, tx)
 }
-
-const histCols = 19
-
-var histInsert = "INSERT INTO history (rid, id, num, from_pos, from_at, to_pos, to_at, title, description, type, status, priority, prank, assignee, initiative, labels, blockers, created, extra) VALUES "
 
 func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	it := &e.it
@@ -470,8 +441,8 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	}
 	args := e.rowOf(comments)
 	if e.rid == 0 {
-		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num, hid)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
+		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num)
+			VALUES (`+placeholders(len(itemSet)+2)+`) RETURNING rid`,
 			append(args, it.ID, idNumber(it.ID))...).Scan(&e.rid)
 		if err != nil {
 			return err
@@ -494,12 +465,6 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	// Reservations of the item that its stream has gone past are settled.
 	if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
 		return err
-	}
-	// Close the interval that was open in the database.
-	if len(e.hist) > 0 && e.hid != 0 {
-		if _, err := a.exec(ctx, tx, "UPDATE history SET to_pos = ?, to_at = ? WHERE hid = ?", e.hist[0].fromPos, e.hist[0].fromAt, e.hid); err != nil {
-			return err
-		}
 	}
 	num := idNumber(it.ID)
 	if e.labelsDirty || e.dbStatus != string(it.Status) {

@@ -39,8 +39,9 @@ type Options struct {
 	// another store).
 	Notes func(msg string)
 	// BatchSize is the most events one catch-up transaction applies; 0
-	// means 10,000. Each transaction commits its rows and the checkpoint
-	// together.
+	// means 10,000, except that an empty model catching up many events
+	// is filled by a bulk load in one transaction (see bulk.go). Each
+	// transaction commits its rows and the checkpoint together.
 	BatchSize int
 	// DependencyStream names the stream of dependency reservations (see
 	// tracker.DependencyReserved); "" means "jerry-dependencies".
@@ -57,6 +58,9 @@ type Board struct {
 	log  es.LogReader
 	reg  *es.Registry
 	opts Options
+	// bulkOK: Options.BatchSize was left 0, so an empty model may be
+	// bulk loaded.
+	bulkOK bool
 }
 
 // Open opens (creating it if need be) the model in the database file at
@@ -65,13 +69,14 @@ type Board struct {
 // format is noted, removed and created anew; it is filled by the next
 // [Board.CatchUp]. Open does not read the log.
 func Open(ctx context.Context, path string, log es.LogReader, reg *es.Registry, opts Options) (*Board, error) {
-	if opts.BatchSize <= 0 {
+	bulkOK := opts.BatchSize <= 0
+	if bulkOK {
 		opts.BatchSize = 10000
 	}
 	if opts.DependencyStream == "" {
 		opts.DependencyStream = "jerry-dependencies"
 	}
-	b := &Board{path: path, log: log, reg: reg, opts: opts}
+	b := &Board{path: path, log: log, reg: reg, opts: opts, bulkOK: bulkOK}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("board: %w", err)
 	}
@@ -423,6 +428,16 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 			if p >= last {
 				pos = p
 				return nil
+			}
+			if p == 0 && b.bulkOK && last >= bulkMin {
+				// A page cache that holds the tables' growing
+				// edges while they load (the default is 2 MB).
+				if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
+					return b.wrap(err)
+				}
+				defer tx.ExecContext(ctx, "PRAGMA cache_size = -2000")
+				pos, n, err = b.bulk(ctx, tx, ap, last, progress)
+				return err
 			}
 			pos, n, err = ap.run(ctx, tx, b.log, p, last, b.opts.BatchSize)
 			return err

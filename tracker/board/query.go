@@ -1,12 +1,10 @@
 package board
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -69,8 +67,8 @@ type Query struct {
 	itemID string // one item, for Item
 }
 
-// where builds the query's conditions over a row of items (alias i) or of
-// history (alias i, AsOf).
+// where builds the query's conditions over a row of items (alias i); lists
+// as of a time filter in Go (see asof.go).
 //
 // With joined, the query's FROM holds labels l joined to i, and the first
 // label is matched on l.
@@ -99,16 +97,12 @@ func (q Query) where(args *[]any, joined bool) string {
 		*args = append(*args, q.itemID)
 	}
 	for k, l := range q.Labels {
-		if q.AsOf.IsZero() {
-			if k == 0 && joined {
-				// The first label drives the query: see items.
-				conds = append(conds, "l.label = ? AND l.status = i.status")
-			} else {
-				conds = append(conds, "EXISTS (SELECT 1 FROM labels m WHERE m.label = ? AND m.status = i.status AND m.num = i.num AND m.rid = i.rid)")
-				// (The status is the item's: every label row carries it.)
-			}
+		if k == 0 && joined {
+			// The first label drives the query: see items.
+			conds = append(conds, "l.label = ? AND l.status = i.status")
 		} else {
-			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(i.labels) l WHERE l.value = ?)")
+			// (The status is the item's: every label row carries it.)
+			conds = append(conds, "EXISTS (SELECT 1 FROM labels m WHERE m.label = ? AND m.status = i.status AND m.num = i.num AND m.rid = i.rid)")
 		}
 		*args = append(*args, l)
 	}
@@ -211,9 +205,9 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 	var out []tracker.Item
 	for rows.Next() {
 		var it tracker.Item
-		var rid, at, hid int64
+		var rid, at int64
 		var cs string
-		if err := scanItem(rows, &it, &rid, &cs, &at, &hid); err != nil {
+		if err := scanItem(rows, &it, &rid, &cs, &at); err != nil {
 			return nil, err
 		}
 		if cs != "[]" {
@@ -224,80 +218,6 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 		out = append(out, it)
 	}
 	return out, rows.Err()
-}
-
-// itemsAsOf answers q from the state intervals: each item's row valid at
-// q.AsOf, then its version and last change time from its events' times.
-func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]tracker.Item, error) {
-	t := micros(q.AsOf)
-	args := []any{t, t}
-	cond := "i.from_at <= ? AND i.to_at > ? AND " + q.where(&args, false)
-	if ready {
-		cond += ` AND i.assignee = '' AND i.status IN ('backlog', 'ready') AND NOT EXISTS (
-			SELECT 1 FROM json_each(i.blockers) x WHERE NOT EXISTS (
-				SELECT 1 FROM history bh WHERE bh.num = CAST(substr(x.value, instr(x.value, '-') + 1) AS INTEGER)
-				AND bh.id = x.value AND bh.from_at <= ? AND bh.to_at > ? AND bh.status = 'done'))`
-		args = append(args, t, t)
-	}
-	// The version and the time of the last event at or before the time;
-	// "updated" sorts by it.
-	last := `(SELECT times FROM items x WHERE x.rid = i.rid)`
-	query := "SELECT i.id, i.title, i.description, i.type, i.status, i.priority, i.assignee, i.initiative, i.labels, i.blockers, i.created, i.extra, " + last +
-		" FROM history i WHERE " + cond
-	// The time of the last change as of then is known only per row: sort
-	// by it here.
-	byUpdated := q.Sort == ByUpdated
-	if !byUpdated {
-		query += " ORDER BY " + q.Sort.orderBy()
-		if q.Limit > 0 {
-			query += fmt.Sprintf(" LIMIT %d", q.Limit)
-		}
-	}
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []tracker.Item
-	for rows.Next() {
-		var it tracker.Item
-		var typ, status, prio, labels, blockers, ext string
-		var created int64
-		var times []byte
-		if err := rows.Scan(&it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative, &labels, &blockers, &created, &ext, &times); err != nil {
-			return nil, err
-		}
-		if err := decodeExtra(ext, &it); err != nil {
-			return nil, err
-		}
-		it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)
-		it.CreatedAt = fromMicros(created)
-		if err := decodeList(labels, &it.Labels); err != nil {
-			return nil, err
-		}
-		if err := decodeList(blockers, &it.Blockers); err != nil {
-			return nil, err
-		}
-		var updated int64
-		var ok bool
-		if it.Version, updated, ok = timeAt(times, t); !ok || it.Version == 0 {
-			return nil, fmt.Errorf("%w: no event times of %s as of %v", ErrDamaged, it.ID, q.AsOf)
-		}
-		it.UpdatedAt = fromMicros(updated)
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if byUpdated {
-		slices.SortFunc(out, func(a, b tracker.Item) int {
-			return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(idNumber(b.ID), idNumber(a.ID)), strings.Compare(b.ID, a.ID))
-		})
-		if q.Limit > 0 && len(out) > q.Limit {
-			out = out[:q.Limit]
-		}
-	}
-	return out, nil
 }
 
 // Item returns work item id now, with its comments, and whether the model
@@ -401,9 +321,9 @@ func (b *Board) searchRows(ctx context.Context, tx *sql.Tx, query string, args [
 		defer rows.Close()
 		for rows.Next() {
 			var h Hit
-			var rid, at, hid int64
+			var rid, at int64
 			var cs string
-			if err := scanItem(rowWithRank{rows, &h.Rank}, &h.Item, &rid, &cs, &at, &hid); err != nil {
+			if err := scanItem(rowWithRank{rows, &h.Rank}, &h.Item, &rid, &cs, &at); err != nil {
 				return err
 			}
 			if cs != "[]" {
@@ -479,8 +399,16 @@ func (b *Board) Initiatives(ctx context.Context, asOf time.Time) ([]tracker.Init
 		if asOf.IsZero() {
 			rows, err = tx.QueryContext(ctx, "SELECT initiative, id FROM items WHERE initiative <> '' AND status <> '' ORDER BY initiative, num, id")
 		} else {
-			t := micros(asOf)
-			rows, err = tx.QueryContext(ctx, "SELECT initiative, id FROM history WHERE initiative <> '' AND from_at <= ? AND to_at > ? ORDER BY initiative, num, id", t, t)
+			members, err := membersAsOf(ctx, tx, micros(asOf))
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				if i, ok := byID[m[0]]; ok {
+					out[i].Members = append(out[i].Members, m[1])
+				}
+			}
+			return nil
 		}
 		if err != nil {
 			return err

@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 5
+const formatVersion = 6
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -37,10 +37,11 @@ CREATE TABLE IF NOT EXISTS items (
 	created     INTEGER NOT NULL,
 	updated     INTEGER NOT NULL,
 	at          INTEGER NOT NULL,
-	hid         INTEGER NOT NULL,
 	extra       TEXT NOT NULL,
 	-- the time of each event of the item's stream: see appendTime
-	times       BLOB NOT NULL
+	times       BLOB NOT NULL,
+	-- its state intervals: see intervals.go
+	intervals   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_num ON items (num, id);
 CREATE INDEX IF NOT EXISTS items_status ON items (status, num);
@@ -67,30 +68,6 @@ CREATE TABLE IF NOT EXISTS blockers (
 	PRIMARY KEY (rid, blocker)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blockers_blocker ON blockers (blocker);
-
-CREATE TABLE IF NOT EXISTS history (
-	hid        INTEGER PRIMARY KEY,
-	rid        INTEGER NOT NULL,
-	id         TEXT NOT NULL,
-	num        INTEGER NOT NULL,
-	from_pos   INTEGER NOT NULL,
-	from_at    INTEGER NOT NULL,
-	to_pos     INTEGER NOT NULL,
-	to_at      INTEGER NOT NULL,
-	title      TEXT NOT NULL,
-	description TEXT NOT NULL,
-	type       TEXT NOT NULL,
-	status     TEXT NOT NULL,
-	priority   TEXT NOT NULL,
-	prank      INTEGER NOT NULL,
-	assignee   TEXT NOT NULL,
-	initiative TEXT NOT NULL,
-	labels     TEXT NOT NULL,
-	blockers   TEXT NOT NULL,
-	created    INTEGER NOT NULL,
-	extra      TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS history_num ON history (num, from_at);
 
 CREATE TABLE IF NOT EXISTS initiatives (
 	id          TEXT PRIMARY KEY,
@@ -154,7 +131,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
 // loads (building an index once, sorted, costs less than keeping it up
 // to date row by row) and the end of a catch-up creates again.
 var indexes = []string{"items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
-	"items_ready", "blockers_blocker", "history_num"}
+	"items_ready", "blockers_blocker"}
 
 // tables lists what a reset empties.
-var tables = []string{"items", "labels", "blockers", "history", "initiatives", "initiative_history", "feed_blocks", "feed_names", "reservations", "search"}
+var tables = []string{"items", "labels", "blockers", "initiatives", "initiative_history", "feed_blocks", "feed_names", "reservations", "search"}
