@@ -293,12 +293,20 @@ func (e *entry) rowOf(comments string) []any {
 	it := &e.it
 	return []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), int64(it.Priority.Rank()),
 		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
-		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it), append([]byte{}, e.times...), append([]byte{}, e.intervals...)}
+		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it), append([]byte{}, e.times...), append([]byte{}, e.intervals...), expiresOf(it)}
+}
+
+// expiresOf returns when it's claim expires (0 if it has none).
+func expiresOf(it *tracker.Item) int64 {
+	if it.Claim == nil {
+		return 0
+	}
+	return micros(it.Claim.ExpiresAt())
 }
 
 // itemSet lists the columns writeItem sets, in its order.
 var itemSet = []string{"title", "description", "type", "status", "priority", "prank", "assignee", "initiative",
-	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra", "times", "intervals"}
+	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra", "times", "intervals", "expires"}
 
 const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, extra"
 

@@ -160,59 +160,87 @@ func (r *rows) flush(ctx context.Context, tx *sql.Tx) error {
 
 // byNum returns the entries of the items in ID order.
 func (a *applier) byNum() []*entry {
-	out := make([]*entry, 0, len(a.items))
-	for _, e := range a.items {
-		out = append(out, e)
+	type keyed struct {
+		num int64
+		e   *entry
 	}
-	slices.SortFunc(out, func(x, y *entry) int {
-		return cmp.Or(cmp.Compare(idNumber(x.it.ID), idNumber(y.it.ID)), strings.Compare(x.it.ID, y.it.ID))
-	})
+	ks := make([]keyed, 0, len(a.items))
+	for _, e := range a.items {
+		ks = append(ks, keyed{idNumber(e.it.ID), e})
+	}
+	slices.SortFunc(ks, func(x, y keyed) int { return cmp.Or(cmp.Compare(x.num, y.num), strings.Compare(x.e.it.ID, y.e.it.ID)) })
+	out := make([]*entry, len(ks))
+	for i, k := range ks {
+		out[i] = k.e
+	}
 	return out
 }
 
+// chunk holds the values of the rows of some items, ready to insert.
+type chunk struct {
+	items, search, blockers []any
+	err                     error
+}
+
+type labelRow struct {
+	label, status string
+	num, rid      int64
+}
+
 // writeAll writes every item and initiative the bulk fold holds, and the
-// feed's blocks.
+// feed's blocks. A goroutine of its own encodes the items' rows while this
+// one inserts them.
 func (a *applier) writeAll(ctx context.Context, tx *sql.Tx) error {
 	all := a.byNum()
+	chunks := make(chan chunk, 4)
+	var labels []labelRow
+	go func() {
+		defer close(chunks)
+		const perChunk = 2 * perInsert
+		for len(all) > 0 {
+			var c chunk
+			n := min(len(all), perChunk)
+			for _, e := range all[:n] {
+				if c.err = e.values(&c, &labels); c.err != nil {
+					break
+				}
+			}
+			select {
+			case chunks <- c:
+			case <-ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+			all = all[n:]
+		}
+	}()
 	items := &rows{a: a, cols: len(itemSet) + 3, insert: "INSERT INTO items (" + strings.Join(itemSet, ", ") + ", id, num, rid) VALUES "}
 	search := &rows{a: a, cols: 4, insert: "INSERT INTO search (rowid, title, description, comments) VALUES "}
 	blockers := &rows{a: a, cols: 2, insert: "INSERT INTO blockers (rid, blocker) VALUES "}
-	type labelRow struct {
-		label, status string
-		num, rid      int64
-	}
-	var labels []labelRow
-	for _, e := range all {
-		it := &e.it
-		comments := "[]"
-		if len(it.Comments) > 0 {
-			b, err := json.Marshal(it.Comments)
-			if err != nil {
-				return err
-			}
-			comments = string(b)
+	var failed error
+	for c := range chunks {
+		if failed != nil {
+			continue // let the encoder finish
 		}
-		if err := items.add(ctx, tx, append(e.rowOf(comments), it.ID, idNumber(it.ID), e.rid)...); err != nil {
-			return err
+		if c.err != nil {
+			failed = c.err
+			continue
 		}
-		for _, l := range it.Labels {
-			labels = append(labels, labelRow{l, string(it.Status), idNumber(it.ID), e.rid})
-		}
-		for _, bl := range slices.Sorted(slices.Values(it.Blockers)) {
-			if err := blockers.add(ctx, tx, e.rid, bl); err != nil {
-				return err
-			}
-		}
-		if it.Status != "" {
-			if err := search.add(ctx, tx, e.rid, it.Title, it.Description, commentText(it.Comments)); err != nil {
-				return err
+		for _, r := range []struct {
+			r    *rows
+			args []any
+		}{{items, c.items}, {search, c.search}, {blockers, c.blockers}} {
+			r.r.args = append(r.r.args, r.args...)
+			if err := r.r.flush(ctx, tx); err != nil {
+				failed = err
+				break
 			}
 		}
 	}
-	for _, r := range []*rows{items, search, blockers} {
-		if err := r.flush(ctx, tx); err != nil {
-			return err
-		}
+	if failed != nil {
+		return failed
 	}
 	// In the order of the table's key: each insert appends to the tree.
 	slices.SortFunc(labels, func(x, y labelRow) int {
@@ -235,6 +263,31 @@ func (a *applier) writeAll(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	return a.feed.flush(ctx, a, tx)
+}
+
+// values appends the values of e's rows to c, and its labels to labels.
+func (e *entry) values(c *chunk, labels *[]labelRow) error {
+	it := &e.it
+	comments := "[]"
+	if len(it.Comments) > 0 {
+		b, err := json.Marshal(it.Comments)
+		if err != nil {
+			return err
+		}
+		comments = string(b)
+	}
+	num := idNumber(it.ID)
+	c.items = append(append(c.items, e.rowOf(comments)...), it.ID, num, e.rid)
+	for _, l := range it.Labels {
+		*labels = append(*labels, labelRow{l, string(it.Status), num, e.rid})
+	}
+	for _, bl := range slices.Sorted(slices.Values(it.Blockers)) {
+		c.blockers = append(c.blockers, e.rid, bl)
+	}
+	if it.Status != "" {
+		c.search = append(c.search, e.rid, it.Title, it.Description, commentText(it.Comments))
+	}
+	return nil
 }
 
 // commentText is what the full-text index holds of an item's comments.

@@ -2,6 +2,7 @@ package board
 
 import (
 	"context"
+	"slices"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -64,7 +65,8 @@ type Query struct {
 	// Comments includes each item's comments (not with AsOf).
 	Comments bool
 
-	itemID string // one item, for Item
+	itemID string    // one item, for Item
+	now    time.Time // when claims are judged expired (Ready); zero: now
 }
 
 // where builds the query's conditions over a row of items (alias i); lists
@@ -143,8 +145,10 @@ func (b *Board) Items(ctx context.Context, q Query) ([]tracker.Item, error) {
 }
 
 // Ready returns the work items an agent may take next, among those q
-// selects: unassigned, in backlog or ready, every blocker done (as of
-// q.AsOf, if set); most urgent first, then oldest (or in q.Sort's order).
+// selects: every blocker done, and either unassigned in backlog or ready,
+// or (now, not as of a past time) held by a claim that has expired (in
+// backlog, ready or in progress); most urgent first, then oldest (or in
+// q.Sort's order). As of q.AsOf, if set, only unassigned items count.
 func (b *Board) Ready(ctx context.Context, q Query) ([]tracker.Item, error) {
 	if q.Sort == "" {
 		q.Sort = ByPriority
@@ -162,13 +166,42 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 	if !q.AsOf.IsZero() {
 		return b.itemsAsOf(ctx, tx, q, ready)
 	}
-	var args []any
-	cond := q.where(&args, len(q.Labels) > 0)
-	if ready {
-		cond += ` AND i.assignee = '' AND i.status IN ('backlog', 'ready') AND NOT EXISTS (
-			SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
-			WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done'))`
+	if !ready {
+		return b.selectItems(ctx, tx, q, "", nil, "")
 	}
+	// The pool has two parts, each read in order from an index of its
+	// own, stopping at the limit: unclaimed items, and claimed items
+	// whose claim has expired (their agent is gone).
+	const blockersDone = ` AND NOT EXISTS (SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
+		WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done'))`
+	free, err := b.selectItems(ctx, tx, q, ` AND i.expires = 0 AND i.assignee = '' AND i.status IN ('backlog', 'ready')`+blockersDone, nil, "items_ready")
+	if err != nil {
+		return nil, err
+	}
+	now := q.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	expired, err := b.selectItems(ctx, tx, q, ` AND i.expires <> 0 AND i.expires <= ? AND i.status IN ('backlog', 'ready', 'in_progress')`+blockersDone,
+		[]any{micros(now)}, "items_claimed")
+	if err != nil || len(expired) == 0 {
+		return free, err
+	}
+	out := append(free, expired...)
+	slices.SortFunc(out, q.Sort.compare)
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// selectItems returns the items q selects that also meet the condition
+// more (with its arguments), read through the index hint if q's order is
+// by priority and it names no label.
+func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more string, moreArgs []any, hint string) ([]tracker.Item, error) {
+	var args []any
+	cond := q.where(&args, len(q.Labels) > 0) + more
+	args = append(args, moreArgs...)
 	comments := "'[]'"
 	if q.Comments {
 		comments = "i.comments"
@@ -187,11 +220,11 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 			cond += " AND l.status IN (" + placeholders(len(q.Statuses)) + ")"
 			args = append(args, args2...)
 		}
-	} else if ready && q.Sort == ByPriority {
+	} else if hint != "" && q.Sort == ByPriority {
 		// The partial index holds exactly the candidates, in this order:
 		// a limit stops the walk early. (Without statistics SQLite may
 		// pick the assignee index and sort every candidate.)
-		from = "items i INDEXED BY items_ready"
+		from = "items i INDEXED BY " + hint
 	}
 	query := "SELECT " + cols + " FROM " + from + " WHERE " + cond + " ORDER BY " + q.Sort.orderBy()
 	if q.Limit > 0 {

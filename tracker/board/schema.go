@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 6
+const formatVersion = 7
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS items (
 	-- the time of each event of the item's stream: see appendTime
 	times       BLOB NOT NULL,
 	-- its state intervals: see intervals.go
-	intervals   BLOB NOT NULL
+	intervals   BLOB NOT NULL,
+	-- when its claim expires, 0 if it has none
+	expires     INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_num ON items (num, id);
 CREATE INDEX IF NOT EXISTS items_status ON items (status, num);
@@ -51,6 +53,7 @@ CREATE INDEX IF NOT EXISTS items_created ON items (created, num);
 CREATE INDEX IF NOT EXISTS items_updated ON items (updated, num);
 CREATE INDEX IF NOT EXISTS items_ready ON items (prank, created, num)
 	WHERE assignee = '' AND status IN ('backlog', 'ready');
+CREATE INDEX IF NOT EXISTS items_claimed ON items (prank, created, num) WHERE expires <> 0;
 
 -- labels carries each item's status too, so that "label X, status S"
 -- is one range of its key, in ID order.
@@ -131,7 +134,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
 // loads (building an index once, sorted, costs less than keeping it up
 // to date row by row) and the end of a catch-up creates again.
 var indexes = []string{"items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
-	"items_ready", "blockers_blocker"}
+	"items_ready", "items_claimed", "blockers_blocker"}
 
 // tables lists what a reset empties.
 var tables = []string{"items", "labels", "blockers", "initiatives", "initiative_history", "feed_blocks", "feed_names", "reservations", "search"}
