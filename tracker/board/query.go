@@ -2,10 +2,10 @@ package board
 
 import (
 	"context"
-	"slices"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
