@@ -138,6 +138,10 @@ repeated: values of one flag are alternatives, different flags must all hold.`,
 	return cmd
 }
 
+// searchLimit is how many matches search shows unless --limit says: a
+// common word matches most of a large store, and the best come first.
+const searchLimit = 20
+
 func (c *cli) searchCmd() *cobra.Command {
 	var f filterFlags
 	cmd := &cobra.Command{
@@ -146,7 +150,8 @@ func (c *cli) searchCmd() *cobra.Command {
 		Long: `Find work items whose title, description or comments hold every word of
 TEXT (a word also matches as the start of a longer one), best match first:
 title matches weigh most. Takes the same filters as list; done and cancelled
-items are hidden unless --all.`,
+items are hidden unless --all. Shows the best 20 unless --limit says
+otherwise (--limit 0: every match).`,
 		Example: `  jerry search login timeout
   jerry search cache --label backend --limit 5 --json`,
 		Args: args(1, -1, "TEXT"),
@@ -157,6 +162,9 @@ items are hidden unless --all.`,
 			return err
 		}
 		q.Comments = c.jsonOut
+		if !cmd.Flags().Changed("limit") {
+			q.Limit = searchLimit
+		}
 		hits, err := s.Search(ctx, strings.Join(a, " "), q)
 		if err != nil {
 			return err

@@ -136,3 +136,40 @@ func TestStatesOfManyItems(t *testing.T) {
 		t.Fatalf("Waiting on 40,000 IDs: %v", err)
 	}
 }
+
+// A word that matches more items than Search ranks by bm25 is ranked by
+// where it occurs, newest first: every seeded title holds "the", so the
+// answer is the newest open items, and it stops at the limit.
+func TestSearchCommonWord(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	if err := boardtest.Seed(ctx, st, 2500, 5000, time.Now(), 1); err != nil {
+		t.Fatal(err)
+	}
+	reg := es.NewRegistry()
+	tracker.Register(reg)
+	b, err := board.Open(ctx, filepath.Join(t.TempDir(), "board.db"), st, reg, board.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.CatchUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	open, err := b.Items(ctx, board.Query{Sort: board.ByCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err := b.Search(ctx, "the", board.Query{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 10 {
+		t.Fatalf("%d hits, want 10", len(hits))
+	}
+	for i, h := range hits {
+		if h.ID != open[i].ID || h.Rank != 0 {
+			t.Fatalf("hit %d is %s (rank %v), want %s (rank 0)", i, h.ID, h.Rank, open[i].ID)
+		}
+	}
+}

@@ -292,9 +292,17 @@ type Hit struct {
 	Rank float64
 }
 
+// rankAll is the most matches Search ranks by bm25: beyond, with a
+// limit, it ranks by where the words occur, which costs what it returns.
+const rankAll = 2000
+
 // Search returns the work items whose title, description or comments hold
 // every word of text (a word matches as a prefix too), among those q
-// selects (q.AsOf and q.Sort are not used), best match first.
+// selects (q.AsOf and q.Sort are not used), best match first: by bm25,
+// title matches weighing most, then the description. Text so common that
+// more than 2,000 items match it, searched with a limit, is ranked by
+// where its words occur instead (every word in the title first), newest
+// first within that: ranking every match would cost as much as the store.
 func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error) {
 	match := ftsQuery(text)
 	if match == "" {
@@ -302,6 +310,17 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 	}
 	var out []Hit
 	err := b.read(ctx, func(tx *sql.Tx) error {
+		if q.Limit > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT rowid FROM search WHERE search MATCH ? LIMIT ?)", match, rankAll+1).Scan(&n); err != nil {
+				return err
+			}
+			if n > rankAll {
+				var err error
+				out, err = b.searchCommon(ctx, tx, match, q)
+				return err
+			}
+		}
 		args := []any{match}
 		cond := q.where(&args, false)
 		comments := "'[]'"
@@ -337,6 +356,52 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 		}
 	})
 	return out, err
+}
+
+// searchCommon answers a search with many matches: those with every word
+// in the title (Rank 0), then the others (Rank 1), newest first in each,
+// until q.Limit are found.
+func (b *Board) searchCommon(ctx context.Context, tx *sql.Tx, match string, q Query) ([]Hit, error) {
+	var out []Hit
+	seen := make(map[string]bool)
+	for tier, m := range []string{"{title} : (" + match + ")", match} {
+		args := []any{m}
+		cond := q.where(&args, false)
+		comments := "'[]'"
+		if q.Comments {
+			comments = "i.comments"
+		}
+		cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
+		query := `SELECT ` + cols + `, ` + fmt.Sprint(tier) + ` FROM (SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?) s
+			JOIN items i ON i.rid = s.rowid WHERE ` + cond + ` ORDER BY s.rowid DESC`
+		for k := 4 * q.Limit; ; k *= 8 {
+			a := append([]any{m, k}, args[1:]...)
+			var hits []Hit
+			n, err := b.searchRows(ctx, tx, query, a, &hits)
+			if err != nil {
+				return nil, err
+			}
+			kept := 0
+			for _, h := range hits {
+				if !seen[h.ID] {
+					kept++
+				}
+			}
+			if kept+len(out) >= q.Limit || n < k {
+				for _, h := range hits {
+					if !seen[h.ID] && len(out) < q.Limit {
+						seen[h.ID] = true
+						out = append(out, h)
+					}
+				}
+				break
+			}
+		}
+		if len(out) >= q.Limit {
+			break
+		}
+	}
+	return out, nil
 }
 
 // searchRows runs a search query, appending its hits to out; it returns
