@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,9 +82,12 @@ var pgConfig = boardtest.Config{
 }
 
 func TestMain(m *testing.M) {
-	if loc := os.Getenv("BOARDTEST_STORE"); len(loc) > 5 && loc[:5] == "file:" {
+	switch loc := os.Getenv("BOARDTEST_STORE"); {
+	case strings.HasPrefix(loc, "file:"):
 		boardtest.Main(fileConfig)
-	} else {
+	case strings.HasPrefix(loc, "nats:"):
+		boardtest.Main(natsConfig)
+	default:
 		boardtest.Main(pgConfig)
 	}
 	os.Exit(m.Run())
