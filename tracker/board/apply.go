@@ -36,6 +36,9 @@ type entry struct {
 	// is when the last one began.
 	intervals []byte
 	lastFrom  int64
+	// state is stateOf(&it) if stateOK: each event then computes it once.
+	state   listState
+	stateOK bool
 	// What the batch changed, to write at its end.
 	dirty, textDirty, labelsDirty, blockersDirty bool
 }
@@ -263,7 +266,10 @@ func decode(reg *es.Registry, rec es.Record) (any, error) {
 func (a *applier) foldItem(e *entry, env es.Envelope, at int64) {
 	before := e.it
 	wasNew := e.it.Status == ""
-	oldState := stateOf(&e.it)
+	oldState := e.state
+	if !e.stateOK {
+		oldState = stateOf(&e.it)
+	}
 	e.it.Apply(env)
 	e.it.Version, e.at, e.dirty = env.Version, at, true
 	switch env.Data.(type) {
@@ -277,9 +283,12 @@ func (a *applier) foldItem(e *entry, env es.Envelope, at int64) {
 		e.blockersDirty = true
 	}
 	if e.it.Status == "" {
+		e.stateOK = false
 		return // not created yet: no state to list
 	}
-	if st := stateOf(&e.it); wasNew || st != oldState {
+	st := stateOf(&e.it)
+	e.state, e.stateOK = st, true
+	if wasNew || st != oldState {
 		prev := &oldState
 		if wasNew {
 			prev = &listState{} // what an item's intervals start from
