@@ -38,7 +38,7 @@ func TestIntervalsRoundTrip(t *testing.T) {
 		}
 		var raw rawState
 		for k, from := range starts {
-			to := int64(1<<62)
+			to := int64(1 << 62)
 			if k+1 < len(starts) {
 				to = starts[k+1]
 			}
