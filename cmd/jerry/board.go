@@ -127,12 +127,21 @@ repeated: values of one flag are alternatives, different flags must all hold.`,
 		if err != nil {
 			return err
 		}
-		q.Comments = c.jsonOut && q.AsOf.IsZero() // the table does not show them
+		if !c.jsonOut {
+			// The table shows the items only: no card to build.
+			items, err := s.Items(ctx, q)
+			if err != nil {
+				return err
+			}
+			printItems(c.out, items)
+			return nil
+		}
+		q.Comments = q.AsOf.IsZero()
 		cards, err := s.ListCards(ctx, q)
 		if err != nil {
 			return err
 		}
-		return c.emit(func() any { return cardViews(cards) }, func(w io.Writer) { printItems(w, cardItems(cards)) })
+		return c.emit(func() any { return cardViews(cards) }, nil)
 	})
 	f.add(cmd, "id", true)
 	return cmd
@@ -172,6 +181,15 @@ otherwise (--limit 0: every match).`,
 		items := make([]tracker.Item, len(hits))
 		for i, h := range hits {
 			items[i] = h.Item
+		}
+		if !c.jsonOut {
+			// The table shows the items only: no card to build.
+			if len(items) == 0 {
+				fmt.Fprintln(c.out, "no match")
+			} else {
+				printItems(c.out, items)
+			}
+			return nil
 		}
 		cards, err := s.CardsNow(ctx, items)
 		if err != nil {

@@ -74,6 +74,19 @@ The filters of list narrow it (--label ui, --type bug, --assignee none, ...);
 				printItem(w, card)
 			})
 		}
+		if !c.jsonOut && q.AsOf.IsZero() {
+			// The table shows the items only: no card to build.
+			items, err := s.ReadyItems(ctx, q)
+			if err != nil {
+				return err
+			}
+			if len(items) == 0 {
+				fmt.Fprintln(c.out, "nothing ready")
+			} else {
+				printItems(c.out, items)
+			}
+			return nil
+		}
 		q.Comments = c.jsonOut && q.AsOf.IsZero()
 		items, err := s.ReadyCards(ctx, q)
 		if err != nil {
