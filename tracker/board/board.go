@@ -341,18 +341,17 @@ func (b *Board) CatchUp(ctx context.Context, progress Progress) (int64, error) {
 // progress. An interrupted rebuild leaves a consistent model at some
 // position, which the next catch-up carries on from.
 func (b *Board) Rebuild(ctx context.Context, progress Progress) (int64, error) {
-	err := b.write(ctx, func(tx *sql.Tx) error {
-		if err := reset(ctx, tx); err != nil {
-			return err
+	if b.bulkOK {
+		pos, err := b.rebuild(ctx, progress)
+		if err == nil || !isDamage(err) {
+			return pos, err
 		}
-		for _, ix := range indexes {
-			if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+ix); err != nil {
-				return err
-			}
+		if err := b.Repair(ctx); err != nil {
+			return 0, err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed', 0)")
-		return err
-	})
+		return b.CatchUp(ctx, progress)
+	}
+	err := b.write(ctx, func(tx *sql.Tx) error { return reset(ctx, tx) })
 	if err != nil {
 		if !isDamage(err) {
 			return 0, err
@@ -364,9 +363,45 @@ func (b *Board) Rebuild(ctx context.Context, progress Progress) (int64, error) {
 	return b.CatchUp(ctx, progress)
 }
 
+// rebuild empties the model and bulk loads it again in one transaction:
+// until it commits, readers see the model as it was.
+func (b *Board) rebuild(ctx context.Context, progress Progress) (int64, error) {
+	last, err := b.log.LastPosition(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("board: %w", err)
+	}
+	var pos int64
+	var n int
+	err = b.write(ctx, func(tx *sql.Tx) error {
+		if err := reset(ctx, tx); err != nil {
+			return b.wrap(err)
+		}
+		var err error
+		pos, n, err = b.bulk(ctx, tx, newApplier(b.reg, b.opts.DependencyStream), last, progress)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if progress != nil && n > 0 {
+		progress(int64(n), pos, last)
+	}
+	if _, err := b.db.ExecContext(ctx, "PRAGMA analysis_limit = 1000; ANALYZE"); err != nil {
+		return pos, b.wrap(err)
+	}
+	// Events committed meanwhile.
+	return b.CatchUp(ctx, nil)
+}
+
 func reset(ctx context.Context, tx *sql.Tx) error {
 	for _, t := range tables {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+		q := "DELETE FROM " + t
+		if t == "search" {
+			// The full-text index's own command: a DELETE would remove
+			// (and record the removal of) one document at a time.
+			q = "INSERT INTO search (search) VALUES ('delete-all')"
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
@@ -430,12 +465,6 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 				return nil
 			}
 			if p == 0 && b.bulkOK && last >= bulkMin {
-				// A page cache that holds the tables' growing
-				// edges while they load (the default is 2 MB).
-				if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
-					return b.wrap(err)
-				}
-				defer tx.ExecContext(ctx, "PRAGMA cache_size = -2000")
 				pos, n, err = b.bulk(ctx, tx, ap, last, progress)
 				return err
 			}
@@ -450,9 +479,6 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 			progress(done, pos, last)
 		}
 		if pos >= last || n == 0 {
-			if err := b.index(ctx); err != nil {
-				return pos, err
-			}
 			if done >= 20000 {
 				// Many new rows: refresh the planner's statistics
 				// (sampled, so it stays cheap).
@@ -463,25 +489,6 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 			return pos, nil
 		}
 	}
-}
-
-// index creates the secondary indexes if a rebuild dropped them.
-func (b *Board) index(ctx context.Context) error {
-	return b.write(ctx, func(tx *sql.Tx) error {
-		var v int64
-		err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'indexed'").Scan(&v)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && v == 1) {
-			return nil
-		}
-		if err != nil {
-			return b.wrap(err)
-		}
-		if _, err := tx.ExecContext(ctx, schema); err != nil {
-			return b.wrap(err)
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE meta SET value = 1 WHERE key = 'indexed'")
-		return b.wrap(err)
-	})
 }
 
 // sameStore reports whether the event at position pos of the log is the

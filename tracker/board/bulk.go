@@ -31,6 +31,12 @@ const (
 
 // bulk fills the empty model in tx with the events up to last.
 func (b *Board) bulk(ctx context.Context, tx *sql.Tx, a *applier, last int64, progress Progress) (int64, int, error) {
+	// A page cache that holds the tables' growing edges while they load
+	// (the default is 2 MB).
+	if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
+		return 0, 0, b.wrap(err)
+	}
+	defer tx.ExecContext(ctx, "PRAGMA cache_size = -2000")
 	for _, ix := range indexes {
 		if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+ix); err != nil {
 			return 0, 0, b.wrap(err)
@@ -77,7 +83,12 @@ func (b *Board) bulk(ctx context.Context, tx *sql.Tx, a *applier, last int64, pr
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return 0, 0, b.wrap(err)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed', 1), ('position', ?), ('last_id', ?)", pos, lastID); err != nil {
+	// Reservations that their items have gone past are settled (now that
+	// items are indexed by ID).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM reservations WHERE item_version < coalesce((SELECT version FROM items WHERE items.id = reservations.item), 0)`); err != nil {
+		return 0, 0, b.wrap(err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (key, value) VALUES ('position', ?), ('last_id', ?)", pos, lastID); err != nil {
 		return 0, 0, b.wrap(err)
 	}
 	a.bulk, a.fresh = false, false
@@ -253,10 +264,6 @@ func (a *applier) writeAll(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	if err := lr.flush(ctx, tx); err != nil {
-		return err
-	}
-	// Reservations that their items have gone past are settled.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM reservations WHERE item_version < coalesce((SELECT version FROM items WHERE items.id = reservations.item), 0)`); err != nil {
 		return err
 	}
 	if err := a.flushInitiatives(ctx, tx); err != nil {

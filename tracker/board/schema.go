@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 7
+const formatVersion = 8
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS meta (
 
 CREATE TABLE IF NOT EXISTS items (
 	rid         INTEGER PRIMARY KEY,
-	id          TEXT NOT NULL UNIQUE,
+	id          TEXT NOT NULL,
 	num         INTEGER NOT NULL,
 	title       TEXT NOT NULL,
 	description TEXT NOT NULL,
@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS items (
 	-- when its claim expires, 0 if it has none
 	expires     INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items (id);
 CREATE INDEX IF NOT EXISTS items_num ON items (num, id);
 CREATE INDEX IF NOT EXISTS items_status ON items (status, num);
 CREATE INDEX IF NOT EXISTS items_assignee ON items (assignee, num);
@@ -130,10 +131,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
 );
 `
 
-// indexes lists the secondary indexes, which a rebuild drops while it
-// loads (building an index once, sorted, costs less than keeping it up
-// to date row by row) and the end of a catch-up creates again.
-var indexes = []string{"items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
+// indexes lists the secondary indexes, which a bulk load drops while it
+// loads and creates again before it commits (building an index once,
+// sorted, costs less than keeping it up to date row by row).
+var indexes = []string{"items_id", "items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
 	"items_ready", "items_claimed", "blockers_blocker"}
 
 // tables lists what a reset empties.
