@@ -226,7 +226,13 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 		// pick the assignee index and sort every candidate.)
 		from = "items i INDEXED BY " + hint
 	}
-	query := "SELECT " + cols + " FROM " + from + " WHERE " + cond + " ORDER BY " + q.Sort.orderBy()
+	order := q.Sort.orderBy()
+	if len(q.Labels) > 0 && (q.Sort == "" || q.Sort == ByID) {
+		// The label rows of one status come in ID order: a limit stops
+		// the walk early instead of sorting every match.
+		order = "l.num, i.id"
+	}
+	query := "SELECT " + cols + " FROM " + from + " WHERE " + cond + " ORDER BY " + order
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
