@@ -39,6 +39,10 @@ type entry struct {
 	// state is stateOf(&it) if stateOK: each event then computes it once.
 	state   listState
 	stateOK bool
+	// A bulk load's: the stretch of the log that last touched the item,
+	// and whether its row is written.
+	chunk   int
+	written bool
 	// What the batch changed, to write at its end.
 	dirty, textDirty, labelsDirty, blockersDirty bool
 }
@@ -122,6 +126,7 @@ type applier struct {
 	// given its rowid at once.
 	bulk    bool
 	nextRid int64
+	chunk   int // the stretch of the log being folded
 	items   map[string]*entry
 	inits   map[string]*initEntry
 	feed    feedAgg // the feed's blocks the batch touched
@@ -221,6 +226,7 @@ func (a *applier) applyData(ctx context.Context, tx *sql.Tx, rec es.Record, data
 			return err
 		}
 		e.times, e.last = appendTime(e.times, e.last, t), t
+		e.chunk = a.chunk
 		a.foldItem(e, env, max(e.at, t))
 	case strings.HasPrefix(rec.Stream, initiativePrefix):
 		in, err := a.initiative(ctx, tx, rec.Stream[len(initiativePrefix):])

@@ -177,3 +177,14 @@ func TestSearchCommonWord(t *testing.T) {
 		}
 	}
 }
+
+// The suite with every empty model bulk loaded (from 50 events, not
+// 2,000), writing the items a stretch of the log left alone while it folds
+// the rest (every 97 events here, every 65,536 in use): items touched
+// again after their row was written are updated.
+func TestMemstoreBulkStretches(t *testing.T) {
+	defer board.SetBulk(50, 97)()
+	boardtest.Run(t, boardtest.Config{
+		New: func(t testing.TB) (boardtest.Store, string) { return memstore.New(), "" },
+	})
+}

@@ -23,10 +23,17 @@ import (
 // catch-up starts over. Building an index once, sorted, costs much less
 // than keeping it up to date row by row, and a derivable cache need not be
 // synced to disk until the load commits.
-const (
-	bulkMin      = 2000  // fewer events than this are applied row by row
-	bulkProgress = 65536 // events between progress reports
-	perInsert    = 100   // rows of one INSERT statement
+// perInsert is how many rows one INSERT statement adds.
+const perInsert = 100
+
+// Variables for the tests.
+var (
+	// bulkMin: fewer events than this are applied row by row.
+	bulkMin = int64(2000)
+	// bulkProgress is how many events a bulk load folds between
+	// progress reports and writes of the items that stretch did not
+	// touch.
+	bulkProgress = 65536
 )
 
 // bulk fills the empty model in tx with the events up to last.
@@ -66,8 +73,14 @@ func (b *Board) bulk(ctx context.Context, tx *sql.Tx, a *applier, last int64, pr
 			}
 			pos, lastID = rec.Position, rec.ID.String()
 			n++
-			if progress != nil && n%bulkProgress == 0 {
-				progress(int64(n), pos, last)
+			if n%bulkProgress == 0 {
+				a.chunk++
+				if err := a.writeSettled(ctx, tx); err != nil {
+					return 0, 0, b.wrap(err)
+				}
+				if progress != nil {
+					progress(int64(n), pos, last)
+				}
 			}
 		}
 	}
@@ -109,7 +122,8 @@ type decoded struct {
 // a goroutine of its own, handing them over in batches: a bulk load then
 // reads and folds on two cores. Cancelling ctx stops it.
 func (a *applier) readDecoded(ctx context.Context, log es.LogReader, last int64) <-chan []decoded {
-	ch := make(chan []decoded, 8)
+	// Room for the reading to go on while the other side writes.
+	ch := make(chan []decoded, 128)
 	go func() {
 		defer close(ch)
 		batch := make([]decoded, 0, 512)
@@ -202,7 +216,47 @@ type labelRow struct {
 // feed's blocks. A goroutine of its own encodes the items' rows while this
 // one inserts them.
 func (a *applier) writeAll(ctx context.Context, tx *sql.Tx) error {
-	all := a.byNum()
+	var fresh []*entry
+	for _, e := range a.byNum() {
+		if !e.written {
+			fresh = append(fresh, e)
+		}
+	}
+	if err := a.insertItems(ctx, tx, fresh); err != nil {
+		return err
+	}
+	// Items written early and changed since: updated row by row.
+	for _, e := range a.items {
+		if e.dirty {
+			if err := a.writeItem(ctx, tx, e); err != nil {
+				return err
+			}
+			e.dirty, e.textDirty, e.labelsDirty, e.blockersDirty = false, false, false, false
+		}
+	}
+	if err := a.flushInitiatives(ctx, tx); err != nil {
+		return err
+	}
+	return a.feed.flush(ctx, a, tx)
+}
+
+// writeSettled inserts the items that the last stretch of the log did not
+// touch: most will not change again, and inserting them now, while the
+// other goroutine reads on, shortens the load.
+func (a *applier) writeSettled(ctx context.Context, tx *sql.Tx) error {
+	var settled []*entry
+	for _, e := range a.byNum() {
+		if !e.written && e.chunk < a.chunk {
+			settled = append(settled, e)
+		}
+	}
+	return a.insertItems(ctx, tx, settled)
+}
+
+// insertItems inserts the rows of new items all (in ID order), with their
+// labels, blockers and text. A goroutine of its own encodes the rows while
+// this one inserts them.
+func (a *applier) insertItems(ctx context.Context, tx *sql.Tx, all []*entry) error {
 	chunks := make(chan chunk, 4)
 	var labels []labelRow
 	go func() {
@@ -263,13 +317,7 @@ func (a *applier) writeAll(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 	}
-	if err := lr.flush(ctx, tx); err != nil {
-		return err
-	}
-	if err := a.flushInitiatives(ctx, tx); err != nil {
-		return err
-	}
-	return a.feed.flush(ctx, a, tx)
+	return lr.flush(ctx, tx)
 }
 
 // values appends the values of e's rows to c, and its labels to labels.
@@ -284,7 +332,11 @@ func (e *entry) values(c *chunk, labels *[]labelRow) error {
 		comments = string(b)
 	}
 	num := idNumber(it.ID)
-	c.items = append(append(c.items, e.rowOf(comments)...), it.ID, num, e.rid)
+	// What the row holds, for an update if the item changes later.
+	e.row = e.rowOf(comments)
+	e.dbLabels, e.dbStatus = slices.Clone(it.Labels), string(it.Status)
+	e.written, e.dirty, e.textDirty, e.labelsDirty, e.blockersDirty = true, false, false, false, false
+	c.items = append(append(c.items, e.row...), it.ID, num, e.rid)
 	for _, l := range it.Labels {
 		*labels = append(*labels, labelRow{l, string(it.Status), num, e.rid})
 	}
