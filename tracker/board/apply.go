@@ -36,6 +36,9 @@ type entry struct {
 	// is when the last one began.
 	intervals []byte
 	lastFrom  int64
+	// comments is the JSON of its comments as the database holds them
+	// ("" if it holds none).
+	comments string
 	// state is stateOf(&it) if stateOK: each event then computes it once.
 	state   listState
 	stateOK bool
@@ -304,10 +307,10 @@ func (a *applier) foldItem(e *entry, env es.Envelope, at int64) {
 }
 
 // rowOf returns the values of the itemSet columns for e.
-func (e *entry) rowOf(comments string) []any {
+func (e *entry) rowOf() []any {
 	it := &e.it
 	return []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), int64(it.Priority.Rank()),
-		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
+		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), it.Version,
 		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it), append([]byte{}, e.times...), append([]byte{}, e.intervals...), expiresOf(it)}
 }
 
@@ -321,9 +324,27 @@ func expiresOf(it *tracker.Item) int64 {
 
 // itemSet lists the columns writeItem sets, in its order.
 var itemSet = []string{"title", "description", "type", "status", "priority", "prank", "assignee", "initiative",
-	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra", "times", "intervals", "expires"}
+	"labels", "blockers", "version", "created", "updated", "at", "extra", "times", "intervals", "expires"}
 
+// itemCols lists the columns scanItem reads; "comments" stands for the
+// item's comments, kept in a table of their own (see commentsOf).
 const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, extra"
+
+// commentsOf returns the expression of the comments of the item row alias
+// (its JSON array), or of none if !want.
+func commentsOf(alias string, want bool) string {
+	if !want {
+		return "'[]'"
+	}
+	return "coalesce((SELECT c.comments FROM comments c WHERE c.rid = " + alias + ".rid), '[]')"
+}
+
+// itemColsOf returns itemCols for the item row alias, with its comments if
+// want.
+func itemColsOf(alias string, want bool) string {
+	cols := strings.ReplaceAll(itemCols, ", ", ", "+alias+".")
+	return strings.Replace(alias+"."+cols, alias+".comments", commentsOf(alias, want), 1)
+}
 
 // item returns the entry of work item id, from the cache, the database, or
 // new.
@@ -340,7 +361,7 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 		a.items[id] = e
 		return e, nil
 	}
-	row := a.queryRow(ctx, tx, "SELECT "+itemCols+", times, intervals FROM items WHERE id = ?", id)
+	row := a.queryRow(ctx, tx, "SELECT "+itemColsOf("i", true)+", i.times, i.intervals FROM items i WHERE i.id = ?", id)
 	var comments string
 	err := scanItem(rowWith{row, []any{&e.times, &e.intervals}}, &e.it, &e.rid, &comments, &e.at)
 	switch {
@@ -361,7 +382,7 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 		} else {
 			return nil, fmt.Errorf("%w: state intervals of %s", ErrDamaged, id)
 		}
-		e.row = e.rowOf(comments)
+		e.row, e.comments = e.rowOf(), comments
 	}
 	a.items[id] = e
 	return e, nil
@@ -462,7 +483,7 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 		comments = string(b)
 	}
-	args := e.rowOf(comments)
+	args := e.rowOf()
 	if e.rid == 0 {
 		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num)
 			VALUES (`+placeholders(len(itemSet)+2)+`) RETURNING rid`,
@@ -485,6 +506,12 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 	}
 	e.row = args
+	if comments != e.comments && (comments != "[]" || e.comments != "") {
+		if _, err := a.exec(ctx, tx, "INSERT OR REPLACE INTO comments (rid, comments) VALUES (?, ?)", e.rid, comments); err != nil {
+			return err
+		}
+		e.comments = comments
+	}
 	// Reservations of the item that its stream has gone past are settled.
 	if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
 		return err

@@ -203,8 +203,8 @@ func (a *applier) byNum() []*entry {
 
 // chunk holds the values of the rows of some items, ready to insert.
 type chunk struct {
-	items, search, blockers []any
-	err                     error
+	items, comments, search, blockers []any
+	err                               error
 }
 
 type labelRow struct {
@@ -283,6 +283,7 @@ func (a *applier) insertItems(ctx context.Context, tx *sql.Tx, all []*entry) err
 	}()
 	items := &rows{a: a, cols: len(itemSet) + 3, insert: "INSERT INTO items (" + strings.Join(itemSet, ", ") + ", id, num, rid) VALUES "}
 	search := &rows{a: a, cols: 4, insert: "INSERT INTO search (rowid, title, description, comments) VALUES "}
+	comments := &rows{a: a, cols: 2, insert: "INSERT INTO comments (rid, comments) VALUES "}
 	blockers := &rows{a: a, cols: 2, insert: "INSERT INTO blockers (rid, blocker) VALUES "}
 	var failed error
 	for c := range chunks {
@@ -296,7 +297,7 @@ func (a *applier) insertItems(ctx context.Context, tx *sql.Tx, all []*entry) err
 		for _, r := range []struct {
 			r    *rows
 			args []any
-		}{{items, c.items}, {search, c.search}, {blockers, c.blockers}} {
+		}{{items, c.items}, {comments, c.comments}, {search, c.search}, {blockers, c.blockers}} {
 			r.r.args = append(r.r.args, r.args...)
 			if err := r.r.flush(ctx, tx); err != nil {
 				failed = err
@@ -333,7 +334,11 @@ func (e *entry) values(c *chunk, labels *[]labelRow) error {
 	}
 	num := idNumber(it.ID)
 	// What the row holds, for an update if the item changes later.
-	e.row = e.rowOf(comments)
+	e.row = e.rowOf()
+	if comments != "[]" {
+		c.comments = append(c.comments, e.rid, comments)
+		e.comments = comments
+	}
 	e.dbLabels, e.dbStatus = slices.Clone(it.Labels), string(it.Status)
 	e.written, e.dirty, e.textDirty, e.labelsDirty, e.blockersDirty = true, false, false, false, false
 	c.items = append(append(c.items, e.row...), it.ID, num, e.rid)

@@ -202,11 +202,7 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 	var args []any
 	cond := q.where(&args, len(q.Labels) > 0) + more
 	args = append(args, moreArgs...)
-	comments := "'[]'"
-	if q.Comments {
-		comments = "i.comments"
-	}
-	cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
+	cols := itemColsOf("i", q.Comments)
 	from := "items i"
 	if len(q.Labels) > 0 {
 		// Walk the first label's rows (one status at a time, in ID
@@ -329,11 +325,7 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 		}
 		args := []any{match}
 		cond := q.where(&args, false)
-		comments := "'[]'"
-		if q.Comments {
-			comments = "i.comments"
-		}
-		cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
+		cols := itemColsOf("i", q.Comments)
 		// Title matches weigh most, then the description. The full-text
 		// index ranks inside its own module, best first, and the items'
 		// filters apply to its best k matches: k grows until the limit is
@@ -373,11 +365,7 @@ func (b *Board) searchCommon(ctx context.Context, tx *sql.Tx, match string, q Qu
 	for tier, m := range []string{"{title} : (" + match + ")", match} {
 		args := []any{m}
 		cond := q.where(&args, false)
-		comments := "'[]'"
-		if q.Comments {
-			comments = "i.comments"
-		}
-		cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
+		cols := itemColsOf("i", q.Comments)
 		query := `SELECT ` + cols + `, ` + fmt.Sprint(tier) + ` FROM (SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?) s
 			JOIN items i ON i.rid = s.rowid WHERE ` + cond + ` ORDER BY s.rowid DESC`
 		for k := 4 * q.Limit; ; k *= 8 {

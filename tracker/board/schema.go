@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 8
+const formatVersion = 9
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -32,7 +32,6 @@ CREATE TABLE IF NOT EXISTS items (
 	initiative  TEXT NOT NULL,
 	labels      TEXT NOT NULL,
 	blockers    TEXT NOT NULL,
-	comments    TEXT NOT NULL,
 	version     INTEGER NOT NULL,
 	created     INTEGER NOT NULL,
 	updated     INTEGER NOT NULL,
@@ -55,6 +54,14 @@ CREATE INDEX IF NOT EXISTS items_updated ON items (updated, num);
 CREATE INDEX IF NOT EXISTS items_ready ON items (prank, created, num)
 	WHERE assignee = '' AND status IN ('backlog', 'ready');
 CREATE INDEX IF NOT EXISTS items_claimed ON items (prank, created, num) WHERE expires <> 0;
+
+-- Each item's comments (a JSON array), apart from its row: listings that
+-- do not show them, and the index builds of a bulk load, then read a
+-- tenth of the bytes.
+CREATE TABLE IF NOT EXISTS comments (
+	rid      INTEGER PRIMARY KEY,
+	comments TEXT NOT NULL
+);
 
 -- labels carries each item's status too, so that "label X, status S"
 -- is one range of its key, in ID order.
@@ -138,4 +145,4 @@ var indexes = []string{"items_id", "items_num", "items_status", "items_assignee"
 	"items_ready", "items_claimed", "blockers_blocker"}
 
 // tables lists what a reset empties.
-var tables = []string{"items", "labels", "blockers", "initiatives", "initiative_history", "feed_blocks", "feed_names", "reservations", "search"}
+var tables = []string{"items", "comments", "labels", "blockers", "initiatives", "initiative_history", "feed_blocks", "feed_names", "reservations", "search"}
