@@ -130,9 +130,13 @@ type applier struct {
 	bulk    bool
 	nextRid int64
 	chunk   int // the stretch of the log being folded
-	items   map[string]*entry
-	inits   map[string]*initEntry
-	feed    feedAgg // the feed's blocks the batch touched
+	// graphVersion and reservations are what a bulk load's fold found
+	// of the dependency graph stream, to write at its end.
+	graphVersion int64
+	reservations []any
+	items        map[string]*entry
+	inits        map[string]*initEntry
+	feed         feedAgg // the feed's blocks the batch touched
 }
 
 func newApplier(reg *es.Registry, deps string) *applier {
@@ -241,7 +245,11 @@ func (a *applier) applyData(ctx context.Context, tx *sql.Tx, rec es.Record, data
 		in.at, in.dirty = at, true
 		in.hist = append(in.hist, initHist{fromAt: at, st: in.st})
 	case rec.Stream == a.deps:
-		if _, err := a.exec(ctx, tx, "UPDATE meta SET value = ? WHERE key = 'graph_version'", rec.Version); err != nil {
+		if a.bulk {
+			// A bulk load folds on a goroutine of its own: what goes to
+			// the database waits for the end (see bulk.go).
+			a.graphVersion = rec.Version
+		} else if _, err := a.exec(ctx, tx, "UPDATE meta SET value = ? WHERE key = 'graph_version'", rec.Version); err != nil {
 			return err
 		}
 		if d, ok := data.(tracker.DependencyReserved); ok {
@@ -250,7 +258,9 @@ func (a *applier) applyData(ctx context.Context, tx *sql.Tx, rec es.Record, data
 				return err
 			}
 			if e.it.Version <= d.ItemVersion { // not settled yet
-				if _, err := a.exec(ctx, tx, "INSERT OR IGNORE INTO reservations (item, item_version, blocker) VALUES (?, ?, ?)",
+				if a.bulk {
+					a.reservations = append(a.reservations, d.Item, d.ItemVersion, d.Blocker)
+				} else if _, err := a.exec(ctx, tx, "INSERT OR IGNORE INTO reservations (item, item_version, blocker) VALUES (?, ?, ?)",
 					d.Item, d.ItemVersion, d.Blocker); err != nil {
 					return err
 				}

@@ -57,36 +57,36 @@ func (b *Board) bulk(ctx context.Context, tx *sql.Tx, a *applier, last int64, pr
 		return 0, 0, b.wrap(err)
 	}
 	a.feed.reset(nm)
-	var pos int64
-	var n int
-	var lastID string
+	a.graphVersion, a.reservations = -1, nil
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for batch := range a.readDecoded(rctx, b.log, last) {
-		for _, d := range batch {
-			rec := d.rec
-			if d.err != nil {
-				return 0, 0, d.err
-			}
-			if err := a.applyData(ctx, tx, rec, d.data); err != nil {
-				return 0, 0, fmt.Errorf("board: apply the event at position %d (%s %s v%d): %w", rec.Position, rec.Type, rec.Stream, rec.Version, err)
-			}
-			pos, lastID = rec.Position, rec.ID.String()
-			n++
-			if n%bulkProgress == 0 {
-				a.chunk++
-				if err := a.writeSettled(ctx, tx); err != nil {
-					return 0, 0, b.wrap(err)
-				}
-				if progress != nil {
-					progress(int64(n), pos, last)
-				}
-			}
+	f := &folder{a: a, last: last}
+	jobs := make(chan job, 4)
+	go f.run(rctx, b.log, jobs)
+	var failed error
+	for j := range jobs {
+		if failed != nil {
+			continue // until the folder stops
 		}
+		if failed = a.insertJob(ctx, tx, j); failed != nil {
+			cancel()
+			continue
+		}
+		if progress != nil && j.done > 0 {
+			progress(j.done, j.pos, last)
+		}
+	}
+	// The folder is done: the entries are this goroutine's again.
+	if failed != nil {
+		return 0, 0, b.wrap(failed)
+	}
+	if f.err != nil {
+		return 0, 0, f.err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
 	}
+	pos, n, lastID := f.pos, f.n, f.lastID
 	if n == 0 {
 		return 0, 0, nil
 	}
@@ -216,15 +216,6 @@ type labelRow struct {
 // feed's blocks. A goroutine of its own encodes the items' rows while this
 // one inserts them.
 func (a *applier) writeAll(ctx context.Context, tx *sql.Tx) error {
-	var fresh []*entry
-	for _, e := range a.byNum() {
-		if !e.written {
-			fresh = append(fresh, e)
-		}
-	}
-	if err := a.insertItems(ctx, tx, fresh); err != nil {
-		return err
-	}
 	// Items written early and changed since: updated row by row.
 	for _, e := range a.items {
 		if e.dirty {
@@ -234,86 +225,129 @@ func (a *applier) writeAll(ctx context.Context, tx *sql.Tx) error {
 			e.dirty, e.textDirty, e.labelsDirty, e.blockersDirty = false, false, false, false
 		}
 	}
+	if a.graphVersion >= 0 {
+		if _, err := tx.ExecContext(ctx, "UPDATE meta SET value = ? WHERE key = 'graph_version'", a.graphVersion); err != nil {
+			return err
+		}
+	}
+	resv := &rows{a: a, cols: 3, insert: "INSERT OR IGNORE INTO reservations (item, item_version, blocker) VALUES "}
+	resv.args = a.reservations
+	if err := resv.flush(ctx, tx); err != nil {
+		return err
+	}
 	if err := a.flushInitiatives(ctx, tx); err != nil {
 		return err
 	}
 	return a.feed.flush(ctx, a, tx)
 }
 
-// writeSettled inserts the items that the last stretch of the log did not
-// touch: most will not change again, and inserting them now, while the
-// other goroutine reads on, shortens the load.
-func (a *applier) writeSettled(ctx context.Context, tx *sql.Tx) error {
-	var settled []*entry
-	for _, e := range a.byNum() {
-		if !e.written && e.chunk < a.chunk {
-			settled = append(settled, e)
-		}
-	}
-	return a.insertItems(ctx, tx, settled)
+// job is what the folder hands over to insert: the rows of items, and how
+// far the fold has come.
+type job struct {
+	c      chunk
+	labels []labelRow
+	done   int64 // events folded (0: no progress to report)
+	pos    int64
 }
 
-// insertItems inserts the rows of new items all (in ID order), with their
-// labels, blockers and text. A goroutine of its own encodes the rows while
-// this one inserts them.
-func (a *applier) insertItems(ctx context.Context, tx *sql.Tx, all []*entry) error {
-	chunks := make(chan chunk, 4)
-	var labels []labelRow
-	go func() {
-		defer close(chunks)
-		const perChunk = 2 * perInsert
-		for len(all) > 0 {
-			var c chunk
-			n := min(len(all), perChunk)
-			for _, e := range all[:n] {
-				if c.err = e.values(&c, &labels); c.err != nil {
-					break
+// folder folds the log on a goroutine of its own for a bulk load, and
+// encodes the rows of the items as they settle: every bulkProgress
+// events, those the last stretch did not touch; at the end, the rest.
+// Until it closes its channel it alone touches the applier's entries.
+type folder struct {
+	a      *applier
+	last   int64
+	pos    int64
+	n      int
+	lastID string
+	err    error
+}
+
+func (f *folder) run(ctx context.Context, log es.LogReader, jobs chan<- job) {
+	defer close(jobs)
+	a := f.a
+	send := func(j job) bool {
+		select {
+		case jobs <- j:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for batch := range a.readDecoded(ctx, log, f.last) {
+		for _, d := range batch {
+			rec := d.rec
+			if d.err != nil {
+				f.err = d.err
+				return
+			}
+			if err := a.applyData(ctx, nil, rec, d.data); err != nil {
+				f.err = fmt.Errorf("board: apply the event at position %d (%s %s v%d): %w", rec.Position, rec.Type, rec.Stream, rec.Version, err)
+				return
+			}
+			f.pos, f.lastID = rec.Position, rec.ID.String()
+			f.n++
+			if f.n%bulkProgress == 0 {
+				a.chunk++
+				j, err := a.encode(func(e *entry) bool { return e.chunk < a.chunk })
+				if err != nil {
+					f.err = err
+					return
+				}
+				j.done, j.pos = int64(f.n), f.pos
+				if !send(j) {
+					return
 				}
 			}
-			select {
-			case chunks <- c:
-			case <-ctx.Done():
-				return
-			}
-			if c.err != nil {
-				return
-			}
-			all = all[n:]
-		}
-	}()
-	items := &rows{a: a, cols: len(itemSet) + 3, insert: "INSERT INTO items (" + strings.Join(itemSet, ", ") + ", id, num, rid) VALUES "}
-	search := &rows{a: a, cols: 4, insert: "INSERT INTO search (rowid, title, description, comments) VALUES "}
-	comments := &rows{a: a, cols: 2, insert: "INSERT INTO comments (rid, comments) VALUES "}
-	blockers := &rows{a: a, cols: 2, insert: "INSERT INTO blockers (rid, blocker) VALUES "}
-	var failed error
-	for c := range chunks {
-		if failed != nil {
-			continue // let the encoder finish
-		}
-		if c.err != nil {
-			failed = c.err
-			continue
-		}
-		for _, r := range []struct {
-			r    *rows
-			args []any
-		}{{items, c.items}, {comments, c.comments}, {search, c.search}, {blockers, c.blockers}} {
-			r.r.args = append(r.r.args, r.args...)
-			if err := r.r.flush(ctx, tx); err != nil {
-				failed = err
-				break
-			}
 		}
 	}
-	if failed != nil {
-		return failed
+	if ctx.Err() != nil {
+		return
+	}
+	j, err := a.encode(func(*entry) bool { return true })
+	if err != nil {
+		f.err = err
+		return
+	}
+	send(j)
+}
+
+// encode returns the rows of the items not written yet that settled says
+// are settled, in ID order, and marks them written.
+func (a *applier) encode(settled func(e *entry) bool) (job, error) {
+	var j job
+	for _, e := range a.byNum() {
+		if !e.written && settled(e) {
+			if err := e.values(&j.c, &j.labels); err != nil {
+				return j, err
+			}
+		}
 	}
 	// In the order of the table's key: each insert appends to the tree.
-	slices.SortFunc(labels, func(x, y labelRow) int {
+	slices.SortFunc(j.labels, func(x, y labelRow) int {
 		return cmp.Or(strings.Compare(x.label, y.label), strings.Compare(x.status, y.status), cmp.Compare(x.num, y.num), cmp.Compare(x.rid, y.rid))
 	})
+	return j, nil
+}
+
+// insertJob inserts the rows of j.
+func (a *applier) insertJob(ctx context.Context, tx *sql.Tx, j job) error {
+	for _, r := range []struct {
+		insert string
+		cols   int
+		args   []any
+	}{
+		{"INSERT INTO items (" + strings.Join(itemSet, ", ") + ", id, num, rid) VALUES ", len(itemSet) + 3, j.c.items},
+		{"INSERT INTO comments (rid, comments) VALUES ", 2, j.c.comments},
+		{"INSERT INTO search (rowid, title, description, comments) VALUES ", 4, j.c.search},
+		{"INSERT INTO blockers (rid, blocker) VALUES ", 2, j.c.blockers},
+	} {
+		if err := a.insertRows(ctx, tx, r.insert, r.cols, r.args); err != nil {
+			return err
+		}
+	}
 	lr := &rows{a: a, cols: 4, insert: "INSERT OR IGNORE INTO labels (label, status, num, rid) VALUES "}
-	for _, l := range labels {
+	for _, l := range j.labels {
 		if err := lr.add(ctx, tx, l.label, l.status, l.num, l.rid); err != nil {
 			return err
 		}
