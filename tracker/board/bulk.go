@@ -14,15 +14,18 @@ import (
 )
 
 // An empty model catching up many events is filled by a bulk load rather
-// than row by row: the whole log is folded in memory (its memory follows
-// the items and their comments, not the log), then every item's final row, its
-// labels, blockers and text are inserted in large statements in the order
-// of their keys, and the secondary indexes are built once, at the end, all
-// in the one transaction that also sets the checkpoint: a process killed
-// during the load leaves the model empty, as it found it, and the next
-// catch-up starts over. Building an index once, sorted, costs much less
-// than keeping it up to date row by row, and a derivable cache need not be
-// synced to disk until the load commits.
+// than row by row, on three goroutines: one reads and decodes the log, one
+// folds it in memory (its memory follows the items and their comments, not
+// the log) and encodes the rows of the items as they settle (every
+// bulkProgress events, those the last stretch did not touch; at the end,
+// the rest), and the one that owns the transaction inserts them in large
+// statements in the order of their keys. Items touched again after their
+// row was written are updated row by row at the end. The secondary indexes
+// are dropped first and built once, at the end (an index built once,
+// sorted, costs less than one kept up to date row by row), all in the one
+// transaction that also sets the checkpoint: a process killed during the
+// load leaves the model as it found it, and the next catch-up starts over.
+
 // perInsert is how many rows one INSERT statement adds.
 const perInsert = 100
 
