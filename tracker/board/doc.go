@@ -26,10 +26,10 @@
 // unclaimed items and the expired claims each from a partial index in
 // priority order); lists as of a time read the items' intervals in ID
 // order and stop at the limit too (asof.go). An empty model is filled by
-// a bulk load: the log folded in memory on two goroutines, every row
-// inserted in key order in large statements, indexes built after, all in
-// one transaction with the checkpoint (bulk.go); later catch-ups apply the
-// new events row by row, in transactions of at most Options.BatchSize.
+// a bulk load: the log read, folded in memory and inserted on three
+// goroutines, rows in key order in large statements, all in one
+// transaction with the checkpoint (bulk.go); later catch-ups apply the new
+// events row by row, in transactions of at most Options.BatchSize.
 //
 // Initiative members are not stored on the initiative's side: they are
 // the items whose initiative field names it, so that the two sides of

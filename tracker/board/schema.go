@@ -138,11 +138,5 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
 );
 `
 
-// indexes lists the secondary indexes, which a bulk load drops while it
-// loads and creates again before it commits (building an index once,
-// sorted, costs less than keeping it up to date row by row).
-var indexes = []string{"items_id", "items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
-	"items_ready", "items_claimed", "blockers_blocker"}
-
 // tables lists what a reset empties.
 var tables = []string{"items", "comments", "labels", "blockers", "initiatives", "initiative_history", "feed_blocks", "feed_names", "reservations", "search"}
