@@ -314,12 +314,14 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 	err := b.read(ctx, func(tx *sql.Tx) error {
 		if q.Limit > 0 {
 			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT rowid FROM search WHERE search MATCH ? LIMIT ?)", match, rankAll+1).Scan(&n); err != nil {
+			// Counted on the words themselves: a prefix query merges
+			// every match of every longer word before it yields one.
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT rowid FROM search WHERE search MATCH ? LIMIT ?)", ftsWords(text), rankAll+1).Scan(&n); err != nil {
 				return err
 			}
 			if n > rankAll {
 				var err error
-				out, err = b.searchCommon(ctx, tx, match, q)
+				out, err = b.searchCommon(ctx, tx, ftsWords(text), match, q)
 				return err
 			}
 		}
@@ -359,10 +361,13 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 // searchCommon answers a search with many matches: those with every word
 // in the title (Rank 0), then the others (Rank 1), newest first in each,
 // until q.Limit are found.
-func (b *Board) searchCommon(ctx context.Context, tx *sql.Tx, match string, q Query) ([]Hit, error) {
+func (b *Board) searchCommon(ctx context.Context, tx *sql.Tx, words, match string, q Query) ([]Hit, error) {
 	var out []Hit
 	seen := make(map[string]bool)
-	for tier, m := range []string{"{title} : (" + match + ")", match} {
+	// The words themselves first (their lists are read newest first and
+	// stop at the limit), then as prefixes of longer words.
+	for tier, m := range []string{"{title} : (" + words + ")", words, match} {
+		tier = min(tier, 1)
 		args := []any{m}
 		cond := q.where(&args, false)
 		cols := itemColsOf("i", q.Comments)
@@ -446,6 +451,11 @@ func ftsQuery(text string) string {
 		words[i] = `"` + w + `"*`
 	}
 	return strings.Join(words, " AND ")
+}
+
+// ftsWords is ftsQuery with each word whole, not as a prefix.
+func ftsWords(text string) string {
+	return strings.ReplaceAll(ftsQuery(text), `"*`, `"`)
 }
 
 // Initiatives returns every initiative, now or as of asOf if it is not
