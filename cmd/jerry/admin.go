@@ -315,8 +315,8 @@ func (c *cli) rebuildCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rebuild",
 		Short: "Recreate the read models from the events",
-		Long: `Recreate jerry's read model (what list, ready and initiative list answer
-from) from the first event, and save it. On a terminal a progress bar shows
+		Long: `Recreate jerry's read model (what list, ready, blocked, search, initiative
+list and log's filters answer from) from the first event. On a terminal a progress bar shows
 on stderr; the summary goes to stdout (with --json, one JSON document).`,
 		Args: args(0, 0, "no arguments"),
 	}
@@ -325,41 +325,31 @@ on stderr; the summary goes to stdout (with --json, one JSON document).`,
 		if isTerminal(c.errOut) {
 			bar = &progressBar{w: c.errOut, label: "rebuilding"}
 		}
-		var progress func(projection.Progress)
+		start := time.Now()
+		var progress board.Progress
 		if bar != nil {
-			progress = bar.update
+			progress = func(done, pos, lastPos int64) {
+				el := time.Since(start)
+				bar.update(projection.Progress{Position: pos, Last: lastPos, Handled: done, Elapsed: el,
+					Rate: float64(done) / max(el.Seconds(), 1e-9)})
+			}
 		}
-		p, last, err := s.Rebuild(ctx, progress)
+		pos, err := s.RebuildBoard(ctx, progress)
 		bar.finish()
 		if err != nil {
 			return err
 		}
-		// Then the indexed model (labels, search, filters, as-of, the
-		// log's filters), with a bar of its own.
-		var boardBar *progressBar
-		if isTerminal(c.errOut) {
-			boardBar = &progressBar{w: c.errOut, label: "indexing"}
-		}
-		start := time.Now()
-		var boardProgress board.Progress
-		if boardBar != nil {
-			boardProgress = func(done, pos, lastPos int64) {
-				el := time.Since(start)
-				boardBar.update(projection.Progress{Position: pos, Last: lastPos, Handled: done, Elapsed: el,
-					Rate: float64(done) / max(el.Seconds(), 1e-9)})
-			}
-		}
-		_, err = s.RebuildBoard(ctx, boardProgress)
-		boardBar.finish()
+		el := time.Since(start)
+		rate := float64(pos) / max(el.Seconds(), 1e-9)
+		items, inits, err := s.Counts(ctx)
 		if err != nil {
 			return err
 		}
-		items, inits := p.Counts()
-		view := map[string]any{"events": p.Position(), "items": items, "initiatives": inits,
-			"seconds": last.Elapsed.Seconds(), "events_per_second": math.Round(last.Rate)}
+		view := map[string]any{"events": pos, "items": items, "initiatives": inits,
+			"seconds": el.Seconds(), "events_per_second": math.Round(rate)}
 		return c.emit(func() any { return view }, func(w io.Writer) {
 			fmt.Fprintf(w, "rebuilt the read model from %d events in %v (%s events/s): %d work items, %d initiatives\n",
-				p.Position(), last.Elapsed.Round(time.Millisecond), thousands(int64(last.Rate)), items, inits)
+				pos, el.Round(time.Millisecond), thousands(int64(rate)), items, inits)
 		})
 	})
 	return cmd

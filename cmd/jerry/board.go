@@ -127,16 +127,29 @@ repeated: values of one flag are alternatives, different flags must all hold.`,
 		if err != nil {
 			return err
 		}
-		q.Comments = c.jsonOut && q.AsOf.IsZero() // the table does not show them
+		if !c.jsonOut {
+			// The table shows the items only: no card to build.
+			items, err := s.Items(ctx, q)
+			if err != nil {
+				return err
+			}
+			printItems(c.out, items)
+			return nil
+		}
+		q.Comments = q.AsOf.IsZero()
 		cards, err := s.ListCards(ctx, q)
 		if err != nil {
 			return err
 		}
-		return c.emit(func() any { return cardViews(cards) }, func(w io.Writer) { printItems(w, cardItems(cards)) })
+		return c.emit(func() any { return cardViews(cards) }, nil)
 	})
 	f.add(cmd, "id", true)
 	return cmd
 }
+
+// searchLimit is how many matches search shows unless --limit says: a
+// common word matches most of a large store, and the best come first.
+const searchLimit = 20
 
 func (c *cli) searchCmd() *cobra.Command {
 	var f filterFlags
@@ -146,7 +159,8 @@ func (c *cli) searchCmd() *cobra.Command {
 		Long: `Find work items whose title, description or comments hold every word of
 TEXT (a word also matches as the start of a longer one), best match first:
 title matches weigh most. Takes the same filters as list; done and cancelled
-items are hidden unless --all.`,
+items are hidden unless --all. Shows the best 20 unless --limit says
+otherwise (--limit 0: every match).`,
 		Example: `  jerry search login timeout
   jerry search cache --label backend --limit 5 --json`,
 		Args: args(1, -1, "TEXT"),
@@ -157,6 +171,9 @@ items are hidden unless --all.`,
 			return err
 		}
 		q.Comments = c.jsonOut
+		if !cmd.Flags().Changed("limit") {
+			q.Limit = searchLimit
+		}
 		hits, err := s.Search(ctx, strings.Join(a, " "), q)
 		if err != nil {
 			return err
@@ -164,6 +181,15 @@ items are hidden unless --all.`,
 		items := make([]tracker.Item, len(hits))
 		for i, h := range hits {
 			items[i] = h.Item
+		}
+		if !c.jsonOut {
+			// The table shows the items only: no card to build.
+			if len(items) == 0 {
+				fmt.Fprintln(c.out, "no match")
+			} else {
+				printItems(c.out, items)
+			}
+			return nil
 		}
 		cards, err := s.CardsNow(ctx, items)
 		if err != nil {

@@ -15,6 +15,8 @@ func (c *cli) devCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var items, events int
 	var seed uint64
+	var until string
+	var step time.Duration
 	seedCmd := &cobra.Command{
 		Use:   "seed",
 		Short: "Fill the store with generated work items, for benchmarks",
@@ -27,7 +29,15 @@ func (c *cli) devCmd() *cobra.Command {
 		if isTerminal(c.errOut) {
 			progress = func(done, total int64) { fmt.Fprintf(c.errOut, "\rseeding: %d / %d items", done, total) }
 		}
-		err := s.Seed(ctx, items, events, seed, progress)
+		o := app.SeedOptions{Items: items, Events: events, Seed: seed, Step: step}
+		if until != "" {
+			t, err := parseTimeFlag(cmd, "until", until)
+			if err != nil {
+				return err
+			}
+			o.End = t
+		}
+		err := s.SeedWith(ctx, o, progress)
 		if progress != nil {
 			fmt.Fprintln(c.errOut)
 		}
@@ -45,6 +55,8 @@ func (c *cli) devCmd() *cobra.Command {
 	f.IntVar(&items, "items", 10000, "work items to create")
 	f.IntVar(&events, "events", 100000, "events to record in all")
 	f.Uint64Var(&seed, "seed", 1, "random seed")
+	f.StringVar(&until, "until", "", "date the events as a history ending at this TIME, --step apart (default: now, as written)")
+	f.DurationVar(&step, "step", 36*time.Second, "time between two seeded events, with --until")
 	dev.AddCommand(seedCmd)
 	return dev
 }

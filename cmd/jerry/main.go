@@ -14,12 +14,12 @@
 // there; a read (marked with readOnly) answers from an empty store in
 // memory instead of creating one.
 //
-// list, ready and initiative list answer from a persisted read model (see
-// readModelStore: DIR/readmodels/jerry.model in a file store, a row of
-// jerry_read_models in PostgreSQL), brought up to date from its position
-// before each answer; list --as-of folds the log as before. rebuild
-// recreates the model from the first event. log --follow streams new
-// events until SIGINT or SIGTERM.
+// list, ready, blocked, search, initiative list, log's filters and show's
+// "blocks" answer from the indexed read model (tracker/board; see
+// boardPath: DIR/readmodels/board.db beside a file store, a local cache
+// file for PostgreSQL), brought up to date from its position before each
+// answer, --as-of included. rebuild recreates it from the first event.
+// log --follow streams new events until SIGINT or SIGTERM.
 //
 // This package is a face: it parses flags, calls the use cases of
 // tracker/app, and prints. Each command family has its file (items.go,
@@ -160,11 +160,6 @@ func (c *cli) service(ctx context.Context, readOnly bool) (*app.Service, error) 
 	opts := []app.Option{app.WithStrategy(strategy), app.WithLease(lease)}
 	if c.turns {
 		opts = append(opts, app.WithTurns())
-	}
-	if ms, err := readModelStore(st); err != nil {
-		return nil, err
-	} else if ms != nil {
-		opts = append(opts, app.WithReadModel(ms, func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))
 	}
 	opts = append(opts, app.WithBoardNotes(func(msg string) { fmt.Fprintln(c.errOut, "jerry: "+msg) }))
 	if path, err := boardPath(st, url); err != nil {

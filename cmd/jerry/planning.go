@@ -55,7 +55,6 @@ The filters of list narrow it (--label ui, --type bug, --assignee none, ...);
 		if err != nil {
 			return err
 		}
-		limit := q.Limit
 		if !cmd.Flags().Changed("sort") {
 			q.Sort = board.ByPriority // most urgent first, oldest first within a priority
 		}
@@ -75,14 +74,21 @@ The filters of list narrow it (--label ui, --type bug, --assignee none, ...);
 				printItem(w, card)
 			})
 		}
-		var items []app.Card
-		if f.narrowed(cmd) {
-			// Filters and --as-of: candidates from the indexed model.
-			q.Comments = c.jsonOut && q.AsOf.IsZero()
-			items, err = s.ReadyCards(ctx, q)
-		} else {
-			items, err = s.Ready(ctx, limit)
+		if !c.jsonOut && q.AsOf.IsZero() {
+			// The table shows the items only: no card to build.
+			items, err := s.ReadyItems(ctx, q)
+			if err != nil {
+				return err
+			}
+			if len(items) == 0 {
+				fmt.Fprintln(c.out, "nothing ready")
+			} else {
+				printItems(c.out, items)
+			}
+			return nil
 		}
+		q.Comments = c.jsonOut && q.AsOf.IsZero()
+		items, err := s.ReadyCards(ctx, q)
 		if err != nil {
 			return err
 		}

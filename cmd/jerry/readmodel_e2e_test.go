@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jerry-es/jerry/es/jsonfile"
 	"github.com/jerry-es/jerry/tracker/app"
 )
 
@@ -33,7 +32,7 @@ func (e *env) fold(args ...string) string {
 
 // modelPath is the file store's read model file.
 func (e *env) modelPath() string {
-	return filepath.Join(strings.TrimPrefix(e.store, "file:"), jsonfile.ModelsDir, app.BoardFile)
+	return filepath.Join(strings.TrimPrefix(e.store, "file:"), "readmodels", app.BoardFile)
 }
 
 // readViews are the commands that answer from the read model.

@@ -210,32 +210,6 @@ func repairStore(ctx context.Context, url string) ([]string, error) {
 	return out, err
 }
 
-// readModelStore returns where the store keeps jerry's persisted read model
-// (nil: fold the whole log every time): the adapter's own es.ModelStore,
-//
-//	file store   DIR/readmodels/jerry.model, a file replaced atomically
-//	PostgreSQL   a row of the table jerry_read_models in the store's schema
-//
-// JERRY_READ_MODEL=off turns it off, to compare with the full fold.
-func readModelStore(st store) (es.ModelStore, error) {
-	if v := os.Getenv("JERRY_READ_MODEL"); v != "" {
-		switch strings.ToLower(v) {
-		case "off", "0", "false", "no":
-			return nil, nil
-		case "on", "1", "true", "yes":
-		default:
-			return nil, usagef("JERRY_READ_MODEL=%q: want on or off", v)
-		}
-	}
-	switch st := st.(type) {
-	case *jsonfile.Store:
-		return st.Models(), nil
-	case *postgres.Store:
-		return st.Models(), nil
-	}
-	return nil, nil
-}
-
 // boardPath returns where the store's indexed read model (package
 // tracker/board: labels, search, filters, list --as-of, the log's
 // filters) lives ("": a temporary one, built from the log by each
@@ -260,7 +234,7 @@ func boardPath(st store, url string) (string, error) {
 	}
 	switch st := st.(type) {
 	case *jsonfile.Store:
-		return filepath.Join(st.Dir(), "readmodels", app.BoardFile), nil
+		return filepath.Join(st.Dir(), jsonfile.ModelsDir, app.BoardFile), nil
 	case *postgres.Store:
 		dir, err := os.UserCacheDir()
 		if err != nil {

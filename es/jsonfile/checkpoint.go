@@ -74,6 +74,12 @@ func (s *Store) Checkpoints() (*Checkpoints, error) {
 // [Store.Checkpoints] keeps checkpoints in.
 const CheckpointsDir = "checkpoints"
 
+// ModelsDir is the subdirectory of a store's directory where read models
+// built from its log are kept (the tracker's board.db). Everything in it
+// is derived from the log and safe to delete; an import that replaces the
+// store does not carry it over.
+const ModelsDir = "readmodels"
+
 // checkpointFile is the on-disk form of a checkpoint. Event is the ID of
 // the event at Position in the log of the store it belongs to, if it
 // belongs to one.

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,71 +12,9 @@ import (
 	"github.com/jerry-es/jerry/tracker/app"
 )
 
-// BenchmarkReadModel folds a JSON file store of 2,000 items and 20,000
-// events, as list and ready do, against the baseline of reading the log
-// alone: compare the two ns/event figures of one run.
-func BenchmarkReadModel(b *testing.B) {
-	ctx := context.Background()
-	st, err := jsonfile.Open(b.TempDir(), jsonfile.NoSync())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	s := app.New(st, st, st)
-	if err := s.Seed(ctx, 2000, 20000, 1, nil); err != nil {
-		b.Fatal(err)
-	}
-	report := func(b *testing.B) {
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/20000, "ns/event")
-	}
-	b.Run("read-log-only", func(b *testing.B) {
-		for b.Loop() {
-			for _, err := range st.ReadLog(ctx, 1) {
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		report(b)
-	})
-	b.Run("read-model", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := s.ReadModel(ctx, time.Time{}, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b)
-	})
-	// The persisted model, up to date: what list pays instead of the fold
-	// (load and decode the file, check it against the log, catch up nothing).
-	mf := jsonfile.NewModels(b.TempDir())
-	pm := app.New(st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
-	if _, _, err := pm.Rebuild(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("persisted-up-to-date", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := pm.Current(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b)
-	})
-	// Rebuild through the projection runner, saving at the end (no fsync
-	// under NoSync for the store; the model file is synced).
-	b.Run("rebuild", func(b *testing.B) {
-		for b.Loop() {
-			if _, _, err := pm.Rebuild(ctx, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-		report(b)
-	})
-}
-
 // BenchmarkBlock measures block on a JSON file store of 10,000 items and
-// 30,000 events with a persisted read model, as the command line runs it:
-// load the item, the model and the events since, walk the graph, reserve
+// 30,000 events with the indexed read model, as the command line runs it:
+// load the item, catch the model up, walk the graph, reserve
 // on the graph stream, write the item. The baseline, in the same run, is a
 // comment: one load and one write of an item. Compare the ns/op figures.
 func BenchmarkBlock(b *testing.B) {
@@ -86,12 +25,12 @@ func BenchmarkBlock(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	mf := jsonfile.NewModels(b.TempDir())
-	s := app.New(st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
+	s := app.New(st, st, st, app.WithBoard(filepath.Join(b.TempDir(), "board.db")))
+	defer s.Close()
 	if err := s.Seed(ctx, items, 3*items, 1, nil); err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := s.Rebuild(ctx, nil); err != nil {
+	if _, err := s.RebuildBoard(ctx, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("comment", func(b *testing.B) {

@@ -196,6 +196,15 @@ func (s *Service) RebuildBoard(ctx context.Context, progress board.Progress) (in
 	return b.Rebuild(ctx, progress)
 }
 
+// Counts returns how many work items and initiatives the read model holds.
+func (s *Service) Counts(ctx context.Context) (items, initiatives int, err error) {
+	c, err := query(ctx, s, func(b *board.Board) ([2]int, error) {
+		i, n, err := b.Counts(ctx)
+		return [2]int{i, n}, err
+	})
+	return c[0], c[1], err
+}
+
 // Label puts labels on work item id (add) or takes them off. Labels the
 // item already has (or, removing, lacks) record nothing.
 func (s *Service) Label(ctx context.Context, id string, add bool, labels []string, expected es.ExpectedVersion) (Result[tracker.Item], error) {
@@ -235,6 +244,15 @@ func (s *Service) ListCards(ctx context.Context, q board.Query) ([]Card, error) 
 // blocked, in the pool (unassigned in backlog or ready, or their claim
 // expired) and every blocker done, at q.AsOf or now.
 func (s *Service) ReadyCards(ctx context.Context, q board.Query) ([]Card, error) {
+	if q.AsOf.IsZero() {
+		// The model answers the whole rule now, expired claims
+		// included, stopping at the limit.
+		items, err := s.ReadyItems(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return s.cards(ctx, items, time.Time{})
+	}
 	if len(q.Statuses) == 0 {
 		// An expired claim puts an item in progress back in the pool.
 		q.Statuses = []tracker.Status{tracker.Backlog, tracker.Ready, tracker.InProgress}

@@ -139,50 +139,6 @@ type Stuck struct {
 	Why   Why
 }
 
-// Blocked returns every open work item that cannot move now, in ID order:
-// those with open blockers, those whose status is blocked (set by hand,
-// with its reason), and those held by a claim that has expired (their
-// agent is gone; ready offers them again).
-func (s *Service) Blocked(ctx context.Context) ([]Stuck, error) {
-	p, err := s.Current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.Stuck(es.Now()), nil
-}
-
-// Stuck returns the work items that cannot move at t, and why; see
-// [Service.Blocked].
-func (p *Overview) Stuck(t time.Time) []Stuck {
-	var out []Stuck
-	for _, e := range p.order {
-		it := &e.Item
-		if it.Status.Closed() {
-			continue
-		}
-		var why Why
-		for _, b := range it.Blockers {
-			bs := tracker.BlockerState{ID: b}
-			if bi, ok := p.items[b]; ok {
-				bs = tracker.BlockerState{ID: b, Title: bi.Title, Status: bi.Status, Assignee: bi.Assignee}
-			}
-			if bs.Open() {
-				why.Blockers = append(why.Blockers, bs)
-			}
-		}
-		why.Manual = it.Status == tracker.Blocked
-		if why.Manual {
-			why.Reason = it.StatusReason
-		}
-		claim := ClaimAt(*it, t)
-		why.Expired = claim != nil && claim.Expired
-		if len(why.Blockers) > 0 || why.Manual || why.Expired {
-			out = append(out, Stuck{Item: e.item(true), Claim: claim, Why: why})
-		}
-	}
-	return out
-}
-
 // ReopenInitiative makes a completed or cancelled initiative active again.
 func (s *Service) ReopenInitiative(ctx context.Context, id, reason string, expected es.ExpectedVersion) (Result[tracker.InitiativeState], error) {
 	return s.writeInitiative(ctx, InitiativeID(id), expected, func(in *tracker.Initiative) error { return in.Reopen(reason) })

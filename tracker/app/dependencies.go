@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/board"
 )
 
 // DependencyStream is the stream that serialises changes to the graph of
@@ -67,126 +66,9 @@ const DependencyStream = "jerry-dependencies"
 // Unblock writes only the item: removing an edge cannot close a cycle,
 // and every check reads the items' blockers, so it needs no lock.
 //
-// Cost: the check reads the persisted read model (one decode plus the
-// events since) and walks the graph in memory, so it does not load one
-// aggregate per item; a retry only folds the events appended since.
-
-// pendingEdge is a reservation not yet settled: its item waits on blocker
-// if the item's next version records it.
-type pendingEdge struct {
-	blocker     string
-	itemVersion int64
-}
-
-// applyGraph folds an event of the dependency graph stream.
-func (p *Overview) applyGraph(e es.Envelope) {
-	p.graphVersion = e.Version
-	d, ok := e.Data.(tracker.DependencyReserved)
-	if !ok {
-		return
-	}
-	if it := p.items[d.Item]; it != nil && it.Version > d.ItemVersion {
-		return // settled already
-	}
-	p.pending[d.Item] = append(p.pending[d.Item], pendingEdge{blocker: d.Blocker, itemVersion: d.ItemVersion})
-}
-
-// settle drops the reservations of item id that its stream, now at
-// version, has gone past.
-func (p *Overview) settle(id string, version int64) {
-	rs, ok := p.pending[id]
-	if !ok {
-		return
-	}
-	rs = slices.DeleteFunc(rs, func(r pendingEdge) bool { return r.itemVersion < version })
-	if len(rs) == 0 {
-		delete(p.pending, id)
-	} else {
-		p.pending[id] = rs
-	}
-}
-
-// dependencyPath returns a chain of blockers leading from item from to
-// item to (from, b1, ..., to), or nil if there is none. Its edges are the
-// items' blockers and the unsettled reservations. It walks depth first,
-// without recursion, visiting each item once.
-func (p *Overview) dependencyPath(from, to string) []string {
-	parent := map[string]string{from: ""}
-	stack := []string{from}
-	for len(stack) > 0 {
-		id := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if id == to {
-			var path []string
-			for at := id; at != ""; at = parent[at] {
-				path = append(path, at)
-			}
-			slices.Reverse(path)
-			return path
-		}
-		visit := func(b string) {
-			if _, seen := parent[b]; !seen {
-				parent[b] = id
-				stack = append(stack, b)
-			}
-		}
-		if e := p.items[id]; e != nil {
-			for _, b := range e.Blockers {
-				visit(b)
-			}
-		}
-		for _, r := range p.pending[id] {
-			visit(r.blocker)
-		}
-	}
-	return nil
-}
-
-// catchUp folds into p the events appended after its position, and says
-// how many.
-func (s *Service) catchUp(ctx context.Context, p *Overview) (int, error) {
-	if s.log == nil {
-		return 0, errors.New("the store has no global log")
-	}
-	n := 0
-	for rec, err := range s.log.ReadLog(ctx, p.pos+1) {
-		if err != nil {
-			return n, fmt.Errorf("read the log: %w", err)
-		}
-		if err := p.Apply(rec); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
-}
-
-// saveAfter is how many events block catches up before it saves the
-// read model it brought up to date: saving writes the whole model, which
-// for 10,000 items costs a few times more than catching up a few events.
-const saveAfter = 256
-
-// graphModel returns the read model up to date, for block's check: the
-// persisted one if the service has one, caught up in memory and saved
-// only if it was far behind; else a fold of the whole log.
-func (s *Service) graphModel(ctx context.Context) (*Overview, error) {
-	if s.models == nil {
-		return s.ReadModel(ctx, time.Time{}, nil)
-	}
-	p, err := s.loadModel(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, err := s.catchUp(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if n >= saveAfter {
-		_, err := s.models.SaveModel(ctx, ModelName, p.pos, encodeModel(p))
-		s.noteSaveError(err)
-	}
-	return p, nil
-}
+// Cost: the check reads the indexed read model (package board) caught up
+// with the log, one indexed query per item it walks; it loads no
+// aggregate but id's.
 
 // maxBlockAttempts bounds how often block starts again because another
 // block changed the graph, or (without an expected version) another write
@@ -207,7 +89,6 @@ func (s *Service) Block(ctx context.Context, id, blocker string, expected es.Exp
 	if _, err := s.loadItem(ctx, blocker); err != nil {
 		return res, err
 	}
-	var p *Overview
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -221,15 +102,18 @@ func (s *Service) Block(ctx context.Context, id, blocker string, expected es.Exp
 				return res, err
 			}
 		}
-		if p == nil {
-			p, err = s.graphModel(ctx)
-		} else {
-			_, err = s.catchUp(ctx, p)
+		type cut struct {
+			path         []string
+			graphVersion int64
 		}
+		c, err := query(ctx, s, func(b *board.Board) (cut, error) {
+			path, gv, err := b.DependencyPath(ctx, blocker, id)
+			return cut{path, gv}, err
+		})
 		if err != nil {
 			return res, err
 		}
-		if path := p.dependencyPath(blocker, id); path != nil {
+		if path := c.path; path != nil {
 			return res, fmt.Errorf("%w: %s already waits on %s (%s), so %s cannot wait on %s",
 				tracker.ErrCycle, blocker, id, strings.Join(path, " -> "), id, blocker)
 		}
@@ -247,7 +131,7 @@ func (s *Service) Block(ctx context.Context, id, blocker string, expected es.Exp
 			return res, err
 		}
 		ev.Metadata = es.MetadataFrom(ctx)
-		if _, err := s.events.Append(ctx, DependencyStream, es.Exact(p.graphVersion), []es.Event{ev}); err != nil {
+		if _, err := s.events.Append(ctx, DependencyStream, es.Exact(c.graphVersion), []es.Event{ev}); err != nil {
 			if errors.Is(err, es.ErrConcurrency) && attempt < maxBlockAttempts {
 				continue // another block changed the graph: check again
 			}

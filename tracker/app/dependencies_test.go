@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -75,19 +76,23 @@ func graphs(t *testing.T, s *app.Service) (model, loaded map[string][]string) {
 }
 
 // Many agents, each with a service of its own over one store (half of them
-// with a persisted read model), race to add edges that together close
+// sharing one read model file), race to add edges that together close
 // cycles: a ring, where each adds one edge, and pairs A -> B, B -> A. Every
 // cycle must be refused, with tracker.ErrCycle, and nothing else.
 func TestBlockRaceRefusesCycles(t *testing.T) {
 	const ring, pairs, rounds = 12, 6, 3
 	for round := range rounds {
 		st := memstore.New()
-		models := memstore.NewModels()
+		shared := filepath.Join(t.TempDir(), "board.db")
 		service := func(i int) *app.Service {
+			var s *app.Service
 			if i%2 == 0 {
-				return app.New(st, st, st)
+				s = app.New(st, st, st)
+			} else {
+				s = app.New(st, st, st, app.WithBoard(shared))
 			}
-			return app.New(st, st, st, app.WithReadModel(models, func(msg string) { t.Error(msg) }))
+			t.Cleanup(func() { s.Close() })
+			return s
 		}
 		s := service(0)
 		var ringIDs []string

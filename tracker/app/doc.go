@@ -1,9 +1,9 @@
 // Package app holds Jerry's use cases: the operations the jerry command (or
 // any other front end) runs on work items and initiatives. It is written
-// against the es contracts only (an [es.EventStore], an [es.SnapshotStore],
-// an [es.LogReader] and, for the persisted read model, an [es.ModelStore]);
-// cmd/jerry picks the concrete store. It does no I/O of its own: no files,
-// no database driver.
+// against the es contracts (an [es.EventStore], an [es.SnapshotStore], an
+// [es.LogReader]) and the read model of package board, whose file the
+// caller names ([WithBoard]); cmd/jerry picks the concrete store. It opens
+// no file and no database driver of its own.
 //
 // # For the faces
 //
@@ -47,20 +47,18 @@
 //     changed meanwhile, so racing commands leave both sides agreeing, and
 //     a crash between the writes is repaired by running add or remove again
 //     (see initiatives.go).
-//   - Read models: [Overview] folds the global log into every item's and
-//     initiative's current state, for list, ready and initiative list.
-//     With [WithReadModel] it is persisted in an es.ModelStore (each store
-//     adapter has one) and [Service.Current] brings it up to date through the
-//     es/projection runner: it loads the model, applies only the events
-//     after its position, and saves it back if any were applied. State and
-//     position are saved in one atomic write, so they never disagree; a
-//     save never replaces a model of a later position, so processes saving
-//     at once only move it forward; a model that is damaged, of another
-//     format version, or built from another store (the event at its
-//     position is not the one it last applied) is ignored, noted, and
-//     rebuilt from zero, never trusted. A model that cannot be saved (a
-//     read-only store) still answers, caught up in memory.
-//     [Service.Rebuild] recreates it from the first event.
+//   - One read model: package board (tracker/board), an indexed SQLite
+//     database fed from the global log, answers every question about many
+//     items: [Service.Items], [Service.ListCards], [Service.List],
+//     [Service.ReadyCards], [Service.Ready], [Service.ClaimReady]'s
+//     candidates, [Service.Blocked], [Service.Search], [Service.Feed],
+//     [Service.InitiativesAsOf], [Service.Initiatives], a card's blockers and
+//     the items waiting on it ([Service.Card] now), and block's cycle check.
+//     Each brings the model up to date first (a few rows per new event,
+//     in transactions that move its checkpoint too). Questions about one
+//     item or initiative (show, history, every write) load its aggregate
+//     from the store and open no model, except show's card now.
+//     [Service.RebuildBoard] recreates the model from the first event.
 //   - Export and import of every event as JSON lines, and verification.
 //
 // # Errors

@@ -18,26 +18,13 @@ import (
 //
 // So the item's side is the truth: an initiative's members are the items
 // that name it, by ID number, for every reader. The indexed read model
-// (package board) keeps no members on the initiative's side; the
-// in-memory Overview and the use cases here (initiative show now and as of
+// (package board) keeps no members on the initiative's side; the use
+// cases here (initiative show now and as of
 // a time, the results of initiative writes, the open members that keep an
 // initiative from completing) derive them the same way. The initiative's
 // own events stay its audit trail; reconcile (initiatives.go) brings them
 // in step after each membership command, and [Service.Verify] lists where
 // they are not.
-
-// naming returns, for every initiative that some item names, the items
-// that name it, by ID number.
-func (p *Overview) naming() map[string][]string {
-	p.sortOrder()
-	by := make(map[string][]string)
-	for _, e := range p.order {
-		if e.Status != "" && e.Initiative != "" {
-			by[e.Initiative] = append(by[e.Initiative], e.ID)
-		}
-	}
-	return by
-}
 
 // deriveMembers sets in's members to the items that name it, by ID number,
 // now or (asOf not zero) as they stood then, from the indexed read model

@@ -58,8 +58,6 @@ type Service struct {
 	reg    *es.Registry
 	items  *es.Repository[*tracker.WorkItem]
 	inits  *es.Repository[*tracker.Initiative]
-	models es.ModelStore
-	notes  func(string)
 	lease  time.Duration
 
 	boardPath  string // "": a temporary model, for stores without a home for one
@@ -81,8 +79,6 @@ type Option func(*options)
 type options struct {
 	strategy es.Strategy
 	onSnap   func(string, error)
-	models   es.ModelStore
-	notes    func(string)
 	lease    time.Duration
 	board    string
 	bnotes   func(string)
@@ -131,9 +127,9 @@ func New(events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ..
 	}
 	return &Service{
 		events: events, log: log, reg: reg,
-		items:  es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
-		inits:  es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
-		models: o.models, notes: o.notes, lease: o.lease, boardPath: o.board, boardNotes: o.bnotes,
+		items: es.NewRepository(events, reg, tracker.WorkItemType, tracker.NewWorkItem, ropts...),
+		inits: es.NewRepository(events, reg, tracker.InitiativeType, tracker.NewInitiative, ropts...),
+		lease: o.lease, boardPath: o.board, boardNotes: o.bnotes,
 		requestStale: requestStale, requestWait: requestWait,
 	}
 }

@@ -110,6 +110,17 @@ func (s *Service) Verify(ctx context.Context, check StoreCheck) (Report, error) 
 	return rep, nil
 }
 
+// The stream name prefixes of work items and initiatives.
+var (
+	itemStreamPrefix       = tracker.WorkItemType + "-"
+	initiativeStreamPrefix = tracker.InitiativeType + "-"
+)
+
+// compareIDs orders IDs like J-2 before J-10: by number, then by text.
+func compareIDs(a, b string) int {
+	return cmp.Or(cmp.Compare(idNumber(a), idNumber(b)), strings.Compare(a, b))
+}
+
 // tally folds both sides of every membership from the log.
 type tally struct {
 	named  map[string]string          // item ID -> the initiative it names

@@ -1,8 +1,10 @@
 package board
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -23,17 +25,29 @@ type entry struct {
 	// dbStatus.
 	dbLabels []string
 	dbStatus string
-	hid      int64 // the item's open history row in the database, 0 if none
 	it       tracker.Item
 	at       int64 // running maximum of its event times
+	// times holds the time of each event of its stream (see appendTime),
+	// which answer its version and last change as of a time; last is the
+	// last one.
+	times []byte
+	last  int64
+	// intervals holds its state intervals (see intervals.go); lastFrom
+	// is when the last one began.
+	intervals []byte
+	lastFrom  int64
+	// comments is the JSON of its comments as the database holds them
+	// ("" if it holds none).
+	comments string
+	// state is stateOf(&it) if stateOK: each event then computes it once.
+	state   listState
+	stateOK bool
+	// A bulk load's: the stretch of the log that last touched the item,
+	// and whether its row is written.
+	chunk   int
+	written bool
 	// What the batch changed, to write at its end.
 	dirty, textDirty, labelsDirty, blockersDirty bool
-	hist                                         []histRow // new state intervals, the last one open
-}
-
-type histRow struct {
-	fromPos, fromAt, toPos, toAt int64
-	state                        listState
 }
 
 // listState is what a list or ready query as of a time can filter and
@@ -111,12 +125,19 @@ type applier struct {
 	// fresh means the cache holds every item and initiative in the model:
 	// the catch-up started from an empty one.
 	fresh bool
-	items map[string]*entry
-	inits map[string]*initEntry
-	feed  []any // arguments of feed rows not yet inserted
+	// bulk means the fold is a bulk load (see bulk.go): each new item is
+	// given its rowid at once.
+	bulk    bool
+	nextRid int64
+	chunk   int // the stretch of the log being folded
+	// graphVersion and reservations are what a bulk load's fold found
+	// of the dependency graph stream, to write at its end.
+	graphVersion int64
+	reservations []any
+	items        map[string]*entry
+	inits        map[string]*initEntry
+	feed         feedAgg // the feed's blocks the batch touched
 }
-
-const feedCols = 9
 
 func newApplier(reg *es.Registry, deps string) *applier {
 	return &applier{reg: reg, deps: deps, items: make(map[string]*entry), inits: make(map[string]*initEntry)}
@@ -141,6 +162,11 @@ func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, l
 		clear(a.inits)
 	}
 	a.pos = -1 // until this batch commits, the cache may hold rows it rolls back
+	nm, err := loadNames(ctx, tx)
+	if err != nil {
+		return 0, 0, err
+	}
+	a.feed.reset(nm)
 	pos, n := from, 0
 	var lastID string
 	for rec, err := range log.ReadLog(ctx, from+1) {
@@ -152,11 +178,6 @@ func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, l
 		}
 		pos, lastID = rec.Position, rec.ID.String()
 		n++
-		if len(a.feed) >= 200*feedCols {
-			if err := a.flushFeed(ctx, tx); err != nil {
-				return 0, 0, err
-			}
-		}
 		if n >= max || pos >= last {
 			break
 		}
@@ -175,44 +196,60 @@ func (a *applier) run(ctx context.Context, tx *sql.Tx, log es.LogReader, from, l
 }
 
 func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
-	ours := strings.HasPrefix(rec.Stream, itemPrefix) || strings.HasPrefix(rec.Stream, initiativePrefix)
-	var data any
-	summary := rec.Type
-	if _, known := a.reg.Schema(rec.Type); known || ours {
-		// An event of a type this version does not know, in a stream
-		// other than an item's or an initiative's, shows in the feed
-		// by its type; in theirs it is an error, as for the aggregate.
-		var err error
-		if data, err = a.reg.Decode(rec); err != nil {
-			return err
-		}
-		summary = tracker.Describe(data)
+	data, err := a.decode(rec)
+	if err != nil {
+		return err
 	}
+	return a.applyData(ctx, tx, rec, data)
+}
+
+// decode returns the data of rec that the model folds: that of an item's
+// or an initiative's events, and of the dependency reservations. An event
+// of a type this version does not know is an error in an item's or an
+// initiative's stream, as for the aggregate; elsewhere it only shows in
+// the feed, by its type.
+func (a *applier) decode(rec es.Record) (any, error) {
+	if ours(rec.Stream) {
+		return decode(a.reg, rec)
+	}
+	if _, known := a.reg.Schema(rec.Type); known && rec.Stream == a.deps {
+		return decode(a.reg, rec)
+	}
+	return nil, nil
+}
+
+func ours(stream string) bool {
+	return strings.HasPrefix(stream, itemPrefix) || strings.HasPrefix(stream, initiativePrefix)
+}
+
+// applyData applies rec, whose data decode returned.
+func (a *applier) applyData(ctx context.Context, tx *sql.Tx, rec es.Record, data any) error {
 	env := es.Envelope{ID: rec.ID, Type: rec.Type, Version: rec.Version, Time: rec.Time, Metadata: rec.Metadata, Data: data}
 	t := micros(rec.Time)
-	at := t
-	book := 1
 	switch {
 	case strings.HasPrefix(rec.Stream, itemPrefix):
-		book = 0
 		e, err := a.item(ctx, tx, rec.Stream[len(itemPrefix):])
 		if err != nil {
 			return err
 		}
-		at = max(e.at, t)
-		a.foldItem(e, env, rec.Position, at)
+		e.times, e.last = appendTime(e.times, e.last, t), t
+		e.chunk = a.chunk
+		a.foldItem(e, env, max(e.at, t))
 	case strings.HasPrefix(rec.Stream, initiativePrefix):
-		book = 0
 		in, err := a.initiative(ctx, tx, rec.Stream[len(initiativePrefix):])
 		if err != nil {
 			return err
 		}
-		at = max(in.at, t)
+		at := max(in.at, t)
 		in.st.Apply(env)
 		in.at, in.dirty = at, true
 		in.hist = append(in.hist, initHist{fromAt: at, st: in.st})
 	case rec.Stream == a.deps:
-		if _, err := a.exec(ctx, tx, "UPDATE meta SET value = ? WHERE key = 'graph_version'", rec.Version); err != nil {
+		if a.bulk {
+			// A bulk load folds on a goroutine of its own: what goes to
+			// the database waits for the end (see bulk.go).
+			a.graphVersion = rec.Version
+		} else if _, err := a.exec(ctx, tx, "UPDATE meta SET value = ? WHERE key = 'graph_version'", rec.Version); err != nil {
 			return err
 		}
 		if d, ok := data.(tracker.DependencyReserved); ok {
@@ -221,21 +258,37 @@ func (a *applier) apply(ctx context.Context, tx *sql.Tx, rec es.Record) error {
 				return err
 			}
 			if e.it.Version <= d.ItemVersion { // not settled yet
-				if _, err := a.exec(ctx, tx, "INSERT OR IGNORE INTO reservations (item, item_version, blocker) VALUES (?, ?, ?)",
+				if a.bulk {
+					a.reservations = append(a.reservations, d.Item, d.ItemVersion, d.Blocker)
+				} else if _, err := a.exec(ctx, tx, "INSERT OR IGNORE INTO reservations (item, item_version, blocker) VALUES (?, ?, ?)",
 					d.Item, d.ItemVersion, d.Blocker); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	a.feed = append(a.feed, rec.Position, t, at, rec.Stream, rec.Version, rec.Metadata.Actor, rec.Type, summary, book)
+	a.feed.add(rec, t, ours(rec.Stream))
 	return nil
 }
 
-func (a *applier) foldItem(e *entry, env es.Envelope, pos, at int64) {
+// decode decodes rec's data, reading the common shapes of the current
+// schema without reflection (tracker.DecodeFast).
+func decode(reg *es.Registry, rec es.Record) (any, error) {
+	if schema, known := reg.Schema(rec.Type); known && schema == rec.Schema {
+		if data, ok := tracker.DecodeFast(rec.Type, rec.Data); ok {
+			return data, nil
+		}
+	}
+	return reg.Decode(rec)
+}
+
+func (a *applier) foldItem(e *entry, env es.Envelope, at int64) {
 	before := e.it
 	wasNew := e.it.Status == ""
-	oldState := stateOf(&e.it)
+	oldState := e.state
+	if !e.stateOK {
+		oldState = stateOf(&e.it)
+	}
 	e.it.Apply(env)
 	e.it.Version, e.at, e.dirty = env.Version, at, true
 	switch env.Data.(type) {
@@ -249,29 +302,59 @@ func (a *applier) foldItem(e *entry, env es.Envelope, pos, at int64) {
 		e.blockersDirty = true
 	}
 	if e.it.Status == "" {
+		e.stateOK = false
 		return // not created yet: no state to list
 	}
-	if st := stateOf(&e.it); wasNew || st != oldState {
-		if n := len(e.hist); n > 0 {
-			e.hist[n-1].toPos, e.hist[n-1].toAt = pos, at
+	st := stateOf(&e.it)
+	e.state, e.stateOK = st, true
+	if wasNew || st != oldState {
+		prev := &oldState
+		if wasNew {
+			prev = &listState{} // what an item's intervals start from
 		}
-		e.hist = append(e.hist, histRow{fromPos: pos, fromAt: at, toPos: openEnd, toAt: openEnd, state: st})
+		e.intervals, e.lastFrom = appendInterval(e.intervals, e.lastFrom, at, prev, &st), at
 	}
 }
 
 // rowOf returns the values of the itemSet columns for e.
-func (e *entry) rowOf(comments string) []any {
+func (e *entry) rowOf() []any {
 	it := &e.it
 	return []any{it.Title, it.Description, string(it.Type), string(it.Status), string(it.Priority), int64(it.Priority.Rank()),
-		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), comments, it.Version,
-		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it)}
+		it.Assignee, it.Initiative, jsonList(it.Labels), jsonList(it.Blockers), it.Version,
+		micros(it.CreatedAt), micros(it.UpdatedAt), e.at, extraOf(it), append([]byte{}, e.times...), append([]byte{}, e.intervals...), expiresOf(it)}
+}
+
+// expiresOf returns when it's claim expires (0 if it has none).
+func expiresOf(it *tracker.Item) int64 {
+	if it.Claim == nil {
+		return 0
+	}
+	return micros(it.Claim.ExpiresAt())
 }
 
 // itemSet lists the columns writeItem sets, in its order.
 var itemSet = []string{"title", "description", "type", "status", "priority", "prank", "assignee", "initiative",
-	"labels", "blockers", "comments", "version", "created", "updated", "at", "extra"}
+	"labels", "blockers", "version", "created", "updated", "at", "extra", "times", "intervals", "expires"}
 
-const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, hid, extra"
+// itemCols lists the columns scanItem reads; "comments" stands for the
+// item's comments, kept in a table of their own (see commentsOf).
+const itemCols = "rid, id, title, description, type, status, priority, assignee, initiative, labels, blockers, comments, version, created, updated, at, extra"
+
+// commentsOf returns the expression of the comments of the item row alias
+// (its JSON array), or of none if !want.
+func commentsOf(alias string, want bool) string {
+	if !want {
+		return "'[]'"
+	}
+	return "coalesce((SELECT c.comments FROM comments c WHERE c.rid = " + alias + ".rid), '[]')"
+}
+
+// itemColsOf returns itemCols for the item row alias, with its comments if
+// want.
+func itemColsOf(alias string, want bool) string {
+	cols := strings.ReplaceAll(itemCols, ", ", ", "+alias+".")
+	return strings.Replace(alias+"."+cols, alias+".comments", commentsOf(alias, want), 1)
+}
 
 // item returns the entry of work item id, from the cache, the database, or
 // new.
@@ -281,12 +364,16 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 	}
 	e := &entry{it: tracker.Item{ID: id}}
 	if a.fresh {
+		if a.bulk {
+			a.nextRid++
+			e.rid = a.nextRid
+		}
 		a.items[id] = e
 		return e, nil
 	}
-	row := a.queryRow(ctx, tx, "SELECT "+itemCols+" FROM items WHERE id = ?", id)
+	row := a.queryRow(ctx, tx, "SELECT "+itemColsOf("i", true)+", i.times, i.intervals FROM items i WHERE i.id = ?", id)
 	var comments string
-	err := scanItem(row, &e.it, &e.rid, &comments, &e.at, &e.hid)
+	err := scanItem(rowWith{row, []any{&e.times, &e.intervals}}, &e.it, &e.rid, &comments, &e.at)
 	switch {
 	case err == sql.ErrNoRows:
 	case err != nil:
@@ -296,7 +383,16 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 			return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, id, err)
 		}
 		e.dbLabels, e.dbStatus = slices.Clone(e.it.Labels), string(e.it.Status)
-		e.row = e.rowOf(comments)
+		if _, last, ok := timeAt(e.times, openEnd); ok {
+			e.last = last
+		}
+		var st rawState
+		if _, ok, from := stateAt(e.intervals, openEnd, &st); ok {
+			e.lastFrom = from
+		} else {
+			return nil, fmt.Errorf("%w: state intervals of %s", ErrDamaged, id)
+		}
+		e.row, e.comments = e.rowOf(), comments
 	}
 	a.items[id] = e
 	return e, nil
@@ -304,12 +400,20 @@ func (a *applier) item(ctx context.Context, tx *sql.Tx, id string) (*entry, erro
 
 type scanner interface{ Scan(dest ...any) error }
 
+// rowWith scans a row with more columns at its end.
+type rowWith struct {
+	row  scanner
+	more []any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.row.Scan(append(dest, r.more...)...) }
+
 // scanItem reads the columns itemCols names into it.
-func scanItem(row scanner, it *tracker.Item, rid *int64, comments *string, at, hid *int64) error {
+func scanItem(row scanner, it *tracker.Item, rid *int64, comments *string, at *int64) error {
 	var typ, status, prio, labels, blockers, ext string
 	var created, updated int64
 	if err := row.Scan(rid, &it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative,
-		&labels, &blockers, comments, &it.Version, &created, &updated, at, hid, &ext); err != nil {
+		&labels, &blockers, comments, &it.Version, &created, &updated, at, &ext); err != nil {
 		return err
 	}
 	if err := decodeExtra(ext, it); err != nil {
@@ -363,68 +467,14 @@ func (a *applier) initiative(ctx context.Context, tx *sql.Tx, id string) (*initE
 
 // flush writes what the batch changed.
 func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
-	if err := a.flushFeed(ctx, tx); err != nil {
-		return err
-	}
-	var hist []any
-	var owners []*entry // of each row in hist whose item's open row it is
-	writeHist := func() error {
-		// The rows of one statement take consecutive rowids, ending at
-		// the last insert's: that gives each item its open row's hid.
-		const perStmt = 100
-		one := "(" + strings.Repeat("?,", histCols-1) + "?)"
-		for len(hist) > 0 {
-			n := min(len(hist)/histCols, perStmt)
-			res, err := a.exec(ctx, tx, histInsert+one+strings.Repeat(","+one, n-1), hist[:n*histCols]...)
-			if err != nil {
-				return err
-			}
-			lastHid, err := res.LastInsertId()
-			if err != nil {
-				return err
-			}
-			for k, e := range owners[:n] {
-				if e != nil {
-					e.hid = lastHid - int64(n-1-k)
-				}
-			}
-			hist, owners = hist[n*histCols:], owners[n:]
-		}
-		hist, owners = hist[:0], owners[:0]
-		return nil
-	}
-	for _, e := range a.items {
-		if !e.dirty {
-			continue
-		}
-		if err := a.writeItem(ctx, tx, e); err != nil {
-			return err
-		}
-		for i, h := range e.hist {
-			hist = append(hist, e.rid, e.it.ID, idNumber(e.it.ID), h.fromPos, h.fromAt, h.toPos, h.toAt,
-				h.state.title, h.state.description, h.state.typ, h.state.status, h.state.priority, tracker.Priority(h.state.priority).Rank(),
-				h.state.assignee, h.state.initiative, h.state.labels, h.state.blockers, h.state.created, h.state.extra)
-			var owner *entry
-			if i == len(e.hist)-1 {
-				owner = e
-			}
-			owners = append(owners, owner)
-		}
-		if len(hist) >= 100*histCols {
-			if err := writeHist(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := writeHist(); err != nil {
+	if err := a.feed.flush(ctx, a, tx); err != nil {
 		return err
 	}
 	for _, e := range a.items {
-		if e.dirty && len(e.hist) > 0 {
-			if _, err := a.exec(ctx, tx, "UPDATE items SET hid = ? WHERE rid = ?", e.hid, e.rid); err != nil {
+		if e.dirty {
+			if err := a.writeItem(ctx, tx, e); err != nil {
 				return err
 			}
-			e.hist = e.hist[:0]
 		}
 	}
 	for _, e := range a.items {
@@ -432,10 +482,6 @@ func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
 	}
 	return a.flushInitiatives(ctx, tx)
 }
-
-const histCols = 19
-
-var histInsert = "INSERT INTO history (rid, id, num, from_pos, from_at, to_pos, to_at, title, description, type, status, priority, prank, assignee, initiative, labels, blockers, created, extra) VALUES "
 
 func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	it := &e.it
@@ -447,10 +493,10 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 		comments = string(b)
 	}
-	args := e.rowOf(comments)
+	args := e.rowOf()
 	if e.rid == 0 {
-		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num, hid)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) RETURNING rid`,
+		err := a.queryRow(ctx, tx, `INSERT INTO items (`+strings.Join(itemSet, ", ")+`, id, num)
+			VALUES (`+placeholders(len(itemSet)+2)+`) RETURNING rid`,
 			append(args, it.ID, idNumber(it.ID))...).Scan(&e.rid)
 		if err != nil {
 			return err
@@ -459,7 +505,7 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		var set []string
 		var vals []any
 		for i, v := range args {
-			if e.row == nil || e.row[i] != v {
+			if e.row == nil || !same(e.row[i], v) {
 				set, vals = append(set, itemSet[i]+" = ?"), append(vals, v)
 			}
 		}
@@ -470,15 +516,15 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 	}
 	e.row = args
+	if comments != e.comments && (comments != "[]" || e.comments != "") {
+		if _, err := a.exec(ctx, tx, "INSERT OR REPLACE INTO comments (rid, comments) VALUES (?, ?)", e.rid, comments); err != nil {
+			return err
+		}
+		e.comments = comments
+	}
 	// Reservations of the item that its stream has gone past are settled.
 	if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
 		return err
-	}
-	// Close the interval that was open in the database.
-	if len(e.hist) > 0 && e.hid != 0 {
-		if _, err := a.exec(ctx, tx, "UPDATE history SET to_pos = ?, to_at = ? WHERE hid = ?", e.hist[0].fromPos, e.hist[0].fromAt, e.hid); err != nil {
-			return err
-		}
 	}
 	num := idNumber(it.ID)
 	if e.labelsDirty || e.dbStatus != string(it.Status) {
@@ -550,10 +596,44 @@ func (a *applier) flushInitiatives(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-func (a *applier) flushFeed(ctx context.Context, tx *sql.Tx) error {
-	err := a.insertRows(ctx, tx, "INSERT INTO feed (pos, time, at, stream, version, actor, type, summary, book) VALUES ", feedCols, a.feed)
-	a.feed = a.feed[:0]
-	return err
+// same reports whether two column values are equal.
+func same(x, y any) bool {
+	if bx, ok := x.([]byte); ok {
+		by, ok := y.([]byte)
+		return ok && bytes.Equal(bx, by)
+	}
+	return x == y
+}
+
+// appendTime appends event time t to times, whose last time is last: as
+// the difference, a signed varint (times along a stream mostly grow by
+// little; an import may bring some that go back).
+func appendTime(times []byte, last, t int64) []byte {
+	return binary.AppendVarint(times, t-last)
+}
+
+// timeAt returns, of the events whose times are in times, how many
+// recorded at or before t form the longest prefix (the version of the
+// stream as of t, as a temporal load counts it) and the time of the last
+// of them. ok is false if times is damaged.
+func timeAt(times []byte, t int64) (version, last int64, ok bool) {
+	var cur, runMax int64
+	for i := 0; len(times) > 0; i++ {
+		d, n := binary.Varint(times)
+		if n <= 0 {
+			return 0, 0, false
+		}
+		times = times[n:]
+		cur += d
+		if i == 0 || cur > runMax {
+			runMax = cur
+		}
+		if runMax > t {
+			break
+		}
+		version, last = version+1, cur
+	}
+	return version, last, true
 }
 
 // insertRows inserts the rows in args, cols values each, several rows a

@@ -39,8 +39,9 @@ type Options struct {
 	// another store).
 	Notes func(msg string)
 	// BatchSize is the most events one catch-up transaction applies; 0
-	// means 10,000. Each transaction commits its rows and the checkpoint
-	// together.
+	// means 10,000, except that an empty model catching up many events
+	// is filled by a bulk load in one transaction (see bulk.go). Each
+	// transaction commits its rows and the checkpoint together.
 	BatchSize int
 	// DependencyStream names the stream of dependency reservations (see
 	// tracker.DependencyReserved); "" means "jerry-dependencies".
@@ -57,6 +58,9 @@ type Board struct {
 	log  es.LogReader
 	reg  *es.Registry
 	opts Options
+	// bulkOK: Options.BatchSize was left 0, so an empty model may be
+	// bulk loaded.
+	bulkOK bool
 }
 
 // Open opens (creating it if need be) the model in the database file at
@@ -65,13 +69,14 @@ type Board struct {
 // format is noted, removed and created anew; it is filled by the next
 // [Board.CatchUp]. Open does not read the log.
 func Open(ctx context.Context, path string, log es.LogReader, reg *es.Registry, opts Options) (*Board, error) {
-	if opts.BatchSize <= 0 {
+	bulkOK := opts.BatchSize <= 0
+	if bulkOK {
 		opts.BatchSize = 10000
 	}
 	if opts.DependencyStream == "" {
 		opts.DependencyStream = "jerry-dependencies"
 	}
-	b := &Board{path: path, log: log, reg: reg, opts: opts}
+	b := &Board{path: path, log: log, reg: reg, opts: opts, bulkOK: bulkOK}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("board: %w", err)
 	}
@@ -336,18 +341,17 @@ func (b *Board) CatchUp(ctx context.Context, progress Progress) (int64, error) {
 // progress. An interrupted rebuild leaves a consistent model at some
 // position, which the next catch-up carries on from.
 func (b *Board) Rebuild(ctx context.Context, progress Progress) (int64, error) {
-	err := b.write(ctx, func(tx *sql.Tx) error {
-		if err := reset(ctx, tx); err != nil {
-			return err
+	if b.bulkOK {
+		pos, err := b.rebuild(ctx, progress)
+		if err == nil || !isDamage(err) {
+			return pos, err
 		}
-		for _, ix := range indexes {
-			if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+ix); err != nil {
-				return err
-			}
+		if err := b.Repair(ctx); err != nil {
+			return 0, err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed', 0)")
-		return err
-	})
+		return b.CatchUp(ctx, progress)
+	}
+	err := b.write(ctx, func(tx *sql.Tx) error { return reset(ctx, tx) })
 	if err != nil {
 		if !isDamage(err) {
 			return 0, err
@@ -359,9 +363,45 @@ func (b *Board) Rebuild(ctx context.Context, progress Progress) (int64, error) {
 	return b.CatchUp(ctx, progress)
 }
 
+// rebuild empties the model and bulk loads it again in one transaction:
+// until it commits, readers see the model as it was.
+func (b *Board) rebuild(ctx context.Context, progress Progress) (int64, error) {
+	last, err := b.log.LastPosition(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("board: %w", err)
+	}
+	var pos int64
+	var n int
+	err = b.write(ctx, func(tx *sql.Tx) error {
+		if err := reset(ctx, tx); err != nil {
+			return b.wrap(err)
+		}
+		var err error
+		pos, n, err = b.bulk(ctx, tx, newApplier(b.reg, b.opts.DependencyStream), last, progress)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if progress != nil && n > 0 {
+		progress(int64(n), pos, last)
+	}
+	if _, err := b.db.ExecContext(ctx, "PRAGMA analysis_limit = 1000; ANALYZE"); err != nil {
+		return pos, b.wrap(err)
+	}
+	// Events committed meanwhile.
+	return b.CatchUp(ctx, nil)
+}
+
 func reset(ctx context.Context, tx *sql.Tx) error {
 	for _, t := range tables {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+		q := "DELETE FROM " + t
+		if t == "search" {
+			// The full-text index's own command: a DELETE would remove
+			// (and record the removal of) one document at a time.
+			q = "INSERT INTO search (search) VALUES ('delete-all')"
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
@@ -424,6 +464,10 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 				pos = p
 				return nil
 			}
+			if p == 0 && b.bulkOK && last >= bulkMin {
+				pos, n, err = b.bulk(ctx, tx, ap, last, progress)
+				return err
+			}
 			pos, n, err = ap.run(ctx, tx, b.log, p, last, b.opts.BatchSize)
 			return err
 		})
@@ -435,9 +479,6 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 			progress(done, pos, last)
 		}
 		if pos >= last || n == 0 {
-			if err := b.index(ctx); err != nil {
-				return pos, err
-			}
 			if done >= 20000 {
 				// Many new rows: refresh the planner's statistics
 				// (sampled, so it stays cheap).
@@ -448,25 +489,6 @@ func (b *Board) catchUp(ctx context.Context, progress Progress) (int64, error) {
 			return pos, nil
 		}
 	}
-}
-
-// index creates the secondary indexes if a rebuild dropped them.
-func (b *Board) index(ctx context.Context) error {
-	return b.write(ctx, func(tx *sql.Tx) error {
-		var v int64
-		err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'indexed'").Scan(&v)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && v == 1) {
-			return nil
-		}
-		if err != nil {
-			return b.wrap(err)
-		}
-		if _, err := tx.ExecContext(ctx, schema); err != nil {
-			return b.wrap(err)
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE meta SET value = 1 WHERE key = 'indexed'")
-		return b.wrap(err)
-	})
 }
 
 // sameStore reports whether the event at position pos of the log is the

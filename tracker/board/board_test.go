@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,9 +82,12 @@ var pgConfig = boardtest.Config{
 }
 
 func TestMain(m *testing.M) {
-	if loc := os.Getenv("BOARDTEST_STORE"); len(loc) > 5 && loc[:5] == "file:" {
+	switch loc := os.Getenv("BOARDTEST_STORE"); {
+	case strings.HasPrefix(loc, "file:"):
 		boardtest.Main(fileConfig)
-	} else {
+	case strings.HasPrefix(loc, "nats:"):
+		boardtest.Main(natsConfig)
+	default:
 		boardtest.Main(pgConfig)
 	}
 	os.Exit(m.Run())
@@ -135,4 +139,52 @@ func TestStatesOfManyItems(t *testing.T) {
 	if _, err := b.Waiting(ctx, ids); err != nil {
 		t.Fatalf("Waiting on 40,000 IDs: %v", err)
 	}
+}
+
+// A word that matches more items than Search ranks by bm25 is ranked by
+// where it occurs, newest first: every seeded title holds "the", so the
+// answer is the newest open items, and it stops at the limit.
+func TestSearchCommonWord(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	if err := boardtest.Seed(ctx, st, 2500, 5000, time.Now(), 1); err != nil {
+		t.Fatal(err)
+	}
+	reg := es.NewRegistry()
+	tracker.Register(reg)
+	b, err := board.Open(ctx, filepath.Join(t.TempDir(), "board.db"), st, reg, board.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.CatchUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	open, err := b.Items(ctx, board.Query{Sort: board.ByCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err := b.Search(ctx, "the", board.Query{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 10 {
+		t.Fatalf("%d hits, want 10", len(hits))
+	}
+	for i, h := range hits {
+		if h.ID != open[i].ID || h.Rank != 0 {
+			t.Fatalf("hit %d is %s (rank %v), want %s (rank 0)", i, h.ID, h.Rank, open[i].ID)
+		}
+	}
+}
+
+// The suite with every empty model bulk loaded (from 50 events, not
+// 2,000), writing the items a stretch of the log left alone while it folds
+// the rest (every 97 events here, every 65,536 in use): items touched
+// again after their row was written are updated.
+func TestMemstoreBulkStretches(t *testing.T) {
+	defer board.SetBulk(50, 97)()
+	boardtest.Run(t, boardtest.Config{
+		New: func(t testing.TB) (boardtest.Store, string) { return memstore.New(), "" },
+	})
 }

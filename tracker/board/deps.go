@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"github.com/jerry-es/jerry/tracker"
 	"slices"
+	"time"
 )
 
 // DependencyPath returns a chain of blockers leading from work item from
@@ -145,4 +146,19 @@ func (b *Board) waiting(ctx context.Context, ids []string, out map[string][]trac
 		}
 		return rows.Err()
 	})
+}
+
+// Stuck returns, by ID number, the open work items that cannot move at
+// time now: those with a blocker that is not done, those whose status is
+// blocked, and those held by a claim that has expired.
+func (b *Board) Stuck(ctx context.Context, now time.Time) ([]tracker.Item, error) {
+	var out []tracker.Item
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = b.selectItems(ctx, tx, Query{}, ` AND (i.status = 'blocked' OR (i.expires <> 0 AND i.expires <= ?)
+			OR EXISTS (SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
+				WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done')))`, []any{micros(now)}, "")
+		return err
+	})
+	return out, err
 }

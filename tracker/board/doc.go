@@ -8,15 +8,28 @@
 // # Model
 //
 // The database holds, per work item, one row of its current state (every
-// field list and ready need, its labels and blockers in tables of their
-// own, and its comments); per item, one row for each interval in which
-// its listed state held (valid from and to, as log positions and as
-// times); per initiative, its state and intervals; one feed row per event
-// (position, time, stream, version, actor, type, a one-line summary), the
-// bookkeeping streams (ID counters, dependency reservations) marked so
-// that the feed can hide them; and a full-text index (FTS5) over titles,
-// descriptions and comments. A small meta table holds the format version,
-// the log position the model reflects and the ID of the event there.
+// field list and ready need, when its claim expires, its comments, the
+// time of each of its events, and its state intervals: each state of the
+// fields lists filter on, sort on and show, from the time it began,
+// delta-encoded in one value, see intervals.go), its labels and blockers in
+// tables of their own; per initiative, its state and intervals; a
+// full-text index (FTS5) over titles, descriptions and comments; and, for
+// the activity feed, one row per block of 256 log positions saying what
+// the block holds (its time range, which actors and event types, how many
+// item and initiative events): the feed reads the log itself, but only the
+// blocks that may match (feed.go). A small meta table holds the format
+// version, the log position the model reflects, the ID of the event there,
+// and the version of the dependency graph stream, whose unsettled
+// reservations have a table too.
+//
+// Lists now are indexed queries that stop at their limit (ready reads the
+// unclaimed items and the expired claims each from a partial index in
+// priority order); lists as of a time read the items' intervals in ID
+// order and stop at the limit too (asof.go). An empty model is filled by
+// a bulk load: the log read, folded in memory and inserted on three
+// goroutines, rows in key order in large statements, all in one
+// transaction with the checkpoint (bulk.go); later catch-ups apply the new
+// events row by row, in transactions of at most Options.BatchSize.
 //
 // Initiative members are not stored on the initiative's side: they are
 // the items whose initiative field names it, so that the two sides of
@@ -27,9 +40,11 @@
 //   - Exactly once: [Board.CatchUp] applies the events after the model's
 //     position in transactions that also move the position, so each
 //     event's effect lands once, whatever process is killed when; the
-//     next catch-up goes on from the last committed transaction.
+//     next catch-up goes on from the last committed transaction (a bulk
+//     load killed half way leaves the model empty, and starts over).
 //   - Incremental: a catch-up after N new events reads and writes rows of
-//     the items those events touch, O(N), whatever the number of items.
+//     the items those events touch and the feed blocks they fall in, O(N),
+//     whatever the number of items.
 //   - Several processes: SQLite's write lock serialises catch-ups; each
 //     transaction reads the position under it, so two processes catching
 //     up at once never apply an event twice. Readers (WAL mode) see one

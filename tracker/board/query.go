@@ -1,7 +1,6 @@
 package board
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -66,11 +65,12 @@ type Query struct {
 	// Comments includes each item's comments (not with AsOf).
 	Comments bool
 
-	itemID string // one item, for Item
+	itemID string    // one item, for Item
+	now    time.Time // when claims are judged expired (Ready); zero: now
 }
 
-// where builds the query's conditions over a row of items (alias i) or of
-// history (alias i, AsOf).
+// where builds the query's conditions over a row of items (alias i); lists
+// as of a time filter in Go (see asof.go).
 //
 // With joined, the query's FROM holds labels l joined to i, and the first
 // label is matched on l.
@@ -99,16 +99,12 @@ func (q Query) where(args *[]any, joined bool) string {
 		*args = append(*args, q.itemID)
 	}
 	for k, l := range q.Labels {
-		if q.AsOf.IsZero() {
-			if k == 0 && joined {
-				// The first label drives the query: see items.
-				conds = append(conds, "l.label = ? AND l.status = i.status")
-			} else {
-				conds = append(conds, "EXISTS (SELECT 1 FROM labels m WHERE m.label = ? AND m.status = i.status AND m.num = i.num AND m.rid = i.rid)")
-				// (The status is the item's: every label row carries it.)
-			}
+		if k == 0 && joined {
+			// The first label drives the query: see items.
+			conds = append(conds, "l.label = ? AND l.status = i.status")
 		} else {
-			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(i.labels) l WHERE l.value = ?)")
+			// (The status is the item's: every label row carries it.)
+			conds = append(conds, "EXISTS (SELECT 1 FROM labels m WHERE m.label = ? AND m.status = i.status AND m.num = i.num AND m.rid = i.rid)")
 		}
 		*args = append(*args, l)
 	}
@@ -149,8 +145,10 @@ func (b *Board) Items(ctx context.Context, q Query) ([]tracker.Item, error) {
 }
 
 // Ready returns the work items an agent may take next, among those q
-// selects: unassigned, in backlog or ready, every blocker done (as of
-// q.AsOf, if set); most urgent first, then oldest (or in q.Sort's order).
+// selects: every blocker done, and either unassigned in backlog or ready,
+// or (now, not as of a past time) held by a claim that has expired (in
+// backlog, ready or in progress); most urgent first, then oldest (or in
+// q.Sort's order). As of q.AsOf, if set, only unassigned items count.
 func (b *Board) Ready(ctx context.Context, q Query) ([]tracker.Item, error) {
 	if q.Sort == "" {
 		q.Sort = ByPriority
@@ -168,18 +166,43 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 	if !q.AsOf.IsZero() {
 		return b.itemsAsOf(ctx, tx, q, ready)
 	}
+	if !ready {
+		return b.selectItems(ctx, tx, q, "", nil, "")
+	}
+	// The pool has two parts, each read in order from an index of its
+	// own, stopping at the limit: unclaimed items, and claimed items
+	// whose claim has expired (their agent is gone).
+	const blockersDone = ` AND NOT EXISTS (SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
+		WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done'))`
+	free, err := b.selectItems(ctx, tx, q, ` AND i.expires = 0 AND i.assignee = '' AND i.status IN ('backlog', 'ready')`+blockersDone, nil, "items_ready")
+	if err != nil {
+		return nil, err
+	}
+	now := q.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	expired, err := b.selectItems(ctx, tx, q, ` AND i.expires <> 0 AND i.expires <= ? AND i.status IN ('backlog', 'ready', 'in_progress')`+blockersDone,
+		[]any{micros(now)}, "items_claimed")
+	if err != nil || len(expired) == 0 {
+		return free, err
+	}
+	out := append(free, expired...)
+	slices.SortFunc(out, q.Sort.compare)
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// selectItems returns the items q selects that also meet the condition
+// more (with its arguments), read through the index hint if q's order is
+// by priority and it names no label.
+func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more string, moreArgs []any, hint string) ([]tracker.Item, error) {
 	var args []any
-	cond := q.where(&args, len(q.Labels) > 0)
-	if ready {
-		cond += ` AND i.assignee = '' AND i.status IN ('backlog', 'ready') AND NOT EXISTS (
-			SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
-			WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done'))`
-	}
-	comments := "'[]'"
-	if q.Comments {
-		comments = "i.comments"
-	}
-	cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
+	cond := q.where(&args, len(q.Labels) > 0) + more
+	args = append(args, moreArgs...)
+	cols := itemColsOf("i", q.Comments)
 	from := "items i"
 	if len(q.Labels) > 0 {
 		// Walk the first label's rows (one status at a time, in ID
@@ -193,13 +216,19 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 			cond += " AND l.status IN (" + placeholders(len(q.Statuses)) + ")"
 			args = append(args, args2...)
 		}
-	} else if ready && q.Sort == ByPriority {
+	} else if hint != "" && q.Sort == ByPriority {
 		// The partial index holds exactly the candidates, in this order:
 		// a limit stops the walk early. (Without statistics SQLite may
 		// pick the assignee index and sort every candidate.)
-		from = "items i INDEXED BY items_ready"
+		from = "items i INDEXED BY " + hint
 	}
-	query := "SELECT " + cols + " FROM " + from + " WHERE " + cond + " ORDER BY " + q.Sort.orderBy()
+	order := q.Sort.orderBy()
+	if len(q.Labels) > 0 && (q.Sort == "" || q.Sort == ByID) {
+		// The label rows of one status come in ID order: a limit stops
+		// the walk early instead of sorting every match.
+		order = "l.num, i.id"
+	}
+	query := "SELECT " + cols + " FROM " + from + " WHERE " + cond + " ORDER BY " + order
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
@@ -211,9 +240,9 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 	var out []tracker.Item
 	for rows.Next() {
 		var it tracker.Item
-		var rid, at, hid int64
+		var rid, at int64
 		var cs string
-		if err := scanItem(rows, &it, &rid, &cs, &at, &hid); err != nil {
+		if err := scanItem(rows, &it, &rid, &cs, &at); err != nil {
 			return nil, err
 		}
 		if cs != "[]" {
@@ -224,80 +253,6 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 		out = append(out, it)
 	}
 	return out, rows.Err()
-}
-
-// itemsAsOf answers q from the state intervals: each item's row valid at
-// q.AsOf, then its version and last change time from the feed.
-func (b *Board) itemsAsOf(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]tracker.Item, error) {
-	t := micros(q.AsOf)
-	args := []any{t, t}
-	cond := "i.from_at <= ? AND i.to_at > ? AND " + q.where(&args, false)
-	if ready {
-		cond += ` AND i.assignee = '' AND i.status IN ('backlog', 'ready') AND NOT EXISTS (
-			SELECT 1 FROM json_each(i.blockers) x WHERE NOT EXISTS (
-				SELECT 1 FROM history bh WHERE bh.num = CAST(substr(x.value, instr(x.value, '-') + 1) AS INTEGER)
-				AND bh.id = x.value AND bh.from_at <= ? AND bh.to_at > ? AND bh.status = 'done'))`
-		args = append(args, t, t)
-	}
-	// The version and the time of the last event at or before the time;
-	// "updated" sorts by it.
-	last := `(SELECT f.version || ' ' || f.time FROM feed f WHERE f.stream = 'workitem-' || i.id AND f.pos < i.to_pos AND f.at <= ` +
-		fmt.Sprint(t) + ` ORDER BY f.pos DESC LIMIT 1)`
-	query := "SELECT i.id, i.title, i.description, i.type, i.status, i.priority, i.assignee, i.initiative, i.labels, i.blockers, i.created, i.extra, " + last +
-		" FROM history i WHERE " + cond
-	// The time of the last change as of then is known only per row: sort
-	// by it here.
-	byUpdated := q.Sort == ByUpdated
-	if !byUpdated {
-		query += " ORDER BY " + q.Sort.orderBy()
-		if q.Limit > 0 {
-			query += fmt.Sprintf(" LIMIT %d", q.Limit)
-		}
-	}
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []tracker.Item
-	for rows.Next() {
-		var it tracker.Item
-		var typ, status, prio, labels, blockers, ext string
-		var created int64
-		var vt sql.NullString
-		if err := rows.Scan(&it.ID, &it.Title, &it.Description, &typ, &status, &prio, &it.Assignee, &it.Initiative, &labels, &blockers, &created, &ext, &vt); err != nil {
-			return nil, err
-		}
-		if err := decodeExtra(ext, &it); err != nil {
-			return nil, err
-		}
-		it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)
-		it.CreatedAt = fromMicros(created)
-		if err := decodeList(labels, &it.Labels); err != nil {
-			return nil, err
-		}
-		if err := decodeList(blockers, &it.Blockers); err != nil {
-			return nil, err
-		}
-		var updated int64
-		if _, err := fmt.Sscan(vt.String, &it.Version, &updated); err != nil {
-			return nil, fmt.Errorf("%w: no feed entry for %s as of %v", ErrDamaged, it.ID, q.AsOf)
-		}
-		it.UpdatedAt = fromMicros(updated)
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if byUpdated {
-		slices.SortFunc(out, func(a, b tracker.Item) int {
-			return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(idNumber(b.ID), idNumber(a.ID)), strings.Compare(b.ID, a.ID))
-		})
-		if q.Limit > 0 && len(out) > q.Limit {
-			out = out[:q.Limit]
-		}
-	}
-	return out, nil
 }
 
 // Item returns work item id now, with its comments, and whether the model
@@ -339,9 +294,17 @@ type Hit struct {
 	Rank float64
 }
 
+// rankAll is the most matches Search ranks by bm25: beyond, with a
+// limit, it ranks by where the words occur, which costs what it returns.
+const rankAll = 2000
+
 // Search returns the work items whose title, description or comments hold
 // every word of text (a word matches as a prefix too), among those q
-// selects (q.AsOf and q.Sort are not used), best match first.
+// selects (q.AsOf and q.Sort are not used), best match first: by bm25,
+// title matches weighing most, then the description. Text so common that
+// more than 2,000 items match it, searched with a limit, is ranked by
+// where its words occur instead (every word in the title first), newest
+// first within that: ranking every match would cost as much as the store.
 func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error) {
 	match := ftsQuery(text)
 	if match == "" {
@@ -349,13 +312,22 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 	}
 	var out []Hit
 	err := b.read(ctx, func(tx *sql.Tx) error {
+		if q.Limit > 0 {
+			var n int
+			// Counted on the words themselves: a prefix query merges
+			// every match of every longer word before it yields one.
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT rowid FROM search WHERE search MATCH ? LIMIT ?)", ftsWords(text), rankAll+1).Scan(&n); err != nil {
+				return err
+			}
+			if n > rankAll {
+				var err error
+				out, err = b.searchCommon(ctx, tx, ftsWords(text), match, q)
+				return err
+			}
+		}
 		args := []any{match}
 		cond := q.where(&args, false)
-		comments := "'[]'"
-		if q.Comments {
-			comments = "i.comments"
-		}
-		cols := strings.Replace("i."+strings.ReplaceAll(itemCols, ", ", ", i."), "i.comments", comments, 1)
+		cols := itemColsOf("i", q.Comments)
 		// Title matches weigh most, then the description. The full-text
 		// index ranks inside its own module, best first, and the items'
 		// filters apply to its best k matches: k grows until the limit is
@@ -386,6 +358,51 @@ func (b *Board) Search(ctx context.Context, text string, q Query) ([]Hit, error)
 	return out, err
 }
 
+// searchCommon answers a search with many matches: those with every word
+// in the title (Rank 0), then the others (Rank 1), newest first in each,
+// until q.Limit are found.
+func (b *Board) searchCommon(ctx context.Context, tx *sql.Tx, words, match string, q Query) ([]Hit, error) {
+	var out []Hit
+	seen := make(map[string]bool)
+	// The words themselves first (their lists are read newest first and
+	// stop at the limit), then as prefixes of longer words.
+	for tier, m := range []string{"{title} : (" + words + ")", words, match} {
+		tier = min(tier, 1)
+		args := []any{m}
+		cond := q.where(&args, false)
+		cols := itemColsOf("i", q.Comments)
+		query := `SELECT ` + cols + `, ` + fmt.Sprint(tier) + ` FROM (SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?) s
+			JOIN items i ON i.rid = s.rowid WHERE ` + cond + ` ORDER BY s.rowid DESC`
+		for k := 4 * q.Limit; ; k *= 8 {
+			a := append([]any{m, k}, args[1:]...)
+			var hits []Hit
+			n, err := b.searchRows(ctx, tx, query, a, &hits)
+			if err != nil {
+				return nil, err
+			}
+			kept := 0
+			for _, h := range hits {
+				if !seen[h.ID] {
+					kept++
+				}
+			}
+			if kept+len(out) >= q.Limit || n < k {
+				for _, h := range hits {
+					if !seen[h.ID] && len(out) < q.Limit {
+						seen[h.ID] = true
+						out = append(out, h)
+					}
+				}
+				break
+			}
+		}
+		if len(out) >= q.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
 // searchRows runs a search query, appending its hits to out; it returns
 // how many matches the full-text index gave (before the filters).
 func (b *Board) searchRows(ctx context.Context, tx *sql.Tx, query string, args []any, out *[]Hit) (int, error) {
@@ -401,9 +418,9 @@ func (b *Board) searchRows(ctx context.Context, tx *sql.Tx, query string, args [
 		defer rows.Close()
 		for rows.Next() {
 			var h Hit
-			var rid, at, hid int64
+			var rid, at int64
 			var cs string
-			if err := scanItem(rowWithRank{rows, &h.Rank}, &h.Item, &rid, &cs, &at, &hid); err != nil {
+			if err := scanItem(rowWithRank{rows, &h.Rank}, &h.Item, &rid, &cs, &at); err != nil {
 				return err
 			}
 			if cs != "[]" {
@@ -434,6 +451,11 @@ func ftsQuery(text string) string {
 		words[i] = `"` + w + `"*`
 	}
 	return strings.Join(words, " AND ")
+}
+
+// ftsWords is ftsQuery with each word whole, not as a prefix.
+func ftsWords(text string) string {
+	return strings.ReplaceAll(ftsQuery(text), `"*`, `"`)
 }
 
 // Initiatives returns every initiative, now or as of asOf if it is not
@@ -479,8 +501,16 @@ func (b *Board) Initiatives(ctx context.Context, asOf time.Time) ([]tracker.Init
 		if asOf.IsZero() {
 			rows, err = tx.QueryContext(ctx, "SELECT initiative, id FROM items WHERE initiative <> '' AND status <> '' ORDER BY initiative, num, id")
 		} else {
-			t := micros(asOf)
-			rows, err = tx.QueryContext(ctx, "SELECT initiative, id FROM history WHERE initiative <> '' AND from_at <= ? AND to_at > ? ORDER BY initiative, num, id", t, t)
+			members, err := membersAsOf(ctx, tx, micros(asOf))
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				if i, ok := byID[m[0]]; ok {
+					out[i].Members = append(out[i].Members, m[1])
+				}
+			}
+			return nil
 		}
 		if err != nil {
 			return err

@@ -2,7 +2,7 @@ package board
 
 // formatVersion is the version of the database layout below. A model of
 // another version is not read: it is emptied and rebuilt from the events.
-const formatVersion = 4
+const formatVersion = 9
 
 // openEnd is the valid-to of a state that is still current.
 const openEnd = int64(1<<63 - 1)
@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS meta (
 
 CREATE TABLE IF NOT EXISTS items (
 	rid         INTEGER PRIMARY KEY,
-	id          TEXT NOT NULL UNIQUE,
+	id          TEXT NOT NULL,
 	num         INTEGER NOT NULL,
 	title       TEXT NOT NULL,
 	description TEXT NOT NULL,
@@ -32,14 +32,19 @@ CREATE TABLE IF NOT EXISTS items (
 	initiative  TEXT NOT NULL,
 	labels      TEXT NOT NULL,
 	blockers    TEXT NOT NULL,
-	comments    TEXT NOT NULL,
 	version     INTEGER NOT NULL,
 	created     INTEGER NOT NULL,
 	updated     INTEGER NOT NULL,
 	at          INTEGER NOT NULL,
-	hid         INTEGER NOT NULL,
-	extra       TEXT NOT NULL
+	extra       TEXT NOT NULL,
+	-- the time of each event of the item's stream: see appendTime
+	times       BLOB NOT NULL,
+	-- its state intervals: see intervals.go
+	intervals   BLOB NOT NULL,
+	-- when its claim expires, 0 if it has none
+	expires     INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items (id);
 CREATE INDEX IF NOT EXISTS items_num ON items (num, id);
 CREATE INDEX IF NOT EXISTS items_status ON items (status, num);
 CREATE INDEX IF NOT EXISTS items_assignee ON items (assignee, num);
@@ -48,6 +53,15 @@ CREATE INDEX IF NOT EXISTS items_created ON items (created, num);
 CREATE INDEX IF NOT EXISTS items_updated ON items (updated, num);
 CREATE INDEX IF NOT EXISTS items_ready ON items (prank, created, num)
 	WHERE assignee = '' AND status IN ('backlog', 'ready');
+CREATE INDEX IF NOT EXISTS items_claimed ON items (prank, created, num) WHERE expires <> 0;
+
+-- Each item's comments (a JSON array), apart from its row: listings that
+-- do not show them, and the index builds of a bulk load, then read a
+-- tenth of the bytes.
+CREATE TABLE IF NOT EXISTS comments (
+	rid      INTEGER PRIMARY KEY,
+	comments TEXT NOT NULL
+);
 
 -- labels carries each item's status too, so that "label X, status S"
 -- is one range of its key, in ID order.
@@ -65,30 +79,6 @@ CREATE TABLE IF NOT EXISTS blockers (
 	PRIMARY KEY (rid, blocker)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blockers_blocker ON blockers (blocker);
-
-CREATE TABLE IF NOT EXISTS history (
-	hid        INTEGER PRIMARY KEY,
-	rid        INTEGER NOT NULL,
-	id         TEXT NOT NULL,
-	num        INTEGER NOT NULL,
-	from_pos   INTEGER NOT NULL,
-	from_at    INTEGER NOT NULL,
-	to_pos     INTEGER NOT NULL,
-	to_at      INTEGER NOT NULL,
-	title      TEXT NOT NULL,
-	description TEXT NOT NULL,
-	type       TEXT NOT NULL,
-	status     TEXT NOT NULL,
-	priority   TEXT NOT NULL,
-	prank      INTEGER NOT NULL,
-	assignee   TEXT NOT NULL,
-	initiative TEXT NOT NULL,
-	labels     TEXT NOT NULL,
-	blockers   TEXT NOT NULL,
-	created    INTEGER NOT NULL,
-	extra      TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS history_num ON history (num, from_at);
 
 CREATE TABLE IF NOT EXISTS initiatives (
 	id          TEXT PRIMARY KEY,
@@ -115,21 +105,22 @@ CREATE TABLE IF NOT EXISTS initiative_history (
 	PRIMARY KEY (id, from_at, version)
 ) WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS feed (
-	pos     INTEGER PRIMARY KEY,
-	time    INTEGER NOT NULL,
-	at      INTEGER NOT NULL,
-	stream  TEXT NOT NULL,
-	version INTEGER NOT NULL,
-	actor   TEXT NOT NULL,
-	type    TEXT NOT NULL,
-	summary TEXT NOT NULL,
-	book    INTEGER NOT NULL
+-- The activity feed is the log itself, read by blocks of positions:
+-- see feed.go.
+CREATE TABLE IF NOT EXISTS feed_blocks (
+	blk      INTEGER PRIMARY KEY,
+	min_time INTEGER NOT NULL,
+	max_time INTEGER NOT NULL,
+	types    INTEGER NOT NULL,
+	actors   INTEGER NOT NULL,
+	visible  INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS feed_time ON feed (time);
-CREATE INDEX IF NOT EXISTS feed_stream ON feed (stream, pos);
-CREATE INDEX IF NOT EXISTS feed_actor ON feed (actor, pos);
-CREATE INDEX IF NOT EXISTS feed_type ON feed (type, pos);
+CREATE TABLE IF NOT EXISTS feed_names (
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	bit  INTEGER NOT NULL,
+	PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
 
 -- Reservations of the dependency graph stream not yet settled: item waits
 -- on blocker if its version after item_version records it (see
@@ -147,11 +138,5 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
 );
 `
 
-// indexes lists the secondary indexes, which a rebuild drops while it
-// loads (building an index once, sorted, costs less than keeping it up
-// to date row by row) and the end of a catch-up creates again.
-var indexes = []string{"items_num", "items_status", "items_assignee", "items_initiative", "items_created", "items_updated",
-	"items_ready", "blockers_blocker", "history_num", "feed_time", "feed_stream", "feed_actor", "feed_type"}
-
 // tables lists what a reset empties.
-var tables = []string{"items", "labels", "blockers", "history", "initiatives", "initiative_history", "feed", "reservations", "search"}
+var tables = []string{"items", "comments", "labels", "blockers", "initiatives", "initiative_history", "feed_blocks", "feed_names", "reservations", "search"}

@@ -88,7 +88,7 @@ func (f *fixture) open() {
 		}
 		t.Cleanup(func() { st.Close() })
 		f.closeStore = func() { st.Close() }
-		svc = app.New(st, st, st, app.WithReadModel(st.Models(), nil), board, app.WithTurns())
+		svc = app.New(st, st, st, board, app.WithTurns())
 	case "postgres":
 		st, err := postgres.Open(ctx, f.pgURL)
 		if err != nil {
@@ -96,7 +96,7 @@ func (f *fixture) open() {
 		}
 		t.Cleanup(func() { st.Close() })
 		f.closeStore = func() { st.Close() }
-		svc = app.New(st, st, st, app.WithReadModel(st.Models(), nil), board, app.WithTurns())
+		svc = app.New(st, st, st, board, app.WithTurns())
 	default:
 		t.Fatalf("unknown backend %q", f.fo.backend)
 	}

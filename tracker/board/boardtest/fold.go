@@ -120,7 +120,15 @@ func (f *Fold) match(it *tracker.Item, q board.Query, ready bool) bool {
 		}
 	}
 	if ready {
-		if it.Assignee != "" || (it.Status != tracker.Backlog && it.Status != tracker.Ready) {
+		// Now, an expired claim puts an item back in the pool; as of a
+		// past time, only unassigned items count.
+		var free bool
+		if q.AsOf.IsZero() {
+			free = it.Available(time.Now())
+		} else {
+			free = it.Assignee == "" && (it.Status == tracker.Backlog || it.Status == tracker.Ready)
+		}
+		if !free {
 			return false
 		}
 		for _, b := range it.Blockers {

@@ -1,15 +1,13 @@
-package app
+package tracker
 
 import (
 	"unicode/utf8"
-
-	"github.com/jerry-es/jerry/tracker"
 )
 
 // The read model folds every event in the log, so decoding is most of its
 // cost: encoding/json spends about 1.5 µs on each small event, over half of
 // a fold of 100,000 events. Almost all of Jerry's events are flat objects of
-// plain strings, so decodeFast reads those without reflection and leaves
+// plain strings, so DecodeFast reads those without reflection and leaves
 // anything else (escapes, other shapes, unknown keys, another schema) to the
 // registry. FuzzDecodeFast checks that whatever it accepts, encoding/json
 // decodes to the same value.
@@ -120,10 +118,10 @@ func (f *flat) get(key string) string {
 
 func (f *flat) allUsed() bool { return f.used == 1<<f.n-1 }
 
-// decodeFast decodes the data of a current-schema event of type typ, or
+// DecodeFast decodes the data of a current-schema event of type typ, or
 // returns false to leave it to the registry.
-func decodeFast(typ string, data []byte) (any, bool) {
-	if typ == tracker.EvItemEdited {
+func DecodeFast(typ string, data []byte) (any, bool) {
+	if typ == EvItemEdited {
 		return decodeEdited(data)
 	}
 	var f flat
@@ -133,33 +131,33 @@ func decodeFast(typ string, data []byte) (any, bool) {
 	}
 	var v any
 	switch typ {
-	case tracker.EvCommented:
-		v = tracker.Commented{Author: f.get("author"), Text: f.get("text")}
-	case tracker.EvStatusChanged:
-		v = tracker.StatusChanged{From: tracker.Status(f.get("from")), To: tracker.Status(f.get("to")), Reason: f.get("reason")}
-	case tracker.EvItemCreated:
-		v = tracker.ItemCreated{Title: f.get("title"), Description: f.get("description"), Type: tracker.ItemType(f.get("type")),
-			Priority: tracker.Priority(f.get("priority")), Initiative: f.get("initiative")}
-	case tracker.EvReleased:
-		v = tracker.Released{Previous: f.get("previous"), Reason: f.get("reason")}
-	case tracker.EvReopened:
-		v = tracker.Reopened{From: tracker.Status(f.get("from")), Reason: f.get("reason")}
-	case tracker.EvBlockerAdded:
-		v = tracker.BlockerAdded{Blocker: f.get("blocker")}
-	case tracker.EvBlockerRemoved:
-		v = tracker.BlockerRemoved{Blocker: f.get("blocker")}
-	case tracker.EvInitiativeChanged:
-		v = tracker.InitiativeChanged{Initiative: f.get("initiative"), Previous: f.get("previous")}
-	case tracker.EvInitiativeCreated:
-		v = tracker.InitiativeCreated{Title: f.get("title"), Description: f.get("description")}
-	case tracker.EvItemAdded:
-		v = tracker.ItemAdded{Item: f.get("item")}
-	case tracker.EvItemRemoved:
-		v = tracker.ItemRemoved{Item: f.get("item")}
-	case tracker.EvInitiativeCompleted:
-		v = tracker.InitiativeCompleted{Reason: f.get("reason")}
-	case tracker.EvInitiativeCancelled:
-		v = tracker.InitiativeCancelled{Reason: f.get("reason")}
+	case EvCommented:
+		v = Commented{Author: f.get("author"), Text: f.get("text")}
+	case EvStatusChanged:
+		v = StatusChanged{From: Status(f.get("from")), To: Status(f.get("to")), Reason: f.get("reason")}
+	case EvItemCreated:
+		v = ItemCreated{Title: f.get("title"), Description: f.get("description"), Type: ItemType(f.get("type")),
+			Priority: Priority(f.get("priority")), Initiative: f.get("initiative")}
+	case EvReleased:
+		v = Released{Previous: f.get("previous"), Reason: f.get("reason")}
+	case EvReopened:
+		v = Reopened{From: Status(f.get("from")), Reason: f.get("reason")}
+	case EvBlockerAdded:
+		v = BlockerAdded{Blocker: f.get("blocker")}
+	case EvBlockerRemoved:
+		v = BlockerRemoved{Blocker: f.get("blocker")}
+	case EvInitiativeChanged:
+		v = InitiativeChanged{Initiative: f.get("initiative"), Previous: f.get("previous")}
+	case EvInitiativeCreated:
+		v = InitiativeCreated{Title: f.get("title"), Description: f.get("description")}
+	case EvItemAdded:
+		v = ItemAdded{Item: f.get("item")}
+	case EvItemRemoved:
+		v = ItemRemoved{Item: f.get("item")}
+	case EvInitiativeCompleted:
+		v = InitiativeCompleted{Reason: f.get("reason")}
+	case EvInitiativeCancelled:
+		v = InitiativeCancelled{Reason: f.get("reason")}
 	default:
 		return nil, false
 	}
@@ -175,11 +173,11 @@ func decodeEdited(b []byte) (any, bool) {
 	if len(b) < len(head) || string(b[:len(head)]) != head {
 		return nil, false
 	}
-	var e tracker.ItemEdited
+	var e ItemEdited
 	i := len(head)
 	if i < len(b) && b[i] == ']' {
 		// encoding/json leaves an empty array as an empty, non-nil slice.
-		e.Changes = []tracker.FieldChange{}
+		e.Changes = []FieldChange{}
 	}
 	for i < len(b) && b[i] != ']' {
 		var f flat
@@ -187,7 +185,7 @@ func decodeEdited(b []byte) (any, bool) {
 		if f.n, i, ok = parseFlatAt(b, i, &f.f); !ok {
 			return nil, false
 		}
-		c := tracker.FieldChange{Field: f.get("field"), From: f.get("from"), To: f.get("to")}
+		c := FieldChange{Field: f.get("field"), From: f.get("from"), To: f.get("to")}
 		if !f.allUsed() {
 			return nil, false
 		}
