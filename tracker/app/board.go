@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -33,10 +31,6 @@ func (s *Service) Close() error {
 	if s.board != nil {
 		err = s.board.Close()
 		s.board = nil
-	}
-	if s.boardTemp != "" {
-		os.RemoveAll(s.boardTemp)
-		s.boardTemp = ""
 	}
 	return err
 }
@@ -70,18 +64,14 @@ func (s *Service) Board(ctx context.Context) (*board.Board, error) {
 	return s.tempBoard(ctx)
 }
 
-// tempBoard opens a read model in a new temporary file; boardMu is held.
+// tempBoard opens a read model in a new temporary file, removed when it
+// is closed; boardMu is held.
 func (s *Service) tempBoard(ctx context.Context) (*board.Board, error) {
-	dir, err := os.MkdirTemp("", "jerry-board-")
+	b, err := board.OpenTemp(ctx, s.log, s.reg, board.Options{Notes: s.boardNotes, DependencyStream: DependencyStream})
 	if err != nil {
 		return nil, err
 	}
-	b, err := board.Open(ctx, filepath.Join(dir, BoardFile), s.log, s.reg, board.Options{Notes: s.boardNotes, DependencyStream: DependencyStream})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	s.board, s.boardTemp = b, dir
+	s.board = b
 	return b, nil
 }
 
@@ -93,7 +83,7 @@ func (s *Service) current(ctx context.Context) (*board.Board, error) {
 		return nil, err
 	}
 	if _, err := b.CatchUp(ctx, nil); err != nil {
-		if !board.Unwritable(err) || s.boardTemp != "" {
+		if !board.Unwritable(err) || b.Temporary() {
 			return nil, err
 		}
 		s.boardNote("read model not saved (%v): answering from a temporary one built from the log", err)

@@ -64,7 +64,6 @@ type Service struct {
 	boardNotes func(string)
 	boardMu    sync.Mutex
 	board      *board.Board
-	boardTemp  string // the temporary directory to remove on Close
 
 	tokens tokenCache
 	// How long before an unfinished idempotent request is taken for dead,

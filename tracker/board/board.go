@@ -61,6 +61,8 @@ type Board struct {
 	// bulkOK: Options.BatchSize was left 0, so an empty model may be
 	// bulk loaded.
 	bulkOK bool
+	// temp is the directory of a model of OpenTemp's, removed by Close.
+	temp string
 }
 
 // Open opens (creating it if need be) the model in the database file at
@@ -109,13 +111,39 @@ func (b *Board) Path() string { return b.path }
 
 // Close closes the database.
 func (b *Board) Close() error {
-	if b.db == nil {
-		return nil
+	var err error
+	if b.db != nil {
+		err = b.db.Close()
+		b.db = nil
 	}
-	err := b.db.Close()
-	b.db = nil
+	if b.temp != "" {
+		if rerr := os.RemoveAll(b.temp); err == nil {
+			err = rerr
+		}
+		b.temp = ""
+	}
 	return err
 }
+
+// OpenTemp opens a model as [Open] does, in a new temporary directory of
+// its own that [Board.Close] removes: for a store whose model cannot be
+// kept beside it (a read-only directory, a full disk).
+func OpenTemp(ctx context.Context, log es.LogReader, reg *es.Registry, opts Options) (*Board, error) {
+	dir, err := os.MkdirTemp("", "jerry-board-")
+	if err != nil {
+		return nil, fmt.Errorf("board: %w", err)
+	}
+	b, err := Open(ctx, filepath.Join(dir, "board.db"), log, reg, opts)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	b.temp = dir
+	return b, nil
+}
+
+// Temporary reports whether b is a model of [OpenTemp]'s.
+func (b *Board) Temporary() bool { return b.temp != "" }
 
 func dsn(path string) string {
 	q := url.Values{}

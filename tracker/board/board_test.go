@@ -5,9 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/jerry-es/jerry/es"
-	"github.com/jerry-es/jerry/tracker"
-	"github.com/jerry-es/jerry/tracker/board"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,9 +14,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/jsonfile"
 	"github.com/jerry-es/jerry/es/memstore"
 	"github.com/jerry-es/jerry/es/postgres"
+	"github.com/jerry-es/jerry/tracker"
+	"github.com/jerry-es/jerry/tracker/board"
 	"github.com/jerry-es/jerry/tracker/board/boardtest"
 )
 
@@ -187,4 +187,41 @@ func TestMemstoreBulkStretches(t *testing.T) {
 	boardtest.Run(t, boardtest.Config{
 		New: func(t testing.TB) (boardtest.Store, string) { return memstore.New(), "" },
 	})
+}
+
+// A temporary model answers like any other and leaves nothing behind once
+// closed.
+func TestOpenTempRemovedOnClose(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	if err := boardtest.Seed(ctx, st, 20, 60, time.Now(), 1); err != nil {
+		t.Fatal(err)
+	}
+	reg := es.NewRegistry()
+	tracker.Register(reg)
+	t.Setenv("TMPDIR", t.TempDir())
+	b, err := board.OpenTemp(ctx, st, reg, board.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Temporary() {
+		t.Fatal("a model of OpenTemp's says it is not temporary")
+	}
+	if _, err := b.CatchUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	items, err := b.Items(ctx, board.Query{All: true})
+	if err != nil || len(items) != 20 {
+		t.Fatalf("Items: %d, %v; want 20", len(items), err)
+	}
+	left, _ := filepath.Glob(filepath.Join(os.Getenv("TMPDIR"), "jerry-board-*"))
+	if len(left) != 1 {
+		t.Fatalf("want one temporary directory while open, found %v", left)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(os.Getenv("TMPDIR"), "jerry-board-*")); len(left) != 0 {
+		t.Fatalf("Close left %v behind", left)
+	}
 }
