@@ -34,8 +34,8 @@ func (s *Server) Guard(h http.Handler) http.Handler {
 		case !who.role.Allows(need):
 			writeError(w, apiErr(http.StatusForbidden, "forbidden", "%s's token has role %s: it may not %s", who.actor, who.role, verb(need)))
 			return
-		case need == app.RoleWrite && who.token == "":
-			if err := sameOrigin(r); err != nil {
+		case need == app.RoleWrite:
+			if err := checkWriter(r, who); err != nil {
 				writeError(w, err)
 				return
 			}
