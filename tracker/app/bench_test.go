@@ -21,7 +21,7 @@ func BenchmarkReadModel(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	s := app.New(st, st, st)
+	s := newApp(b, st, st, st)
 	if err := s.Seed(ctx, 2000, 20000, 1, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func BenchmarkReadModel(b *testing.B) {
 	// The persisted model, up to date: what list pays instead of the fold
 	// (load and decode the file, check it against the log, catch up nothing).
 	mf := jsonfile.NewModels(b.TempDir())
-	pm := app.New(st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
+	pm := newApp(b, st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
 	if _, _, err := pm.Rebuild(ctx, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func BenchmarkBlock(b *testing.B) {
 	}
 	defer st.Close()
 	mf := jsonfile.NewModels(b.TempDir())
-	s := app.New(st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
+	s := newApp(b, st, st, st, app.WithReadModel(mf, func(m string) { b.Fatal(m) }))
 	if err := s.Seed(ctx, items, 3*items, 1, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func BenchmarkStats(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	s := app.New(st, st, st)
+	s := newApp(b, st, st, st)
 	defer s.Close()
 	if err := s.Seed(ctx, 2000, 20000, 1, nil); err != nil {
 		b.Fatal(err)

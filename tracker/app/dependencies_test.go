@@ -85,9 +85,9 @@ func TestBlockRaceRefusesCycles(t *testing.T) {
 		models := memstore.NewModels()
 		service := func(i int) *app.Service {
 			if i%2 == 0 {
-				return app.New(st, st, st)
+				return newApp(t, st, st, st)
 			}
-			return app.New(st, st, st, app.WithReadModel(models, func(msg string) { t.Error(msg) }))
+			return newApp(t, st, st, st, app.WithReadModel(models, func(msg string) { t.Error(msg) }))
 		}
 		s := service(0)
 		var ringIDs []string

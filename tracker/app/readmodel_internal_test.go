@@ -23,6 +23,7 @@ func seeded(t testing.TB, items, events int, opts ...Option) (*Service, *memstor
 	t.Helper()
 	st := memstore.New()
 	s := New(st, st, st, opts...)
+	t.Cleanup(func() { s.Close() })
 	if err := s.Seed(tester, items, events, 3, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -18,9 +18,9 @@ import (
 
 // withModel returns a service over st that keeps its read model in ms, and
 // the notes it makes.
-func withModel(st *memstore.Store, ms es.ModelStore) (*app.Service, *[]string) {
+func withModel(t testing.TB, st *memstore.Store, ms es.ModelStore) (*app.Service, *[]string) {
 	var notes []string
-	return app.New(st, st, st, app.WithReadModel(ms, func(m string) { notes = append(notes, m) })), &notes
+	return newApp(t, st, st, st, app.WithReadModel(ms, func(m string) { notes = append(notes, m) })), &notes
 }
 
 // state renders what list, ready and initiative list show.
@@ -49,7 +49,7 @@ func state(t *testing.T, s *app.Service) string {
 
 // folded is the state by a fold of the whole log, without a read model.
 func folded(t *testing.T, st *memstore.Store) string {
-	return state(t, app.New(st, st, st))
+	return state(t, newApp(t, st, st, st))
 }
 
 // models wraps an es.ModelStore: it counts saves, and can fail the next
@@ -88,7 +88,7 @@ func (m *models) saved(t *testing.T) ([]byte, int64) {
 func TestReadModelCatchesUp(t *testing.T) {
 	st := memstore.New()
 	mf := newModels()
-	s, notes := withModel(st, mf)
+	s, notes := withModel(t, st, mf)
 	if err := s.Seed(as("seed"), 20, 200, 1, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestReadModelCatchesUp(t *testing.T) {
 	b1, _ := mf.saved(t)
 	// Another writer (here another service on the same store) changes
 	// things: the next list sees them.
-	other := app.New(st, st, st)
+	other := newApp(t, st, st, st)
 	if _, err := other.ChangeStatus(as("bob"), "J-3", tracker.Done, "", es.Any); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestReadModelCatchesUp(t *testing.T) {
 func TestReadModelDamagedIsRebuilt(t *testing.T) {
 	st := memstore.New()
 	mf := newModels()
-	s, notes := withModel(st, mf)
+	s, notes := withModel(t, st, mf)
 	if err := s.Seed(as("seed"), 20, 200, 1, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -164,13 +164,13 @@ func TestReadModelDamagedIsRebuilt(t *testing.T) {
 func TestReadModelOfAnotherStore(t *testing.T) {
 	shared := memstore.NewModels()
 	a := memstore.New()
-	sa, _ := withModel(a, shared)
+	sa, _ := withModel(t, a, shared)
 	create(t, sa, "in a")
 	create(t, sa, "in a too")
 	state(t, sa)
 
 	b := memstore.New()
-	sb, notes := withModel(b, shared)
+	sb, notes := withModel(t, b, shared)
 	create(t, sb, "in b")
 	create(t, sb, "in b too")
 	if got, want := state(t, sb), folded(t, b); got != want {
@@ -196,12 +196,12 @@ func (f failingModels) SaveModel(context.Context, string, int64, []byte) (bool, 
 // noted, other failures are.
 func TestReadModelUnsaved(t *testing.T) {
 	st := memstore.New()
-	create(t, app.New(st, st, st), "one")
+	create(t, newApp(t, st, st, st), "one")
 	for _, c := range []struct {
 		err   error
 		notes int
 	}{{fmt.Errorf("%w: no permission", es.ErrReadOnly), 0}, {errors.New("disk full"), 1}} {
-		s, notes := withModel(st, failingModels{c.err})
+		s, notes := withModel(t, st, failingModels{c.err})
 		if got, want := state(t, s), folded(t, st); got != want {
 			t.Fatalf("%v: %s, want %s", c.err, got, want)
 		}
@@ -214,7 +214,7 @@ func TestReadModelUnsaved(t *testing.T) {
 func TestRebuild(t *testing.T) {
 	st := memstore.New()
 	mf := newModels()
-	s, _ := withModel(st, mf)
+	s, _ := withModel(t, st, mf)
 	if err := s.Seed(as("seed"), 30, 300, 1, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestRebuild(t *testing.T) {
 		t.Fatalf("after rebuild:\n%s\nwant\n%s", got, want)
 	}
 	// A rebuild must save: a failure to is its error.
-	sf, _ := withModel(st, failingModels{errors.New("disk full")})
+	sf, _ := withModel(t, st, failingModels{errors.New("disk full")})
 	if _, _, err := sf.Rebuild(context.Background(), nil); err == nil {
 		t.Fatal("a rebuild that could not save succeeded")
 	}
@@ -247,7 +247,7 @@ func TestRebuild(t *testing.T) {
 func TestReadModelFoldError(t *testing.T) {
 	st := memstore.New()
 	mf := newModels()
-	s, _ := withModel(st, mf)
+	s, _ := withModel(t, st, mf)
 	if err := s.Seed(as("seed"), 10, 5000, 1, nil); err != nil { // several batches
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestReadModelFoldError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	create(t, app.New(st, st, st), "after the bad event")
+	create(t, newApp(t, st, st, st), "after the bad event")
 	bad := recs[0].Position
 	_, _, err = s.Rebuild(context.Background(), nil)
 	var pe *projection.Error
