@@ -63,45 +63,10 @@ func (h *handler) parseFilter(v url.Values) (filter, error) {
 	}
 	f.Encoded = enc.Encode()
 	q := &f.Query
-	for _, s := range values(v, "status") {
-		st, err := tracker.ParseStatus(s)
-		if err != nil {
-			return f, badQueryf("status: %v", err)
-		}
-		q.Statuses = append(q.Statuses, st)
-	}
-	for _, a := range values(v, "assignee") {
-		if strings.EqualFold(a, "none") {
-			a = ""
-		}
-		q.Assignees = append(q.Assignees, a)
-	}
-	for _, s := range values(v, "type") {
-		t, err := tracker.ParseType(s)
-		if err != nil {
-			return f, badQueryf("type: %v", err)
-		}
-		q.Types = append(q.Types, t)
-	}
-	for _, s := range values(v, "priority") {
-		p, err := tracker.ParsePriority(s)
-		if err != nil {
-			return f, badQueryf("priority: %v", err)
-		}
-		q.Priorities = append(q.Priorities, p)
-	}
-	for _, s := range values(v, "label") {
-		l, err := tracker.ParseLabel(s)
-		if err != nil {
-			return f, badQueryf("label: %v", err)
-		}
-		q.Labels = append(q.Labels, l)
-	}
-	for _, s := range values(v, "initiative") {
-		if strings.EqualFold(s, "none") {
-			s = ""
-		}
-		q.Initiatives = append(q.Initiatives, s)
+	sel := app.Selection{Statuses: values(v, "status"), Assignees: values(v, "assignee"), Types: values(v, "type"),
+		Priorities: values(v, "priority"), Labels: values(v, "label"), Initiatives: values(v, "initiative")}
+	if err := sel.Narrow(q); err != nil {
+		return f, err
 	}
 	if as := values(v, "as_of"); len(as) > 0 {
 		if len(as) > 1 {
