@@ -217,3 +217,27 @@ func TestReadsAndWrites(t *testing.T) {
 		t.Fatalf("forced write: %+v", last)
 	}
 }
+
+// A stream whose log cannot be read any more ends with an "error" event
+// carrying the error document, rather than silently.
+func TestEventsEndWithTheirError(t *testing.T) {
+	f := newFixture(t, "file")
+	live := readEvents(openEvents(t, f, "/api/events?from=1"))
+	f.closeStore() // what a failing disk would look like to the reader
+	var last sseEvent
+	for deadline := time.After(10 * time.Second); ; {
+		select {
+		case ev, ok := <-live:
+			if ok {
+				last = ev
+				continue
+			}
+		case <-deadline:
+			t.Fatalf("the stream did not end in 10 s after its store closed; last event %+v", last)
+		}
+		break
+	}
+	if last.event != "error" || !strings.Contains(last.data, `"error":{"code"`) {
+		t.Fatalf("the stream's last event: %+v, want an error event with the error document", last)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Signing in from a browser. A browser cannot add a bearer header to a
@@ -68,6 +69,9 @@ func (s *Server) Session() http.Handler {
 // login checks the secret a sign-in form sent, and on success stores it in
 // the session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	// As for the API's writes: a slow sender cannot hold the goroutine.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout)) // ErrNotSupported: no deadline to keep
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, apiErr(http.StatusBadRequest, "invalid_input", "unreadable sign-in form: %v", err))
