@@ -69,7 +69,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		}
 		return now.Add(-d), nil
 	}
-	t, err := parseTime(in, now)
+	t, err := app.ParseTime(in, now)
 	if err != nil {
 		return time.Time{}, usagef("--since %s: want 30d, 12h or a TIME", s)
 	}

@@ -241,3 +241,23 @@ func TestEventsEndWithTheirError(t *testing.T) {
 		t.Fatalf("the stream's last event: %+v, want an error event with the error document", last)
 	}
 }
+
+// Times are read as the jerry command reads --as-of: the item made now is
+// not in the list as of yesterday, and is as of an hour from now.
+func TestTimesAsTheCommandReadsThem(t *testing.T) {
+	f := newFixture(t, "file")
+	f.ok(http.StatusCreated, req{method: "POST", path: "/api/items", body: `{"title":"Today"}`})
+	var list []map[string]any
+	f.ok(http.StatusOK, req{method: "GET", path: "/api/items?as_of=yesterday"}).json(t, &list)
+	if len(list) != 0 {
+		t.Errorf("as_of=yesterday: %d items, want 0", len(list))
+	}
+	f.ok(http.StatusOK, req{method: "GET", path: "/api/items?as_of=" + time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04")}).json(t, &list)
+	if len(list) != 1 {
+		t.Errorf("as_of an hour from now: %d items, want 1", len(list))
+	}
+	f.ok(http.StatusOK, req{method: "GET", path: "/api/log?since=1h+ago"}).json(t, &list)
+	if len(list) == 0 {
+		t.Error("log since=1h ago: no records, want the item's")
+	}
+}

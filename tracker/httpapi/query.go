@@ -42,16 +42,14 @@ func values(q url.Values, name string) []string {
 	return out
 }
 
-// parseTime reads a time parameter: RFC 3339, or a date (the end of that
-// day, UTC).
+// parseTime reads a time parameter as app.ParseTime does; dates and times
+// without an offset are UTC.
 func parseTime(name, v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
+	t, err := app.ParseTime(v, time.Now().UTC())
+	if err != nil {
+		return t, app.Usagef("%s=%q: %v", name, v, err)
 	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		return d.Add(24*time.Hour - time.Microsecond), nil
-	}
-	return time.Time{}, app.Usagef("%s=%q: want an RFC 3339 time (2026-11-20T10:00:00Z) or a date (2026-11-20)", name, v)
+	return t, nil
 }
 
 func boolParam(q url.Values, name string) (bool, error) {
