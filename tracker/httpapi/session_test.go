@@ -114,8 +114,21 @@ func TestSessionCookie(t *testing.T) {
 		t.Errorf("POST /login with a wrong secret: %d, cookie %v; want 401 and none", w.Code, sessionCookie(w))
 	}
 
-	// A write token's cookie writes as the token's actor, from this
-	// server's pages only.
+	// Signing out deletes the cookie.
+	w = remote(h, "POST", "/logout", "", c.Value)
+	if out := sessionCookie(w); w.Code != http.StatusSeeOther || out == nil || out.MaxAge >= 0 || out.Value != "" {
+		t.Errorf("POST /logout: %d, cookie %+v; want 303 and the cookie deleted", w.Code, out)
+	}
+	if w := remote(h, "DELETE", "/login", "", ""); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE /login: %d, want 405", w.Code)
+	}
+}
+
+// A write token's cookie writes as the token's actor, from this server's
+// pages only.
+func TestSessionCookieWrites(t *testing.T) {
+	f := newFixture(t, "file")
+	h := sessionMux(f)
 	wc := f.write
 	if w := remote(h, "POST", "/api/items", `{"title":"By cookie"}`, wc, "Origin: http://board.example", "Sec-Fetch-Site: same-origin"); w.Code != http.StatusCreated {
 		t.Fatalf("POST /api/items with a write cookie: %d %s, want 201", w.Code, w.Body.String())
@@ -123,7 +136,7 @@ func TestSessionCookie(t *testing.T) {
 	if h, err := f.svc.History(context.Background(), "J-1"); err != nil || h[0].Record.Metadata.Actor != "agent-7" {
 		t.Errorf("the item made with a write cookie: history %v, %v; want it by agent-7", h, err)
 	}
-	before = f.export()
+	before := f.export()
 	for _, hdr := range []string{"Origin: https://evil.example", "Sec-Fetch-Site: cross-site", "Sec-Fetch-Site: same-site"} {
 		if w := remote(h, "POST", "/api/items", `{"title":"Forged"}`, wc, hdr); w.Code != http.StatusForbidden {
 			t.Errorf("POST /api/items with a write cookie and %s: %d, want 403", hdr, w.Code)
@@ -134,15 +147,6 @@ func TestSessionCookie(t *testing.T) {
 	}
 	if !bytes.Equal(before, f.export()) {
 		t.Error("a refused write changed the store")
-	}
-
-	// Signing out deletes the cookie.
-	w = remote(h, "POST", "/logout", "", c.Value)
-	if out := sessionCookie(w); w.Code != http.StatusSeeOther || out == nil || out.MaxAge >= 0 || out.Value != "" {
-		t.Errorf("POST /logout: %d, cookie %+v; want 303 and the cookie deleted", w.Code, out)
-	}
-	if w := remote(h, "DELETE", "/login", "", ""); w.Code != http.StatusMethodNotAllowed {
-		t.Errorf("DELETE /login: %d, want 405", w.Code)
 	}
 }
 
