@@ -70,6 +70,9 @@ func TestSessionCookie(t *testing.T) {
 	if w := remote(h, "GET", "/", "", ""); w.Code != http.StatusUnauthorized {
 		t.Fatalf("the board without a cookie: %d, want 401", w.Code)
 	}
+	if w := remote(h, "GET", "/", "", "", "Accept: text/html,*/*"); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), `action="/login"`) {
+		t.Fatalf("the board from a browser without a cookie: %d %q, want 401 with the sign-in form", w.Code, w.Body.String())
+	}
 	if w := remote(h, "GET", "/login", "", ""); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `name="token"`) {
 		t.Fatalf("GET /login: %d %q, want the sign-in form", w.Code, w.Body.String())
 	}
