@@ -55,45 +55,9 @@ func (f *filterFlags) narrowed(cmd *cobra.Command) bool {
 // query turns the flags into a board query.
 func (f *filterFlags) query(cmd *cobra.Command) (board.Query, error) {
 	q := board.Query{All: f.all}
-	for _, s := range f.statuses {
-		st, err := tracker.ParseStatus(s)
-		if err != nil {
-			return q, err
-		}
-		q.Statuses = append(q.Statuses, st)
-	}
-	for _, a := range f.assignees {
-		if strings.EqualFold(strings.TrimSpace(a), "none") {
-			a = ""
-		}
-		q.Assignees = append(q.Assignees, strings.TrimSpace(a))
-	}
-	for _, s := range f.types {
-		t, err := tracker.ParseType(s)
-		if err != nil {
-			return q, err
-		}
-		q.Types = append(q.Types, t)
-	}
-	for _, s := range f.priorities {
-		p, err := tracker.ParsePriority(s)
-		if err != nil {
-			return q, err
-		}
-		q.Priorities = append(q.Priorities, p)
-	}
-	for _, s := range f.labels {
-		l, err := tracker.ParseLabel(s)
-		if err != nil {
-			return q, err
-		}
-		q.Labels = append(q.Labels, l)
-	}
-	for _, s := range f.inits {
-		if strings.EqualFold(strings.TrimSpace(s), "none") {
-			s = ""
-		}
-		q.Initiatives = append(q.Initiatives, strings.TrimSpace(s))
+	sel := app.Selection{Statuses: f.statuses, Assignees: f.assignees, Types: f.types, Priorities: f.priorities, Labels: f.labels, Initiatives: f.inits}
+	if err := sel.Narrow(&q); err != nil {
+		return q, err
 	}
 	var err error
 	if q.Sort, err = board.ParseSort(f.sort); err != nil {

@@ -103,7 +103,7 @@ func parseTimeFlag(cmd *cobra.Command, name, v string) (time.Time, error) {
 	if !cmd.Flags().Changed(name) {
 		return time.Time{}, nil
 	}
-	t, err := parseTime(v, time.Now())
+	t, err := app.ParseTime(v, time.Now())
 	if err != nil {
 		return t, app.Usagef("--%s: %v", name, err)
 	}

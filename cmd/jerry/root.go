@@ -208,7 +208,7 @@ func parseAsOf(cmd *cobra.Command, v string) (time.Time, error) {
 	if !cmd.Flags().Changed("as-of") {
 		return time.Time{}, nil
 	}
-	t, err := parseTime(v, time.Now())
+	t, err := app.ParseTime(v, time.Now())
 	if err != nil {
 		return t, app.Usage(err)
 	}

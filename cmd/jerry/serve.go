@@ -41,7 +41,9 @@ connections, lets requests in flight finish (up to 30 s), ends the
 
 It listens on loopback (127.0.0.1:7070) by default. Another address is
 refused unless tokens exist (jerry token create): requests then need one,
-and only loopback clients may come without, acting as you.`,
+and only loopback clients may come without, acting as you. A browser on
+another machine signs in at /login with a token's secret (kept in a cookie)
+and out at /logout.`,
 		Example: `  jerry serve
   jerry token create --actor ci-agent --role write && jerry serve --addr 0.0.0.0:7070`,
 		Args: args(0, 0, "no arguments"),
@@ -64,6 +66,11 @@ and only loopback clients may come without, acting as you.`,
 		api := httpapi.New(s, httpapi.Options{Actor: resolveActor(c.actorFlag), MaxBody: maxBody, Rate: lim, Burst: burst})
 		mux := http.NewServeMux()
 		mux.Handle("/api/", api)
+		// A browser on another machine signs in here: its token then
+		// travels in a cookie, as links and live streams cannot add a
+		// header.
+		mux.Handle("/login", api.Session())
+		mux.Handle("/logout", api.Session())
 		// The web board at "/", behind the API's tokens, loopback rule and
 		// limits; done ends its live streams when the server shuts down.
 		done := make(chan struct{})

@@ -14,6 +14,7 @@ import (
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
+	"github.com/jerry-es/jerry/tracker/view"
 )
 
 // jerry stats: throughput, cycle time percentiles and work in progress per
@@ -68,7 +69,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		}
 		return now.Add(-d), nil
 	}
-	t, err := parseTime(in, now)
+	t, err := app.ParseTime(in, now)
 	if err != nil {
 		return time.Time{}, usagef("--since %s: want 30d, 12h or a TIME", s)
 	}
@@ -122,7 +123,7 @@ func printStats(w io.Writer, st app.Stats) {
 	fmt.Fprintf(w, "from %s to %s (%d days)\n", st.Since.Local().Format("2006-01-02 15:04"), st.Until.Local().Format("2006-01-02 15:04"), len(st.Days))
 	fmt.Fprintf(w, "throughput: %d done (%.1f a day)\n", st.Throughput(), float64(st.Throughput())/float64(max(len(st.Days), 1)))
 	if p := st.CycleTime; p.Count > 0 {
-		fmt.Fprintf(w, "cycle time (%d started and done): p50 %s, p85 %s, p95 %s\n", p.Count, span(p.P50), span(p.P85), span(p.P95))
+		fmt.Fprintf(w, "cycle time (%d started and done): p50 %s, p85 %s, p95 %s\n", p.Count, view.Span(p.P50), view.Span(p.P85), view.Span(p.P95))
 	} else {
 		fmt.Fprintln(w, "cycle time: no item started and done in the window")
 	}
@@ -132,17 +133,4 @@ func printStats(w io.Writer, st app.Stats) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t\n", d.Day.Format(time.DateOnly), d.Throughput, d.WIP)
 	}
 	tw.Flush()
-}
-
-// span prints a duration as people read a cycle time: 3d 4h, 5h 12m, 40s.
-func span(d time.Duration) string {
-	switch {
-	case d >= 24*time.Hour:
-		return fmt.Sprintf("%dd %dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh %dm", d/time.Hour, d%time.Hour/time.Minute)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm %ds", d/time.Minute, d%time.Minute/time.Second)
-	}
-	return d.Round(time.Millisecond).String()
 }

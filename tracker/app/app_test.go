@@ -21,7 +21,7 @@ import (
 func newService(t *testing.T) (*app.Service, *memstore.Store) {
 	t.Helper()
 	st := memstore.New()
-	return app.New(st, st, st, app.WithStrategy(es.EveryN(3))), st
+	return newApp(t, st, st, st, app.WithStrategy(es.EveryN(3))), st
 }
 
 func as(who string) context.Context {
@@ -528,8 +528,8 @@ func cardIDs(cards []app.Card) []string {
 // every command, those that take no actor included (block, membership).
 func TestHolderWritesRenewAsReplayDoes(t *testing.T) {
 	st := memstore.New()
-	snapped := app.New(st, st, st, app.WithStrategy(es.EveryN(1)))
-	replayed := app.New(st, nil, st)
+	snapped := newApp(t, st, st, st, app.WithStrategy(es.EveryN(1)))
+	replayed := newApp(t, st, nil, st)
 	a := create(t, snapped, "A")
 	b := create(t, snapped, "B")
 	if _, err := snapped.Claim(as("ann"), a.ID, app.ClaimOptions{}, es.Any); err != nil {
@@ -565,4 +565,18 @@ func TestCountMembers(t *testing.T) {
 	if got, want := app.CountMembers(members), (app.MemberCounts{Total: 4, Done: 1, Cancelled: 1, Open: 2}); got != want {
 		t.Fatalf("CountMembers = %+v, want %+v", got, want)
 	}
+}
+
+// newApp returns app.New(events, snaps, log, opts...), closed when tb
+// ends: a service without a read model path of its own answers from a
+// temporary one, and only Close removes it.
+func newApp(tb testing.TB, events es.EventStore, snaps es.SnapshotStore, log es.LogReader, opts ...app.Option) *app.Service {
+	tb.Helper()
+	s := app.New(events, snaps, log, opts...)
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("close the service: %v", err)
+		}
+	})
+	return s
 }

@@ -68,7 +68,7 @@ func BenchmarkStats(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	s := app.New(st, st, st)
+	s := newApp(b, st, st, st)
 	defer s.Close()
 	if err := s.Seed(ctx, 2000, 20000, 1, nil); err != nil {
 		b.Fatal(err)

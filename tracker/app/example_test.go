@@ -15,6 +15,7 @@ import (
 func ExampleService() {
 	st := memstore.New()
 	s := app.New(st, st, st)
+	defer s.Close()
 	ctx := es.WithMetadata(context.Background(), es.Metadata{Actor: "alice"})
 
 	bug, _ := s.Create(ctx, tracker.NewItem{Title: "Fix the login timeout", Type: tracker.Bug, Priority: tracker.High})

@@ -34,7 +34,7 @@ func TestImportResumes(t *testing.T) {
 	}
 	export := buf.String()
 	exportOf := func(st *memstore.Store) string {
-		s := app.New(st, st, st)
+		s := newApp(t, st, st, st)
 		defer s.Close()
 		var b bytes.Buffer
 		if _, err := s.Export(ctx, &b); err != nil {
@@ -45,7 +45,7 @@ func TestImportResumes(t *testing.T) {
 	stops := 0
 	for appends := 1; ; appends++ {
 		st := memstore.New()
-		cut := app.New(&dying{Store: st, left: appends}, st, st)
+		cut := newApp(t, &dying{Store: st, left: appends}, st, st)
 		n, err := cut.Import(ctx, strings.NewReader(export))
 		cut.Close()
 		if err == nil {
@@ -58,7 +58,7 @@ func TestImportResumes(t *testing.T) {
 			t.Fatalf("import stopped after %d appends: %v", appends, err)
 		}
 		stops++
-		s := app.New(st, st, st)
+		s := newApp(t, st, st, st)
 		n, err = s.Import(ctx, strings.NewReader(export))
 		s.Close()
 		if err != nil || n == 0 || n >= total {
@@ -67,7 +67,7 @@ func TestImportResumes(t *testing.T) {
 		if got := exportOf(st); got != export {
 			t.Fatalf("retry after %d appends: the store differs from the export", appends)
 		}
-		s = app.New(st, st, st)
+		s = newApp(t, st, st, st)
 		if _, err := s.Import(ctx, strings.NewReader(export)); !errors.Is(err, app.ErrNotEmpty) {
 			t.Fatalf("import into a store holding the whole export: %v", err)
 		}

@@ -74,7 +74,7 @@ func agree(t *testing.T, s *app.Service, init, item string) bool {
 
 func TestRemoveFromInitiativeAfterCrash(t *testing.T) {
 	st := &hookStore{Store: memstore.New()}
-	s := app.New(st, st, st)
+	s := newApp(t, st, st, st)
 	ctx := as("ann")
 	if _, err := s.CreateInitiative(ctx, "Login", ""); err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestRemoveFromInitiativeAfterCrash(t *testing.T) {
 
 func TestAddRacesRemove(t *testing.T) {
 	st := &hookStore{Store: memstore.New()}
-	s := app.New(st, st, st)
+	s := newApp(t, st, st, st)
 	ctx := as("ann")
 	if _, err := s.CreateInitiative(ctx, "Login", ""); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func (h *hookReads) ReadStream(ctx context.Context, stream string, from, to int6
 // loaded the item, is not ready any more: it is not claimed.
 func TestClaimReadySkipsItemBlockedMeanwhile(t *testing.T) {
 	st := &hookReads{Store: memstore.New()}
-	s := app.New(st, st, st)
+	s := newApp(t, st, st, st)
 	ctx := as("ann")
 	a := create(t, s, "a", tracker.NewItem{Priority: tracker.Critical})
 	b := create(t, s, "b", tracker.NewItem{Priority: tracker.Low})
@@ -164,7 +164,7 @@ func TestClaimReadySkipsItemBlockedMeanwhile(t *testing.T) {
 // a member of an initiative the item no longer names.
 func TestCreateInInitiativeRacesRemove(t *testing.T) {
 	st := &hookStore{Store: memstore.New()}
-	s := app.New(st, st, st)
+	s := newApp(t, st, st, st)
 	ctx := as("ann")
 	if _, err := s.CreateInitiative(ctx, "Login", ""); err != nil {
 		t.Fatal(err)
@@ -181,7 +181,7 @@ func TestCreateInInitiativeRacesRemove(t *testing.T) {
 // agent moved it back to I-1 meanwhile, I-1 must keep it.
 func TestMoveRacesMoveBack(t *testing.T) {
 	st := &hookReads{Store: memstore.New()}
-	s := app.New(st, st, st)
+	s := newApp(t, st, st, st)
 	ctx := as("ann")
 	for range 3 {
 		if _, err := s.CreateInitiative(ctx, "i", ""); err != nil {
@@ -254,7 +254,7 @@ func TestMembershipRandomRaces(t *testing.T) {
 // the item and before it saved I-1's side.
 func TestMoveBackDuringCleanUp(t *testing.T) {
 	st := &hookStore{Store: memstore.New()}
-	s := app.New(st, st, st)
+	s := newApp(t, st, st, st)
 	ctx := as("ann")
 	for range 3 {
 		if _, err := s.CreateInitiative(ctx, "i", ""); err != nil {

@@ -56,7 +56,7 @@ func TestMembershipCutShort(t *testing.T) {
 		splits := 0
 		for writes := 0; ; writes++ {
 			st := memstore.New()
-			s := app.New(st, st, st)
+			s := newApp(t, st, st, st)
 			t.Cleanup(func() { s.Close() })
 			ctx := as("ann")
 			for _, title := range []string{"one", "two"} {
@@ -68,7 +68,7 @@ func TestMembershipCutShort(t *testing.T) {
 			create(t, s, "second", tracker.NewItem{Initiative: "I-1"})
 			before, _ := st.LastPosition(ctx)
 
-			cut := app.New(&dying{Store: st, left: writes}, st, st)
+			cut := newApp(t, &dying{Store: st, left: writes}, st, st)
 			err := cmd(cut)
 			cut.Close()
 			if err == nil {

@@ -152,6 +152,8 @@ type Percentiles struct {
 
 // Stats are the flow statistics of a window of days.
 type Stats struct {
+	// Since and Until are the window asked for (Until filled in when the
+	// query left it zero).
 	Since, Until time.Time
 	// Days are the window's days, oldest first.
 	Days []DayStats

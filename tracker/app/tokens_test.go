@@ -35,7 +35,7 @@ func TestRoles(t *testing.T) {
 // stored; bad input and unknown tokens are refused.
 func TestTokens(t *testing.T) {
 	st := memstore.New()
-	s := app.New(st, st, st)
+	s := newApp(t, st, st, st)
 	defer s.Close()
 	ctx := es.WithMetadata(context.Background(), es.Metadata{Actor: "admin-user"})
 	if has, err := s.HasTokens(ctx); err != nil || has {
@@ -72,7 +72,7 @@ func TestTokens(t *testing.T) {
 	}
 	// A second Service (another process) sees the revocation at once; this
 	// one within its cache time.
-	other := app.New(st, st, st)
+	other := newApp(t, st, st, st)
 	defer other.Close()
 	if _, err := other.Authenticate(ctx, secret); !errors.Is(err, app.ErrUnauthorized) {
 		t.Fatalf("a revoked token in another service: %v", err)

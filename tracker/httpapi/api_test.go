@@ -217,3 +217,47 @@ func TestReadsAndWrites(t *testing.T) {
 		t.Fatalf("forced write: %+v", last)
 	}
 }
+
+// A stream whose log cannot be read any more ends with an "error" event
+// carrying the error document, rather than silently.
+func TestEventsEndWithTheirError(t *testing.T) {
+	f := newFixture(t, "file")
+	live := readEvents(openEvents(t, f, "/api/events?from=1"))
+	f.closeStore() // what a failing disk would look like to the reader
+	var last sseEvent
+	for deadline := time.After(10 * time.Second); ; {
+		select {
+		case ev, ok := <-live:
+			if ok {
+				last = ev
+				continue
+			}
+		case <-deadline:
+			t.Fatalf("the stream did not end in 10 s after its store closed; last event %+v", last)
+		}
+		break
+	}
+	if last.event != "error" || !strings.Contains(last.data, `"error":{"code"`) {
+		t.Fatalf("the stream's last event: %+v, want an error event with the error document", last)
+	}
+}
+
+// Times are read as the jerry command reads --as-of: the item made now is
+// not in the list as of yesterday, and is as of an hour from now.
+func TestTimesAsTheCommandReadsThem(t *testing.T) {
+	f := newFixture(t, "file")
+	f.ok(http.StatusCreated, req{method: "POST", path: "/api/items", body: `{"title":"Today"}`})
+	var list []map[string]any
+	f.ok(http.StatusOK, req{method: "GET", path: "/api/items?as_of=yesterday"}).json(t, &list)
+	if len(list) != 0 {
+		t.Errorf("as_of=yesterday: %d items, want 0", len(list))
+	}
+	f.ok(http.StatusOK, req{method: "GET", path: "/api/items?as_of=" + time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04")}).json(t, &list)
+	if len(list) != 1 {
+		t.Errorf("as_of an hour from now: %d items, want 1", len(list))
+	}
+	f.ok(http.StatusOK, req{method: "GET", path: "/api/log?since=1h+ago"}).json(t, &list)
+	if len(list) == 0 {
+		t.Error("log since=1h ago: no records, want the item's")
+	}
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -23,15 +24,24 @@ type principal struct {
 	role  app.Role
 	token string // the token's ID, "" without one
 	key   string // rate limit key
+	// cookie says the token came in the session cookie, which a browser
+	// sends by itself: its writes are checked for another site's origin.
+	cookie bool
 }
 
-// authenticate finds who sends r: the bearer token's actor, else the local
-// user for a loopback client.
+// authenticate finds who sends r: the bearer token's actor, else the
+// session cookie's (see Session), else the local user for a loopback
+// client.
 func (s *Server) authenticate(r *http.Request) (principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		if !loopback(r.RemoteAddr) {
-			return principal{}, apiErr(http.StatusUnauthorized, "unauthorized", "a bearer token is required from %s (only loopback clients may omit it)", clientHost(r.RemoteAddr))
+		if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
+			who, err := s.byToken(r.Context(), c.Value, "session cookie")
+			who.cookie = true
+			return who, err
+		}
+		if !loopback(r) {
+			return principal{}, apiErr(http.StatusUnauthorized, "unauthorized", "a bearer token is required from %s (only loopback clients may omit it; a browser signs in at /login)", clientHost(r.RemoteAddr))
 		}
 		return principal{actor: s.opts.Actor, role: app.RoleAdmin, key: "addr:" + clientHost(r.RemoteAddr)}, nil
 	}
@@ -39,9 +49,15 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		return principal{}, apiErr(http.StatusUnauthorized, "unauthorized", `malformed Authorization header: want "Bearer TOKEN"`)
 	}
-	t, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(secret))
+	return s.byToken(r.Context(), strings.TrimSpace(secret), "token")
+}
+
+// byToken finds the working token whose secret is secret; what names
+// where it came from in the error.
+func (s *Server) byToken(ctx context.Context, secret, what string) (principal, error) {
+	t, err := s.svc.Authenticate(ctx, secret)
 	if errors.Is(err, app.ErrUnauthorized) {
-		return principal{}, apiErr(http.StatusUnauthorized, "unauthorized", "unknown or revoked token")
+		return principal{}, apiErr(http.StatusUnauthorized, "unauthorized", "unknown or revoked %s", what)
 	}
 	if err != nil {
 		return principal{}, err
@@ -49,9 +65,21 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	return principal{actor: t.Actor, role: t.Role, token: t.ID, key: "token:" + t.ID}, nil
 }
 
-// loopback reports whether a remote address is the machine itself.
-func loopback(remote string) bool {
-	a, err := netip.ParseAddr(clientHost(remote))
+// proxyHeaders are the headers a reverse proxy adds to name the client it
+// forwards for.
+var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"}
+
+// loopback reports whether r comes from the machine itself. A request
+// that a proxy forwarded does not, even though the proxy connects from
+// loopback: behind nginx on the same machine, every client on the
+// internet would otherwise be the local user.
+func loopback(r *http.Request) bool {
+	for _, h := range proxyHeaders {
+		if _, ok := r.Header[http.CanonicalHeaderKey(h)]; ok {
+			return false
+		}
+	}
+	a, err := netip.ParseAddr(clientHost(r.RemoteAddr))
 	return err == nil && a.Unmap().IsLoopback()
 }
 
@@ -105,6 +133,40 @@ func (l *limiters) allow(key string) bool {
 	}
 	b.used = now
 	return b.lim.AllowN(now, 1)
+}
+
+// checkWriter refuses a write that a page of another site could have made
+// the browser send: one without a token (sameOrigin), or one whose token
+// came in the session cookie (ownPage). A bearer token is never sent by a
+// browser on its own, so a request with one is the client's own.
+func checkWriter(r *http.Request, who principal) error {
+	switch {
+	case who.token == "":
+		return sameOrigin(r)
+	case who.cookie:
+		return ownPage(r)
+	}
+	return nil
+}
+
+// ownPage refuses a request that the browser says comes from a page other
+// than this server's. The session cookie is SameSite=Strict, so another
+// site's page cannot send it; this also refuses a sibling host of the same
+// site (SameSite lets those through).
+func ownPage(r *http.Request) error {
+	forbid := func(why string) error {
+		return apiErr(http.StatusForbidden, "forbidden", "a write with the session cookie must come from this server's own pages: %s", why)
+	}
+	if sf := r.Header.Get("Sec-Fetch-Site"); sf != "" && sf != "same-origin" && sf != "none" {
+		return forbid(fmt.Sprintf("the browser says it is %s", sf))
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host {
+			return forbid(fmt.Sprintf("Origin %q is not this server", o))
+		}
+	}
+	return nil
 }
 
 // sameOrigin refuses a write without a token that a web page of another

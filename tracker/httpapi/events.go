@@ -17,7 +17,8 @@ import (
 // its position and its data a log record. It starts after Last-Event-ID
 // (a client reconnecting), else at ?from=, else with the next event to
 // commit; comments keep the connection open; it ends when the client goes
-// or the server shuts down.
+// or the server shuts down, or with an "error" event whose data is the
+// error document when the log cannot be read.
 func (s *Server) events(ctx context.Context, c *call) (result, error) {
 	from, err := s.eventsFrom(ctx, c)
 	if err != nil {
@@ -38,10 +39,14 @@ func (s *Server) events(ctx context.Context, c *call) (result, error) {
 	ctx, cancel := s.closing(ctx)
 	defer cancel()
 	recs := make(chan es.Record)
+	failed := make(chan error, 1)
 	go func() {
 		defer close(recs)
 		for rec, err := range s.svc.Follow(ctx, from) {
 			if err != nil {
+				if ctx.Err() == nil {
+					failed <- err // the log could not be read: say why
+				}
 				return
 			}
 			if rec.Stream == app.TokenStream {
@@ -60,11 +65,21 @@ func (s *Server) events(ctx context.Context, c *call) (result, error) {
 		select {
 		case rec, ok := <-recs:
 			if !ok {
+				select {
+				case err := <-failed:
+					// The stream was sent as 200 already: the failure is
+					// its last event, and the client reconnects from the
+					// last id it got.
+					_, body := problem(err)
+					fmt.Fprintf(w, "event: error\ndata: %s\n\n", body)
+					rc.Flush()
+				default:
+				}
 				return result{streamed: true}, nil
 			}
 			data, err := json.Marshal(view.LogRecordOf(rec))
 			if err != nil {
-				return result{streamed: true}, nil
+				return result{streamed: true}, nil // cannot happen: a record's data is JSON
 			}
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", rec.Position, rec.Type, data)
 		case <-tick.C:

@@ -185,10 +185,8 @@ func (s *Server) prepare(w http.ResponseWriter, r *http.Request, need app.Role) 
 		if err := onlyParams(q); err != nil {
 			return nil, err
 		}
-		if who.token == "" {
-			if err := sameOrigin(r); err != nil {
-				return nil, err
-			}
+		if err := checkWriter(r, who); err != nil {
+			return nil, err
 		}
 	}
 	c := &call{r: r, w: w, who: who, exp: es.Any, svc: s.svc}

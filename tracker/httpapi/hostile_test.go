@@ -68,7 +68,7 @@ func TestHostileRequests(t *testing.T) {
 				{"invalid as_of", req{method: "GET", path: "/api/items?as_of=last+blue+moon"}, 400, "usage"},
 				{"impossible date", req{method: "GET", path: "/api/items/J-1?as_of=2026-13-45"}, 400, "usage"},
 				{"invalid version", req{method: "GET", path: "/api/items/J-1?at=-1"}, 400, "usage"},
-				{"invalid since", req{method: "GET", path: "/api/log?since=tuesday"}, 400, "usage"},
+				{"invalid since", req{method: "GET", path: "/api/log?since=a+fortnight+hence"}, 400, "usage"},
 				{"unknown parameter", req{method: "GET", path: "/api/items?stauts=done"}, 400, "usage"},
 				{"negative limit", req{method: "GET", path: "/api/ready?limit=-3"}, 400, "usage"},
 				{"overflowing limit", req{method: "GET", path: "/api/log?limit=99999999999999999999999"}, 400, "usage"},

@@ -42,16 +42,14 @@ func values(q url.Values, name string) []string {
 	return out
 }
 
-// parseTime reads a time parameter: RFC 3339, or a date (the end of that
-// day, UTC).
+// parseTime reads a time parameter as app.ParseTime does; dates and times
+// without an offset are UTC.
 func parseTime(name, v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
+	t, err := app.ParseTime(v, time.Now().UTC())
+	if err != nil {
+		return t, app.Usagef("%s=%q: %v", name, v, err)
 	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		return d.Add(24*time.Hour - time.Microsecond), nil
-	}
-	return time.Time{}, app.Usagef("%s=%q: want an RFC 3339 time (2026-11-20T10:00:00Z) or a date (2026-11-20)", name, v)
+	return t, nil
 }
 
 func boolParam(q url.Values, name string) (bool, error) {
@@ -81,47 +79,12 @@ var filterParams = []string{"status", "assignee", "type", "priority", "label", "
 // query reads the filters list, ready and search share (jerry list's flags).
 func query(q url.Values, sortDefault string) (board.Query, error) {
 	var bq board.Query
+	sel := app.Selection{Statuses: values(q, "status"), Assignees: values(q, "assignee"), Types: values(q, "type"),
+		Priorities: values(q, "priority"), Labels: values(q, "label"), Initiatives: values(q, "initiative")}
+	if err := sel.Narrow(&bq); err != nil {
+		return bq, err
+	}
 	var err error
-	for _, s := range values(q, "status") {
-		st, err := tracker.ParseStatus(s)
-		if err != nil {
-			return bq, err
-		}
-		bq.Statuses = append(bq.Statuses, st)
-	}
-	for _, a := range values(q, "assignee") {
-		if strings.EqualFold(a, "none") {
-			a = ""
-		}
-		bq.Assignees = append(bq.Assignees, a)
-	}
-	for _, s := range values(q, "type") {
-		t, err := tracker.ParseType(s)
-		if err != nil {
-			return bq, err
-		}
-		bq.Types = append(bq.Types, t)
-	}
-	for _, s := range values(q, "priority") {
-		p, err := tracker.ParsePriority(s)
-		if err != nil {
-			return bq, err
-		}
-		bq.Priorities = append(bq.Priorities, p)
-	}
-	for _, s := range values(q, "label") {
-		l, err := tracker.ParseLabel(s)
-		if err != nil {
-			return bq, err
-		}
-		bq.Labels = append(bq.Labels, l)
-	}
-	for _, s := range values(q, "initiative") {
-		if strings.EqualFold(s, "none") {
-			s = ""
-		}
-		bq.Initiatives = append(bq.Initiatives, s)
-	}
 	sort := sortDefault
 	if q.Has("sort") {
 		sort = q.Get("sort")

@@ -10,7 +10,10 @@
 // made with `jerry token create`); every event it writes records the
 // token's actor, never a field of the request. A request without one is
 // served only from a loopback address, as Options.Actor (the local OS
-// user), with the admin role. Roles: read (GET), write (the writes), admin
+// user), with the admin role; one that a proxy forwarded (Forwarded,
+// X-Forwarded-For, X-Real-IP) is not a loopback client's. A browser signs
+// in through Session, which keeps the token's secret in a cookie that
+// counts as the header. Roles: read (GET), write (the writes), admin
 // (writes with force=true, past claims, blockers and open members).
 //
 // # Concurrency

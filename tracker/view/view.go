@@ -4,11 +4,13 @@
 // shapes are a contract documented in docs/json.md (cmd/jerry's
 // TestJSONShapesMatchDocs holds them to it, and tracker/httpapi's
 // TestHTTPDocs holds docs/http.md's examples of them): add no field
-// without updating both.
+// without updating both. Span is how the faces that draw for people (the
+// jerry command's tables, the web board) print a duration.
 package view
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -245,4 +247,18 @@ type LogRecord struct {
 // LogRecordOf shows a record of the log.
 func LogRecordOf(r es.Record) LogRecord {
 	return LogRecord{Position: r.Position, Stream: r.Stream, Version: r.Version, Type: r.Type, Time: r.Time, ID: r.ID, Data: r.Data, Metadata: r.Metadata}
+}
+
+// Span prints a duration as people read a cycle time: 3d 4h, 5h 12m,
+// 4m 10s, 1.5s.
+func Span(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd %dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dm", d/time.Hour, d%time.Hour/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm %ds", d/time.Minute, d%time.Minute/time.Second)
+	}
+	return d.Round(time.Millisecond).String()
 }

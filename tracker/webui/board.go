@@ -63,45 +63,10 @@ func (h *handler) parseFilter(v url.Values) (filter, error) {
 	}
 	f.Encoded = enc.Encode()
 	q := &f.Query
-	for _, s := range values(v, "status") {
-		st, err := tracker.ParseStatus(s)
-		if err != nil {
-			return f, badQueryf("status: %v", err)
-		}
-		q.Statuses = append(q.Statuses, st)
-	}
-	for _, a := range values(v, "assignee") {
-		if strings.EqualFold(a, "none") {
-			a = ""
-		}
-		q.Assignees = append(q.Assignees, a)
-	}
-	for _, s := range values(v, "type") {
-		t, err := tracker.ParseType(s)
-		if err != nil {
-			return f, badQueryf("type: %v", err)
-		}
-		q.Types = append(q.Types, t)
-	}
-	for _, s := range values(v, "priority") {
-		p, err := tracker.ParsePriority(s)
-		if err != nil {
-			return f, badQueryf("priority: %v", err)
-		}
-		q.Priorities = append(q.Priorities, p)
-	}
-	for _, s := range values(v, "label") {
-		l, err := tracker.ParseLabel(s)
-		if err != nil {
-			return f, badQueryf("label: %v", err)
-		}
-		q.Labels = append(q.Labels, l)
-	}
-	for _, s := range values(v, "initiative") {
-		if strings.EqualFold(s, "none") {
-			s = ""
-		}
-		q.Initiatives = append(q.Initiatives, s)
+	sel := app.Selection{Statuses: values(v, "status"), Assignees: values(v, "assignee"), Types: values(v, "type"),
+		Priorities: values(v, "priority"), Labels: values(v, "label"), Initiatives: values(v, "initiative")}
+	if err := sel.Narrow(q); err != nil {
+		return f, err
 	}
 	if as := values(v, "as_of"); len(as) > 0 {
 		if len(as) > 1 {
@@ -116,22 +81,14 @@ func (h *handler) parseFilter(v url.Values) (filter, error) {
 	return f, nil
 }
 
-// parseTime reads an as_of value: RFC 3339, a local date and time
-// (2026-11-20T10:00, as a datetime-local field sends it), or a date (the
-// end of that day), in the board's location.
+// parseTime reads an as_of value as app.ParseTime does (a
+// datetime-local field sends 2026-11-20T10:00), in the board's location.
 func (h *handler) parseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
+	t, err := app.ParseTime(s, h.opts.Now().In(h.opts.Location))
+	if err != nil {
+		return t, badQueryf("as_of: %v", err)
 	}
-	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
-		if t, err := time.ParseInLocation(layout, s, h.opts.Location); err == nil {
-			return t, nil
-		}
-	}
-	if t, err := time.ParseInLocation(time.DateOnly, s, h.opts.Location); err == nil {
-		return t.AddDate(0, 0, 1).Add(-time.Microsecond), nil
-	}
-	return time.Time{}, badQueryf("as_of: invalid time %q: want RFC 3339 (2026-11-20T10:00:00Z), 2026-11-20T10:00 or a date (2026-11-20)", s)
+	return t, nil
 }
 
 // column is one status's cards.
@@ -298,7 +255,9 @@ func (h *handler) live(w http.ResponseWriter, r *http.Request) {
 		defer close(positions)
 		for rec, err := range h.svc.Follow(ctx, from) {
 			if err != nil {
-				failed <- err
+				if ctx.Err() == nil {
+					failed <- err // not the stream's own end: tell the page
+				}
 				return
 			}
 			select {

@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	if browser.cancel != nil {
 		browser.cancel()
 	}
+	if jerryBin.path != "" {
+		os.RemoveAll(filepath.Dir(jerryBin.path)) // the jerry command built for the tests
+	}
 	os.Exit(code)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jerry-es/jerry/tracker"
 	"github.com/jerry-es/jerry/tracker/app"
+	"github.com/jerry-es/jerry/tracker/view"
 )
 
 // The pictures, drawn on the server: this file turns what tracker/app
@@ -267,17 +268,17 @@ func (h *handler) drawCycle(st app.Stats) cycleChart {
 			continue
 		}
 		c.Dots = append(c.Dots, dot{X: sc.x(cp.Done), Y: y(cp.CycleTime()), ID: cp.Item,
-			Title: fmt.Sprintf("%s: %s, done %s", cp.Item, span(cp.CycleTime()), h.when(cp.Done))})
+			Title: fmt.Sprintf("%s: %s, done %s", cp.Item, view.Span(cp.CycleTime()), h.when(cp.Done))})
 	}
 	if p := st.CycleTime; p.Count > 0 {
 		// Labels side by side: percentiles often coincide.
 		right := float64(picWidth - picRight)
-		c.Rules = []rule{{y(p.P50), right - 220, "p50 " + span(p.P50)}, {y(p.P85), right - 110, "p85 " + span(p.P85)},
-			{y(p.P95), right, "p95 " + span(p.P95)}}
+		c.Rules = []rule{{y(p.P50), right - 220, "p50 " + view.Span(p.P50)}, {y(p.P85), right - 110, "p85 " + view.Span(p.P85)},
+			{y(p.P95), right, "p95 " + view.Span(p.P95)}}
 	}
 	c.XLabels = []axisLabel{{X: picLeft, Y: chartBottom + 18, Text: h.when(st.Since), Anchor: "start"},
 		{X: picWidth - picRight, Y: chartBottom + 18, Text: h.when(st.Until), Anchor: "end"}}
-	c.YLabels = yLabels(float64(top), func(v float64) string { return span(time.Duration(v)) })
+	c.YLabels = yLabels(float64(top), func(v float64) string { return view.Span(time.Duration(v)) })
 	return c
 }
 
@@ -343,17 +344,4 @@ func drawProgress(c app.MemberCounts) progressBar {
 		Percent: (c.Done + c.Cancelled) * 100 / c.Total}
 	p.CancelledX, p.OpenX = p.Done, r1(p.Done+p.Cancelled)
 	return p
-}
-
-// span prints a duration as people read a cycle time: 3d 4h, 5h 12m.
-func span(d time.Duration) string {
-	switch {
-	case d >= 24*time.Hour:
-		return fmt.Sprintf("%dd %dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh %dm", d/time.Hour, d%time.Hour/time.Minute)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm %ds", d/time.Minute, d%time.Minute/time.Second)
-	}
-	return d.Round(time.Second).String()
 }

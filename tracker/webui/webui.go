@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"github.com/jerry-es/jerry/tracker/app"
+	"github.com/jerry-es/jerry/tracker/view"
 )
 
 //go:embed templates/*.html
@@ -112,7 +113,7 @@ func Handler(svc *app.Service, opts Options) http.Handler {
 	h.tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 		"when":  h.when,
 		"label": statusLabel,
-		"span":  span,
+		"span":  view.Span,
 		"list":  func(s ...string) []string { return s },
 	}).ParseFS(templateFS, "templates/*.html"))
 	static, err := fs.Sub(staticFS, "static")

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// parseTime reads a TIME argument, relative to now (whose location is the
-// local zone for dates):
+// ParseTime reads a time as every face takes it (jerry's --as-of, --since
+// and --until, the API's and the board's as_of), relative to now, whose
+// location is the zone of dates and of times without an offset:
 //
 //	2026-11-20T10:00:00Z     RFC 3339
 //	2026-11-20T10:00:00      local time; also "2026-11-20 10:00" and with seconds
@@ -18,7 +19,7 @@ import (
 //	yesterday                the end of yesterday
 //	last tuesday, tuesday    the end of the latest Tuesday before today
 //	3d ago, 2h ago, 30m ago  also s, w, and words: "3 days ago", "1 week ago"
-func parseTime(s string, now time.Time) (time.Time, error) {
+func ParseTime(s string, now time.Time) (time.Time, error) {
 	in := strings.ToLower(strings.Join(strings.Fields(s), " "))
 	loc := now.Location()
 	for _, layout := range []string{time.RFC3339Nano, time.RFC3339} {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"testing"
@@ -35,21 +35,21 @@ func TestParseTime(t *testing.T) {
 		{"  2h   ago ", now.Add(-2 * time.Hour)},
 	}
 	for _, tt := range tests {
-		got, err := parseTime(tt.in, now)
+		got, err := ParseTime(tt.in, now)
 		if err != nil || !got.Equal(tt.want) {
-			t.Errorf("parseTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			t.Errorf("ParseTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
 	}
 	for _, bad := range []string{"", "soon", "2026-13-01", "3x ago", "ago", "h ago", "last", "last week", "2026-11-20T25:00:00Z", "-3d ago"} {
-		if got, err := parseTime(bad, now); err == nil {
-			t.Errorf("parseTime(%q) = %v, want an error", bad, got)
+		if got, err := ParseTime(bad, now); err == nil {
+			t.Errorf("ParseTime(%q) = %v, want an error", bad, got)
 		}
 	}
 	// So far back that the duration overflows: never a time after now
 	// (which showed the current state as that of 500 years ago).
 	for _, far := range []string{"200000d ago", "9223372036854775807s ago", "20000 weeks ago"} {
-		if got, err := parseTime(far, now); err == nil && !got.Before(now) {
-			t.Errorf("parseTime(%q) = %v, after now", far, got)
+		if got, err := ParseTime(far, now); err == nil && !got.Before(now) {
+			t.Errorf("ParseTime(%q) = %v, after now", far, got)
 		}
 	}
 }
