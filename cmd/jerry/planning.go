@@ -75,7 +75,9 @@ The filters of list narrow it (--label ui, --type bug, --assignee none, ...);
 			})
 		}
 		if !c.jsonOut && q.AsOf.IsZero() {
-			// The table shows the items only: no card to build.
+			// The table shows the items only, six fields of each: no
+			// card to build, no more to read.
+			q.Brief = true
 			items, err := s.ReadyItems(ctx, q)
 			if err != nil {
 				return err

@@ -64,8 +64,15 @@ type Query struct {
 	AsOf time.Time
 	// Comments includes each item's comments (not with AsOf).
 	Comments bool
+	// Brief reads only what a table of items shows: each item's ID,
+	// title, type, status, priority and assignee, and the times it is
+	// ordered by (CreatedAt, UpdatedAt); its other fields stay empty
+	// (Comments is then ignored). For Items and Ready now: as of a time,
+	// and in Search, every field is read.
+	Brief bool
 
 	itemID string    // one item, for Item
+	why    bool      // with Brief: the blockers, claim and status reason too (Stuck)
 	now    time.Time // when claims are judged expired (Ready); zero: now
 }
 
@@ -203,6 +210,12 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 	cond := q.where(&args, len(q.Labels) > 0) + more
 	args = append(args, moreArgs...)
 	cols := itemColsOf("i", q.Comments)
+	if q.Brief {
+		cols = briefCols
+		if q.why {
+			cols += whyCols
+		}
+	}
 	from := "items i"
 	if len(q.Labels) > 0 {
 		// Walk the first label's rows (one status at a time, in ID
@@ -237,6 +250,9 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 		return nil, err
 	}
 	defer rows.Close()
+	if q.Brief {
+		return scanBrief(rows, q.why)
+	}
 	var out []tracker.Item
 	for rows.Next() {
 		var it tracker.Item
@@ -248,6 +264,43 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 		if cs != "[]" {
 			if err := json.Unmarshal([]byte(cs), &it.Comments); err != nil {
 				return nil, fmt.Errorf("%w: comments of %s: %v", ErrDamaged, it.ID, err)
+			}
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// briefCols are the columns scanBrief reads; whyCols follow them for
+// Query.why.
+const (
+	briefCols = "i.id, i.title, i.type, i.status, i.priority, i.assignee, i.created, i.updated"
+	whyCols   = ", i.blockers, i.extra"
+)
+
+// scanBrief reads rows of briefCols (and whyCols if why) into items.
+func scanBrief(rows *sql.Rows, why bool) ([]tracker.Item, error) {
+	var out []tracker.Item
+	var typ, status, prio, blockers, ext string
+	var created, updated int64
+	dest := []any{nil, nil, &typ, &status, &prio, nil, &created, &updated}
+	if why {
+		dest = append(dest, &blockers, &ext)
+	}
+	for rows.Next() {
+		var it tracker.Item
+		dest[0], dest[1], dest[5] = &it.ID, &it.Title, &it.Assignee
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)
+		it.CreatedAt, it.UpdatedAt = fromMicros(created), fromMicros(updated)
+		if why {
+			if err := decodeExtra(ext, &it); err != nil {
+				return nil, err
+			}
+			if err := decodeList(blockers, &it.Blockers); err != nil {
+				return nil, err
 			}
 		}
 		out = append(out, it)
