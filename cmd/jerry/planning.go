@@ -120,7 +120,11 @@ offers the item again).`,
 		Args: args(0, 0, "no arguments"),
 	}
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		stuck, err := s.Blocked(ctx)
+		blocked := s.Blocked
+		if !c.jsonOut {
+			blocked = s.BlockedBrief // the table shows no more
+		}
+		stuck, err := blocked(ctx)
 		if err != nil {
 			return err
 		}
