@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -271,30 +272,35 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 	return out, rows.Err()
 }
 
-// briefCols are the columns scanBrief reads; whyCols follow them for
-// Query.why.
+// briefCols is what scanBrief reads: a brief row packed into one column,
+// since the driver takes a lock for every column it hands over. It is a
+// header of byte lengths (ID, type, status, priority, assignee) and times
+// (created, updated) in decimal, separated by commas and ended by a colon,
+// then those five texts and the title, back to back. whyCols follow it
+// for Query.why.
 const (
-	briefCols = "i.id, i.title, i.type, i.status, i.priority, i.assignee, i.created, i.updated"
-	whyCols   = ", i.blockers, i.extra"
+	briefCols = `octet_length(i.id) || ',' || octet_length(i.type) || ',' || octet_length(i.status) || ',' ||
+		octet_length(i.priority) || ',' || octet_length(i.assignee) || ',' || i.created || ',' || i.updated || ':' ||
+		i.id || i.type || i.status || i.priority || i.assignee || i.title`
+	whyCols = ", i.blockers, i.extra"
 )
 
 // scanBrief reads rows of briefCols (and whyCols if why) into items.
 func scanBrief(rows *sql.Rows, why bool) ([]tracker.Item, error) {
 	var out []tracker.Item
-	var typ, status, prio, blockers, ext string
-	var created, updated int64
-	dest := []any{nil, nil, &typ, &status, &prio, nil, &created, &updated}
+	var packed, blockers, ext string
+	dest := []any{&packed}
 	if why {
 		dest = append(dest, &blockers, &ext)
 	}
 	for rows.Next() {
-		var it tracker.Item
-		dest[0], dest[1], dest[5] = &it.ID, &it.Title, &it.Assignee
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		it.Type, it.Status, it.Priority = tracker.ItemType(typ), tracker.Status(status), tracker.Priority(prio)
-		it.CreatedAt, it.UpdatedAt = fromMicros(created), fromMicros(updated)
+		it, ok := unpackBrief(packed)
+		if !ok {
+			return nil, fmt.Errorf("%w: brief row %q", ErrDamaged, packed)
+		}
 		if why {
 			if err := decodeExtra(ext, &it); err != nil {
 				return nil, err
@@ -306,6 +312,37 @@ func scanBrief(rows *sql.Rows, why bool) ([]tracker.Item, error) {
 		out = append(out, it)
 	}
 	return out, rows.Err()
+}
+
+// unpackBrief reads a row of briefCols; ok is false if it is malformed.
+func unpackBrief(s string) (it tracker.Item, ok bool) {
+	head, body, ok := strings.Cut(s, ":")
+	if !ok {
+		return it, false
+	}
+	var n [7]int64
+	for k := range n {
+		f, rest, found := strings.Cut(head, ",")
+		if found == (k == len(n)-1) {
+			return it, false
+		}
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || (k < 5 && (v < 0 || v > int64(len(body)))) {
+			return it, false
+		}
+		n[k], head = v, rest
+	}
+	var text [5]string
+	for k := range text {
+		if n[k] > int64(len(body)) {
+			return it, false
+		}
+		text[k], body = body[:n[k]], body[n[k]:]
+	}
+	it = tracker.Item{ID: text[0], Type: tracker.ItemType(text[1]), Status: tracker.Status(text[2]),
+		Priority: tracker.Priority(text[3]), Assignee: text[4], Title: body,
+		CreatedAt: fromMicros(n[5]), UpdatedAt: fromMicros(n[6])}
+	return it, true
 }
 
 // Item returns work item id now, with its comments, and whether the model
