@@ -2,6 +2,7 @@ package board
 
 import (
 	"database/sql"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,5 +62,22 @@ func TestBriefRowMalformed(t *testing.T) {
 	}
 	if it, ok := unpackBrief("3,3,5,4,0,1,2:J-1bugreadyhightitle"); !ok || it.Title != "title" || it.Priority != "high" {
 		t.Errorf("a good row: %+v %v", it, ok)
+	}
+}
+
+// plainList reads what jsonList writes as the JSON decoder does, and
+// leaves anything else to it.
+func TestPlainList(t *testing.T) {
+	for _, l := range [][]string{{"J-1"}, {"J-1", "J-22"}, {"a,b", "c:d", "名前", ""}, {`q"uote`, `back\slash`}, {"<&>", "tab\t"}, {""}} {
+		s := jsonList(l)
+		var got []string
+		if err := decodeList(s, &got); err != nil || !slices.Equal(got, l) {
+			t.Errorf("decodeList(%s) = %q, %v; want %q", s, got, err, l)
+		}
+	}
+	for _, s := range []string{`["a" ,"b"]`, `["a\"b"]`, `[ "a"]`, `["a"`, `"a"]`, `[""]x`} {
+		if l, ok := plainList(s); ok && s != `[""]` {
+			t.Errorf("plainList(%s) = %q, want left to the decoder", s, l)
+		}
 	}
 }
