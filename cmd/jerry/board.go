@@ -92,7 +92,9 @@ repeated: values of one flag are alternatives, different flags must all hold.`,
 			return err
 		}
 		if !c.jsonOut {
-			// The table shows the items only: no card to build.
+			// The table shows the items only, six fields of each: no
+			// card to build, no more to read.
+			q.Brief = true
 			items, err := s.Items(ctx, q)
 			if err != nil {
 				return err

@@ -75,7 +75,9 @@ The filters of list narrow it (--label ui, --type bug, --assignee none, ...);
 			})
 		}
 		if !c.jsonOut && q.AsOf.IsZero() {
-			// The table shows the items only: no card to build.
+			// The table shows the items only, six fields of each: no
+			// card to build, no more to read.
+			q.Brief = true
 			items, err := s.ReadyItems(ctx, q)
 			if err != nil {
 				return err
@@ -118,7 +120,11 @@ offers the item again).`,
 		Args: args(0, 0, "no arguments"),
 	}
 	cmd.RunE = c.do(func(ctx context.Context, s *app.Service, cmd *cobra.Command, a []string) error {
-		stuck, err := s.Blocked(ctx)
+		blocked := s.Blocked
+		if !c.jsonOut {
+			blocked = s.BlockedBrief // the table shows no more
+		}
+		stuck, err := blocked(ctx)
 		if err != nil {
 			return err
 		}

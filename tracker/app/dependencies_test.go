@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -204,5 +205,45 @@ func TestBlockAfterCrashedReservation(t *testing.T) {
 	}
 	if it, _ := s.Item(ctx, a.ID); len(it.Blockers) != 0 {
 		t.Fatalf("a's blockers %v", it.Blockers)
+	}
+}
+
+// BlockedBrief finds what Blocked finds, for the same reasons, with the
+// brief fields of each item.
+func TestBlockedBriefAgrees(t *testing.T) {
+	s, _ := newService(t)
+	ctx := as("ann")
+	a := create(t, s, "blocker")
+	b := create(t, s, "waits", tracker.NewItem{Labels: []string{"ui"}, Description: "long"})
+	c := create(t, s, "by hand")
+	create(t, s, "free")
+	if _, err := s.Block(ctx, b.ID, a.ID, es.Any); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChangeStatus(ctx, c.ID, tracker.Blocked, "vendor", es.Any); err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.Blocked(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brief, err := s.BlockedBrief(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full) != 2 || len(brief) != len(full) {
+		t.Fatalf("Blocked found %d, BlockedBrief %d; want 2", len(full), len(brief))
+	}
+	for i, f := range full {
+		g := brief[i]
+		it := f.Item
+		cut := tracker.Item{ID: it.ID, Title: it.Title, Type: it.Type, Status: it.Status, Priority: it.Priority, Assignee: it.Assignee,
+			CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Blockers: it.Blockers, Claim: it.Claim, StatusReason: it.StatusReason}
+		if !reflect.DeepEqual(g.Item, cut) || !reflect.DeepEqual(g.Why, f.Why) || !reflect.DeepEqual(g.Claim, f.Claim) {
+			t.Fatalf("stuck %d:\nbrief %+v\n full %+v", i, g, f)
+		}
+	}
+	if full[0].Item.Description != "long" || len(full[0].Why.Blockers) != 1 || full[1].Why.Reason != "vendor" {
+		t.Fatalf("Blocked found %+v", full)
 	}
 }

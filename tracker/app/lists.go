@@ -90,13 +90,24 @@ func (s *Service) Initiatives(ctx context.Context) ([]tracker.InitiativeState, e
 // with its reason), and those held by a claim that has expired (their
 // agent is gone; ready offers them again).
 func (s *Service) Blocked(ctx context.Context) ([]Stuck, error) {
+	return s.blocked(ctx, false)
+}
+
+// BlockedBrief is [Service.Blocked] for a table: each item holds only its
+// ID, title, type, status, priority, assignee, times (see
+// [board.Query.Brief]), blockers, claim and status reason.
+func (s *Service) BlockedBrief(ctx context.Context) ([]Stuck, error) {
+	return s.blocked(ctx, true)
+}
+
+func (s *Service) blocked(ctx context.Context, brief bool) ([]Stuck, error) {
 	now := es.Now()
 	type found struct {
 		items  []tracker.Item
 		states map[string]tracker.BlockerState
 	}
 	f, err := query(ctx, s, func(b *board.Board) (found, error) {
-		items, err := b.Stuck(ctx, now)
+		items, err := b.Stuck(ctx, now, brief)
 		if err != nil {
 			return found{}, err
 		}

@@ -432,10 +432,31 @@ func decodeList(s string, out *[]string) error {
 	if s == "[]" || s == "" {
 		return nil
 	}
+	if list, ok := plainList(s); ok {
+		*out = list
+		return nil
+	}
 	if err := json.Unmarshal([]byte(s), out); err != nil {
 		return fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
 	return nil
+}
+
+// plainList reads a JSON array of strings that holds no escape, as
+// jsonList writes most lists, without the JSON decoder: with no
+// backslash, a quote can only delimit an element. ok is false for any
+// other text.
+func plainList(s string) (list []string, ok bool) {
+	if len(s) < 4 || !strings.HasPrefix(s, `["`) || !strings.HasSuffix(s, `"]`) || strings.IndexByte(s, '\\') >= 0 {
+		return nil, false
+	}
+	list = strings.Split(s[2:len(s)-2], `","`)
+	for _, e := range list {
+		if strings.IndexByte(e, '"') >= 0 {
+			return nil, false
+		}
+	}
+	return list, true
 }
 
 func (a *applier) initiative(ctx context.Context, tx *sql.Tx, id string) (*initEntry, error) {

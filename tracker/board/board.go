@@ -150,7 +150,12 @@ func dsn(path string) string {
 	for _, p := range []string{"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(OFF)",
 		// Statement journals in memory: a batch's multi-row inserts
 		// otherwise write each page they touch to a temporary file.
-		"temp_store(MEMORY)"} {
+		"temp_store(MEMORY)",
+		// Reads from a memory map of the file: a listing touches most of
+		// the items table, and a process starts with a cold page cache,
+		// so each page read was a system call and a copy. SQLite maps
+		// no more than the file holds when a transaction begins.
+		"mmap_size(268435456)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

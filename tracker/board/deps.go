@@ -70,41 +70,48 @@ const maxVars = 500
 // States returns what a card shows of each of the work items ids (ID,
 // title, status, assignee) now, by ID; an ID the model lacks is missing.
 func (b *Board) States(ctx context.Context, ids []string) (map[string]tracker.BlockerState, error) {
+	// Each ID once (many items share a blocker), in one read of the model.
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	out := make(map[string]tracker.BlockerState, len(ids))
-	for len(ids) > maxVars {
-		if err := b.states(ctx, ids[:maxVars], out); err != nil {
-			return nil, err
-		}
-		ids = ids[maxVars:]
-	}
-	return out, b.states(ctx, ids, out)
-}
-
-func (b *Board) states(ctx context.Context, ids []string, out map[string]tracker.BlockerState) error {
 	if len(ids) == 0 {
-		return nil
+		return out, nil
 	}
-	return b.read(ctx, func(tx *sql.Tx) error {
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
-		rows, err := tx.QueryContext(ctx, "SELECT id, title, status, assignee FROM items WHERE status <> '' AND id IN ("+placeholders(len(ids))+")", args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s tracker.BlockerState
-			var st string
-			if err := rows.Scan(&s.ID, &s.Title, &st, &s.Assignee); err != nil {
+	err := b.read(ctx, func(tx *sql.Tx) error {
+		for len(ids) > 0 {
+			n := min(len(ids), maxVars)
+			if err := states(ctx, tx, ids[:n], out); err != nil {
 				return err
 			}
-			s.Status = tracker.Status(st)
-			out[s.ID] = s
+			ids = ids[n:]
 		}
-		return rows.Err()
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func states(ctx context.Context, tx *sql.Tx, ids []string, out map[string]tracker.BlockerState) error {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id, title, status, assignee FROM items WHERE status <> '' AND id IN ("+placeholders(len(ids))+")", args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s tracker.BlockerState
+		var st string
+		if err := rows.Scan(&s.ID, &s.Title, &st, &s.Assignee); err != nil {
+			return err
+		}
+		s.Status = tracker.Status(st)
+		out[s.ID] = s
+	}
+	return rows.Err()
 }
 
 // Waiting returns, for each of the work items ids, the open items whose
@@ -150,12 +157,14 @@ func (b *Board) waiting(ctx context.Context, ids []string, out map[string][]trac
 
 // Stuck returns, by ID number, the open work items that cannot move at
 // time now: those with a blocker that is not done, those whose status is
-// blocked, and those held by a claim that has expired.
-func (b *Board) Stuck(ctx context.Context, now time.Time) ([]tracker.Item, error) {
+// blocked, and those held by a claim that has expired. With brief, each
+// item holds what [Query.Brief] reads, and its blockers, claim and status
+// reason: what says why it is stuck.
+func (b *Board) Stuck(ctx context.Context, now time.Time, brief bool) ([]tracker.Item, error) {
 	var out []tracker.Item
 	err := b.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = b.selectItems(ctx, tx, Query{}, ` AND (i.status = 'blocked' OR (i.expires <> 0 AND i.expires <= ?)
+		out, err = b.selectItems(ctx, tx, Query{Brief: brief, why: brief}, ` AND (i.status = 'blocked' OR (i.expires <> 0 AND i.expires <= ?)
 			OR EXISTS (SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
 				WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done')))`, []any{micros(now)}, "")
 		return err

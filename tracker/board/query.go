@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -64,8 +65,15 @@ type Query struct {
 	AsOf time.Time
 	// Comments includes each item's comments (not with AsOf).
 	Comments bool
+	// Brief reads only what a table of items shows: each item's ID,
+	// title, type, status, priority and assignee, and the times it is
+	// ordered by (CreatedAt, UpdatedAt); its other fields stay empty
+	// (Comments is then ignored). For Items and Ready now: as of a time,
+	// and in Search, every field is read.
+	Brief bool
 
 	itemID string    // one item, for Item
+	why    bool      // with Brief: the blockers, claim and status reason too (Stuck)
 	now    time.Time // when claims are judged expired (Ready); zero: now
 }
 
@@ -203,6 +211,12 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 	cond := q.where(&args, len(q.Labels) > 0) + more
 	args = append(args, moreArgs...)
 	cols := itemColsOf("i", q.Comments)
+	if q.Brief {
+		cols = briefCols
+		if q.why {
+			cols += whyCols
+		}
+	}
 	from := "items i"
 	if len(q.Labels) > 0 {
 		// Walk the first label's rows (one status at a time, in ID
@@ -237,6 +251,9 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 		return nil, err
 	}
 	defer rows.Close()
+	if q.Brief {
+		return scanBrief(rows, q.why)
+	}
 	var out []tracker.Item
 	for rows.Next() {
 		var it tracker.Item
@@ -253,6 +270,79 @@ func (b *Board) selectItems(ctx context.Context, tx *sql.Tx, q Query, more strin
 		out = append(out, it)
 	}
 	return out, rows.Err()
+}
+
+// briefCols is what scanBrief reads: a brief row packed into one column,
+// since the driver takes a lock for every column it hands over. It is a
+// header of byte lengths (ID, type, status, priority, assignee) and times
+// (created, updated) in decimal, separated by commas and ended by a colon,
+// then those five texts and the title, back to back. whyCols follow it
+// for Query.why.
+const (
+	briefCols = `octet_length(i.id) || ',' || octet_length(i.type) || ',' || octet_length(i.status) || ',' ||
+		octet_length(i.priority) || ',' || octet_length(i.assignee) || ',' || i.created || ',' || i.updated || ':' ||
+		i.id || i.type || i.status || i.priority || i.assignee || i.title`
+	whyCols = ", i.blockers, i.extra"
+)
+
+// scanBrief reads rows of briefCols (and whyCols if why) into items.
+func scanBrief(rows *sql.Rows, why bool) ([]tracker.Item, error) {
+	var out []tracker.Item
+	var packed, blockers, ext string
+	dest := []any{&packed}
+	if why {
+		dest = append(dest, &blockers, &ext)
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		it, ok := unpackBrief(packed)
+		if !ok {
+			return nil, fmt.Errorf("%w: brief row %q", ErrDamaged, packed)
+		}
+		if why {
+			if err := decodeExtra(ext, &it); err != nil {
+				return nil, err
+			}
+			if err := decodeList(blockers, &it.Blockers); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// unpackBrief reads a row of briefCols; ok is false if it is malformed.
+func unpackBrief(s string) (it tracker.Item, ok bool) {
+	head, body, ok := strings.Cut(s, ":")
+	if !ok {
+		return it, false
+	}
+	var n [7]int64
+	for k := range n {
+		f, rest, found := strings.Cut(head, ",")
+		if found == (k == len(n)-1) {
+			return it, false
+		}
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || (k < 5 && (v < 0 || v > int64(len(body)))) {
+			return it, false
+		}
+		n[k], head = v, rest
+	}
+	var text [5]string
+	for k := range text {
+		if n[k] > int64(len(body)) {
+			return it, false
+		}
+		text[k], body = body[:n[k]], body[n[k]:]
+	}
+	it = tracker.Item{ID: text[0], Type: tracker.ItemType(text[1]), Status: tracker.Status(text[2]),
+		Priority: tracker.Priority(text[3]), Assignee: text[4], Title: body,
+		CreatedAt: fromMicros(n[5]), UpdatedAt: fromMicros(n[6])}
+	return it, true
 }
 
 // Item returns work item id now, with its comments, and whether the model

@@ -262,6 +262,9 @@ func check(t testing.TB, b *board.Board, st Store, asOf time.Time) {
 			if d := diff(got, want); d != "" {
 				t.Fatalf("as of %v, position %d, ready %v, query %+v: %s", asOf, pos, ready, q, d)
 			}
+			if asOf.IsZero() {
+				checkBrief(t, b, q, ready, want)
+			}
 		}
 	}
 	inits, err := b.Initiatives(ctx, asOf)
@@ -306,6 +309,32 @@ func check(t testing.TB, b *board.Board, st Store, asOf time.Time) {
 	}
 	if len(visible) != f.Feed {
 		t.Fatalf("feed shows %d events without bookkeeping, want %d", len(visible), f.Feed)
+	}
+}
+
+// checkBrief checks that q with Brief selects the items want, in its
+// order, with the fields a brief row holds.
+func checkBrief(t testing.TB, b *board.Board, q board.Query, ready bool, want []tracker.Item) {
+	t.Helper()
+	ctx := context.Background()
+	q.Brief = true
+	var got []tracker.Item
+	var err error
+	if ready {
+		got, err = b.Ready(ctx, q)
+	} else {
+		got, err = b.Items(ctx, q)
+	}
+	if err != nil {
+		t.Fatalf("query %+v: %v", q, err)
+	}
+	briefs := make([]tracker.Item, len(want))
+	for i, it := range want {
+		briefs[i] = tracker.Item{ID: it.ID, Title: it.Title, Type: it.Type, Status: it.Status, Priority: it.Priority,
+			Assignee: it.Assignee, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
+	}
+	if d := diff(got, briefs); d != "" {
+		t.Fatalf("ready %v, brief query %+v: %s", ready, q, d)
 	}
 }
 
