@@ -90,7 +90,9 @@ func TestMain(m *testing.M) {
 	default:
 		boardtest.Main(pgConfig)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopNATS()
+	os.Exit(code)
 }
 
 func TestMemstore(t *testing.T) {

@@ -24,8 +24,21 @@ var (
 	natsURL  string
 	natsErr  error
 	natsSrv  *server.Server
+	natsDir  string
 	natsSeq  atomic.Int64
 )
+
+// stopNATS shuts the shared server down, if one started, and removes its
+// files.
+func stopNATS() {
+	if natsSrv != nil {
+		natsSrv.Shutdown()
+		natsSrv.WaitForShutdown()
+	}
+	if natsDir != "" {
+		os.RemoveAll(natsDir)
+	}
+}
 
 func natsServer(t testing.TB) string {
 	natsOnce.Do(func() {
@@ -34,6 +47,7 @@ func natsServer(t testing.TB) string {
 			natsErr = err
 			return
 		}
+		natsDir = dir
 		o := &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: dir,
 			MaxPayload: 4 << 20, NoSigs: true, NoLog: true}
 		if natsSrv, natsErr = server.NewServer(o); natsErr != nil {
