@@ -29,6 +29,7 @@ func newFixture(t *testing.T, actor string) *fixture {
 	t.Helper()
 	st := memstore.New()
 	svc := app.New(st, st, st)
+	t.Cleanup(func() { svc.Close() }) // removes its temporary read model
 	return connect(t, svc, actor)
 }
 
