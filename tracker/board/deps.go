@@ -161,12 +161,14 @@ func (b *Board) waiting(ctx context.Context, ids []string, out map[string][]trac
 // item holds what [Query.Brief] reads, and its blockers, claim and status
 // reason: what says why it is stuck.
 func (b *Board) Stuck(ctx context.Context, now time.Time, brief bool) ([]tracker.Item, error) {
+	// The candidates come from the partial index items_stuck, in ID
+	// order (its condition, unqualified, is the query's: no join here);
+	// a claim there may not have expired yet.
 	var out []tracker.Item
 	err := b.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = b.selectItems(ctx, tx, Query{Brief: brief, why: brief}, ` AND (i.status = 'blocked' OR (i.expires <> 0 AND i.expires <= ?)
-			OR EXISTS (SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
-				WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done')))`, []any{micros(now)}, "")
+		out, err = b.selectItems(ctx, tx, Query{Brief: brief, why: brief}, ` AND `+stuckCand+`
+			AND (i.status = 'blocked' OR i.open_blockers > 0 OR i.expires <= ?)`, []any{micros(now)}, "")
 		return err
 	})
 	return out, err
