@@ -3,8 +3,11 @@ package board
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"github.com/jerry-es/jerry/tracker"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -97,21 +100,48 @@ func states(ctx context.Context, tx *sql.Tx, ids []string, out map[string]tracke
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT id, title, status, assignee FROM items WHERE status <> '' AND id IN ("+placeholders(len(ids))+")", args...)
+	// One packed column, as briefCols: the driver locks for each column.
+	rows, err := tx.QueryContext(ctx, `SELECT octet_length(id) || ',' || octet_length(status) || ',' || octet_length(assignee) || ':' ||
+		id || status || assignee || title FROM items WHERE status <> '' AND id IN (`+placeholders(len(ids))+")", args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	var packed string
 	for rows.Next() {
-		var s tracker.BlockerState
-		var st string
-		if err := rows.Scan(&s.ID, &s.Title, &st, &s.Assignee); err != nil {
+		if err := rows.Scan(&packed); err != nil {
 			return err
 		}
-		s.Status = tracker.Status(st)
+		s, ok := unpackState(packed)
+		if !ok {
+			return fmt.Errorf("%w: state row %q", ErrDamaged, packed)
+		}
 		out[s.ID] = s
 	}
 	return rows.Err()
+}
+
+// unpackState reads a row of states: the byte lengths of ID, status and
+// assignee, separated by commas and ended by a colon, then those texts and
+// the title back to back; ok is false if it is malformed.
+func unpackState(p string) (s tracker.BlockerState, ok bool) {
+	head, body, ok := strings.Cut(p, ":")
+	if !ok {
+		return s, false
+	}
+	var f [3]string
+	for k := range f {
+		n, rest, found := strings.Cut(head, ",")
+		if found == (k == len(f)-1) {
+			return s, false
+		}
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 0 || v > len(body) {
+			return s, false
+		}
+		f[k], body, head = body[:v], body[v:], rest
+	}
+	return tracker.BlockerState{ID: f[0], Status: tracker.Status(f[1]), Assignee: f[2], Title: body}, true
 }
 
 // Waiting returns, for each of the work items ids, the open items whose

@@ -60,8 +60,11 @@ CREATE INDEX IF NOT EXISTS items_updated ON items (updated, num);
 CREATE INDEX IF NOT EXISTS items_ready ON items (prank, created, num, id, expires, status, assignee, type, priority, updated, title)
 	WHERE assignee = '' AND status IN ('backlog', 'ready');
 CREATE INDEX IF NOT EXISTS items_claimed ON items (prank, created, num) WHERE expires <> 0;
--- The candidates of stuck, in ID order: see Board.Stuck.
-CREATE INDEX IF NOT EXISTS items_stuck ON items (num, id) WHERE ` + stuckCand + `;
+-- The candidates of stuck, open ones (the terms Query.where adds), in ID
+-- order, with what its test reads: the items' rows are read for the stuck
+-- only. See Board.Stuck.
+CREATE INDEX IF NOT EXISTS items_stuck ON items (num, id, status, open_blockers, expires)
+	WHERE status NOT IN ('done', 'cancelled') AND status <> '' AND ` + stuckCand + `;
 
 -- Each item's comments (a JSON array), apart from its row: listings that
 -- do not show them, and the index builds of a bulk load, then read a
