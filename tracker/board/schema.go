@@ -57,7 +57,7 @@ CREATE INDEX IF NOT EXISTS items_updated ON items (updated, num);
 -- The pool of ready: covering for a brief row (see briefCols), so that
 -- a ready table reads these pages and not the items' wide rows; its order
 -- is the whole of ready's (id included: no sort after the walk).
-CREATE INDEX IF NOT EXISTS items_ready ON items (prank, created, num, id, expires, status, assignee, type, priority, updated, title)
+CREATE INDEX IF NOT EXISTS items_ready ON items (prank, created, num, id, expires, status, open_blockers, assignee, type, priority, updated, title)
 	WHERE assignee = '' AND status IN ('backlog', 'ready');
 CREATE INDEX IF NOT EXISTS items_claimed ON items (prank, created, num) WHERE expires <> 0;
 -- The candidates of stuck, open ones (the terms Query.where adds), in ID
