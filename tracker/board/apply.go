@@ -504,6 +504,29 @@ func (a *applier) flush(ctx context.Context, tx *sql.Tx) error {
 	return a.flushInitiatives(ctx, tx)
 }
 
+// openCount counts the blockers of the row of items in an UPDATE that are
+// not done: what its open_blockers holds.
+const openCount = `(SELECT count(*) FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
+	WHERE x.rid = items.rid AND (bi.status IS NULL OR bi.status <> 'done'))`
+
+// openBlockers keeps the open_blockers of the items that e's item blocks
+// when writeItem changes its status to or from done (before the labels
+// take e.dbStatus on). The count of e's own blockers follows when they
+// change. A bulk load counts them all at its end instead (see
+// countOpenBlockers): its rows are not all written as it goes.
+func (a *applier) openBlockers(ctx context.Context, tx *sql.Tx, e *entry) error {
+	wasDone, done := e.dbStatus == string(tracker.Done), e.it.Status == tracker.Done
+	if a.bulk || wasDone == done {
+		return nil
+	}
+	d := 1
+	if done {
+		d = -1
+	}
+	_, err := a.exec(ctx, tx, "UPDATE items SET open_blockers = open_blockers + ? WHERE rid IN (SELECT rid FROM blockers WHERE blocker = ?)", d, e.it.ID)
+	return err
+}
+
 func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	it := &e.it
 	comments := "[]"
@@ -548,6 +571,9 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		return err
 	}
 	num := idNumber(it.ID)
+	if err := a.openBlockers(ctx, tx, e); err != nil {
+		return err
+	}
 	if e.labelsDirty || e.dbStatus != string(it.Status) {
 		for _, l := range e.dbLabels {
 			if _, err := a.exec(ctx, tx, "DELETE FROM labels WHERE label = ? AND status = ? AND num = ? AND rid = ?", l, e.dbStatus, num, e.rid); err != nil {
@@ -567,6 +593,11 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 		for _, bl := range it.Blockers {
 			if _, err := a.exec(ctx, tx, "INSERT INTO blockers (rid, blocker) VALUES (?, ?)", e.rid, bl); err != nil {
+				return err
+			}
+		}
+		if !a.bulk {
+			if _, err := a.exec(ctx, tx, "UPDATE items SET open_blockers = "+openCount+" WHERE rid = ?", e.rid); err != nil {
 				return err
 			}
 		}

@@ -81,3 +81,37 @@ func TestPlainList(t *testing.T) {
 		}
 	}
 }
+
+// A state row packs any text and unpacks to its fields; a malformed one
+// is refused.
+func TestStateRow(t *testing.T) {
+	want := tracker.BlockerState{ID: "J-7", Title: "1,2:3 ü ✓", Status: tracker.InProgress, Assignee: "名前:a,b"}
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE items (id TEXT, title TEXT, status TEXT, assignee TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO items VALUES (?, ?, ?, ?)", want.ID, want.Title, string(want.Status), want.Assignee); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	got := map[string]tracker.BlockerState{}
+	if err := states(t.Context(), tx, []string{"J-7", "J-8"}, got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got["J-7"] != want {
+		t.Fatalf("states = %+v, want J-7 %+v", got, want)
+	}
+	for _, s := range []string{"", "J-7", "3,5:J-7ready", "3,5,0,1:J-7ready", "9,5,0:J-7ready", "3,x,0:J-7ready", "-1,5,0:J-7ready", "3,5,4:J-7ready"} {
+		if st, ok := unpackState(s); ok {
+			t.Errorf("unpackState(%q) = %+v, want refused", s, st)
+		}
+	}
+}

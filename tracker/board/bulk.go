@@ -92,6 +92,9 @@ func (b *Board) bulk(ctx context.Context, tx *sql.Tx, a *applier, last int64, pr
 	if err := a.writeAll(ctx, tx); err != nil {
 		return 0, 0, b.wrap(err)
 	}
+	if err := countOpenBlockers(ctx, tx); err != nil {
+		return 0, 0, b.wrap(err)
+	}
 	// Reservations that their items have gone past are settled.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM reservations WHERE item_version < coalesce((SELECT version FROM items WHERE items.id = reservations.item), 0)`); err != nil {
 		return 0, 0, b.wrap(err)
@@ -103,6 +106,14 @@ func (b *Board) bulk(ctx context.Context, tx *sql.Tx, a *applier, last int64, pr
 	clear(a.items)
 	clear(a.inits)
 	return pos, n, nil
+}
+
+// countOpenBlockers sets the open_blockers of every item that has
+// blockers, once all the rows are in: a row written early may name a
+// blocker whose status changed, or whose row came, later in the load.
+func countOpenBlockers(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "UPDATE items SET open_blockers = "+openCount+" WHERE rid IN (SELECT rid FROM blockers)")
+	return err
 }
 
 // decoded is an event read from the log with its data decoded, or the

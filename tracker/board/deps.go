@@ -3,8 +3,11 @@ package board
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"github.com/jerry-es/jerry/tracker"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -97,21 +100,48 @@ func states(ctx context.Context, tx *sql.Tx, ids []string, out map[string]tracke
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT id, title, status, assignee FROM items WHERE status <> '' AND id IN ("+placeholders(len(ids))+")", args...)
+	// One packed column, as briefCols: the driver locks for each column.
+	rows, err := tx.QueryContext(ctx, `SELECT octet_length(id) || ',' || octet_length(status) || ',' || octet_length(assignee) || ':' ||
+		id || status || assignee || title FROM items WHERE status <> '' AND id IN (`+placeholders(len(ids))+")", args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	var packed string
 	for rows.Next() {
-		var s tracker.BlockerState
-		var st string
-		if err := rows.Scan(&s.ID, &s.Title, &st, &s.Assignee); err != nil {
+		if err := rows.Scan(&packed); err != nil {
 			return err
 		}
-		s.Status = tracker.Status(st)
+		s, ok := unpackState(packed)
+		if !ok {
+			return fmt.Errorf("%w: state row %q", ErrDamaged, packed)
+		}
 		out[s.ID] = s
 	}
 	return rows.Err()
+}
+
+// unpackState reads a row of states: the byte lengths of ID, status and
+// assignee, separated by commas and ended by a colon, then those texts and
+// the title back to back; ok is false if it is malformed.
+func unpackState(p string) (s tracker.BlockerState, ok bool) {
+	head, body, ok := strings.Cut(p, ":")
+	if !ok {
+		return s, false
+	}
+	var f [3]string
+	for k := range f {
+		n, rest, found := strings.Cut(head, ",")
+		if found == (k == len(f)-1) {
+			return s, false
+		}
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 0 || v > len(body) {
+			return s, false
+		}
+		f[k], body, head = body[:v], body[v:], rest
+	}
+	return tracker.BlockerState{ID: f[0], Status: tracker.Status(f[1]), Assignee: f[2], Title: body}, true
 }
 
 // Waiting returns, for each of the work items ids, the open items whose
@@ -161,12 +191,14 @@ func (b *Board) waiting(ctx context.Context, ids []string, out map[string][]trac
 // item holds what [Query.Brief] reads, and its blockers, claim and status
 // reason: what says why it is stuck.
 func (b *Board) Stuck(ctx context.Context, now time.Time, brief bool) ([]tracker.Item, error) {
+	// The candidates come from the partial index items_stuck, in ID
+	// order (its condition, unqualified, is the query's: no join here);
+	// a claim there may not have expired yet.
 	var out []tracker.Item
 	err := b.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = b.selectItems(ctx, tx, Query{Brief: brief, why: brief}, ` AND (i.status = 'blocked' OR (i.expires <> 0 AND i.expires <= ?)
-			OR EXISTS (SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
-				WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done')))`, []any{micros(now)}, "")
+		out, err = b.selectItems(ctx, tx, Query{Brief: brief, why: brief}, ` AND `+stuckCand+`
+			AND (i.status = 'blocked' OR i.open_blockers > 0 OR i.expires <= ?)`, []any{micros(now)}, "")
 		return err
 	})
 	return out, err

@@ -180,8 +180,7 @@ func (b *Board) items(ctx context.Context, tx *sql.Tx, q Query, ready bool) ([]t
 	// The pool has two parts, each read in order from an index of its
 	// own, stopping at the limit: unclaimed items, and claimed items
 	// whose claim has expired (their agent is gone).
-	const blockersDone = ` AND NOT EXISTS (SELECT 1 FROM blockers x LEFT JOIN items bi ON bi.id = x.blocker
-		WHERE x.rid = i.rid AND (bi.status IS NULL OR bi.status <> 'done'))`
+	const blockersDone = ` AND i.open_blockers = 0`
 	free, err := b.selectItems(ctx, tx, q, ` AND i.expires = 0 AND i.assignee = '' AND i.status IN ('backlog', 'ready')`+blockersDone, nil, "items_ready")
 	if err != nil {
 		return nil, err

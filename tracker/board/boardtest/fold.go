@@ -140,6 +140,26 @@ func (f *Fold) match(it *tracker.Item, q board.Query, ready bool) bool {
 	return true
 }
 
+// Stuck returns the items [board.Board.Stuck] should at time now, by ID
+// number: open, and blocked, waiting on a blocker that is not done (or not
+// created), or held by a claim that has expired.
+func (f *Fold) Stuck(now time.Time) []tracker.Item {
+	var out []tracker.Item
+	for _, it := range f.Select(board.Query{}, false) {
+		stuck := it.Status == tracker.Blocked ||
+			it.Claim != nil && it.Claim.ExpiresAt().UnixMicro() <= now.UnixMicro()
+		for _, b := range it.Blockers {
+			if bi := f.Items[b]; bi == nil || bi.Status != tracker.Done {
+				stuck = true
+			}
+		}
+		if stuck {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // Initiatives returns the initiatives by ID number, with as members the
 // items that name them.
 func (f *Fold) Initiatives() []tracker.InitiativeState {

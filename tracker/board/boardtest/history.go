@@ -168,7 +168,12 @@ func (w *Writer) Step(ctx context.Context) error {
 		t := "Fix the " + words[w.Rand.IntN(len(words))]
 		err = wi.Edit(tracker.Edit{Priority: &p, Title: &t}, act)
 	case 9:
-		if b := w.items[w.Rand.IntN(len(w.items))]; w.Rand.IntN(2) == 0 {
+		b := w.items[w.Rand.IntN(len(w.items))]
+		if w.Rand.IntN(8) == 0 {
+			// An item not created yet: it counts as not done until it is.
+			b = "J-" + strconv.Itoa(len(w.items)+1+w.Rand.IntN(3))
+		}
+		if w.Rand.IntN(2) == 0 {
 			err = wi.AddBlocker(b)
 		} else if bs := wi.Blockers(); len(bs) > 0 {
 			err = wi.RemoveBlocker(bs[0])

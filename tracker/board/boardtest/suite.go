@@ -267,6 +267,9 @@ func check(t testing.TB, b *board.Board, st Store, asOf time.Time) {
 			}
 		}
 	}
+	if asOf.IsZero() {
+		checkStuck(t, b, f)
+	}
 	inits, err := b.Initiatives(ctx, asOf)
 	if err != nil {
 		t.Fatal(err)
@@ -309,6 +312,47 @@ func check(t testing.TB, b *board.Board, st Store, asOf time.Time) {
 	}
 	if len(visible) != f.Feed {
 		t.Fatalf("feed shows %d events without bookkeeping, want %d", len(visible), f.Feed)
+	}
+}
+
+// checkStuck checks that Stuck finds what the fold finds, in full and
+// brief, now and at the median of the claims' expiries (some expired,
+// some not).
+func checkStuck(t testing.TB, b *board.Board, f *Fold) {
+	t.Helper()
+	var exp []time.Time
+	for _, it := range f.Items {
+		if it.Claim != nil {
+			exp = append(exp, it.Claim.ExpiresAt())
+		}
+	}
+	nows := []time.Time{time.Now()}
+	if len(exp) > 0 {
+		slices.SortFunc(exp, time.Time.Compare)
+		nows = append(nows, exp[len(exp)/2])
+	}
+	for _, now := range nows {
+		want := f.Stuck(now)
+		got, err := b.Stuck(context.Background(), now, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := diff(got, want); d != "" {
+			t.Fatalf("stuck at %v: %s", now, d)
+		}
+		got, err = b.Stuck(context.Background(), now, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		briefs := make([]tracker.Item, len(want))
+		for i, it := range want {
+			briefs[i] = tracker.Item{ID: it.ID, Title: it.Title, Type: it.Type, Status: it.Status, Priority: it.Priority,
+				Assignee: it.Assignee, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+				Blockers: it.Blockers, Claim: it.Claim, StatusReason: it.StatusReason}
+		}
+		if d := diff(got, briefs); d != "" {
+			t.Fatalf("brief stuck at %v: %s", now, d)
+		}
 	}
 }
 
