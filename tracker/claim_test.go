@@ -173,22 +173,7 @@ func TestClaimRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := givenActs(tt.given...)
-			err := tt.command(w)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				if n := len(w.Pending()); n != 0 {
-					t.Fatalf("failed command raised %d events", n)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if got := pendingData(&w.Root); !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events = %#v\nwant     %#v", got, tt.then)
-			}
+			checkCommand(t, w, tt.command, tt.then, tt.err)
 		})
 	}
 }

@@ -36,6 +36,28 @@ func pendingData(r *es.Root) []any {
 	return out
 }
 
+// checkCommand runs command on w and checks it raised then, or failed with
+// want and raised nothing: the one assertion of every rule table.
+func checkCommand(t *testing.T, w *WorkItem, command func(*WorkItem) error, then []any, want error) {
+	t.Helper()
+	err := command(w)
+	if want != nil {
+		if !errors.Is(err, want) {
+			t.Fatalf("error = %v, want %v", err, want)
+		}
+		if n := len(w.Pending()); n != 0 {
+			t.Fatalf("failed command raised %d events", n)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("error = %v", err)
+	}
+	if got := pendingData(&w.Root); !reflect.DeepEqual(got, then) {
+		t.Fatalf("events = %#v\nwant     %#v", got, then)
+	}
+}
+
 var created = ItemCreated{Title: "Fix login", Type: Task, Priority: Medium}
 
 func status(from, to Status) StatusChanged { return StatusChanged{From: from, To: to} }
@@ -248,22 +270,7 @@ func TestWorkItemRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := givenItem(tt.given...)
-			err := tt.command(w)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				if n := len(w.Pending()); n != 0 {
-					t.Fatalf("failed command raised %d events", n)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if got := pendingData(&w.Root); !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events = %#v\nwant     %#v", got, tt.then)
-			}
+			checkCommand(t, w, tt.command, tt.then, tt.err)
 		})
 	}
 }
