@@ -3,6 +3,7 @@ package tracker
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -253,7 +254,10 @@ func TestWorkItemRules(t *testing.T) {
 		{"empty label", []any{created},
 			func(w *WorkItem) error { return w.Label(" ") }, nil, ErrInvalidInput},
 		{"label too long", []any{created},
-			func(w *WorkItem) error { return w.Label(string(make([]byte, 51))) }, nil, ErrInvalidLabel},
+			func(w *WorkItem) error { return w.Label(strings.Repeat("a", MaxLabelLen+1)) }, nil, ErrInvalidLabel},
+		{"label of the longest length", []any{created},
+			func(w *WorkItem) error { return w.Label(strings.Repeat("a", MaxLabelLen)) },
+			[]any{Labeled{Labels: []string{strings.Repeat("a", MaxLabelLen)}}}, nil},
 		{"label starting with a dash", []any{created},
 			func(w *WorkItem) error { return w.Label("-x") }, nil, ErrInvalidLabel},
 		{"one bad label records nothing", []any{created},
