@@ -137,8 +137,9 @@ func (s *Service) CreateToken(ctx context.Context, actor string, role Role) (Tok
 	if actor == "" || len(actor) > 100 || strings.ContainsFunc(actor, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return Token{}, "", fmt.Errorf("%w: token actor %q: want 1 to 100 printable characters", es.ErrInvalidInput, actor)
 	}
-	if role.rank() == 0 {
-		return Token{}, "", fmt.Errorf("%w: role %q: want read, write or admin", es.ErrInvalidInput, role)
+	role, err := ParseRole(string(role))
+	if err != nil {
+		return Token{}, "", err
 	}
 	var raw [32]byte
 	var idb [6]byte
