@@ -66,7 +66,7 @@ func StreamLabel(stream string) string {
 	if stream == DependencyStream {
 		return "dependencies"
 	}
-	for _, p := range []string{tracker.WorkItemType + "-", tracker.InitiativeType + "-"} {
+	for _, p := range []string{itemStreamPrefix, initiativeStreamPrefix} {
 		if rest, ok := strings.CutPrefix(stream, p); ok {
 			return rest
 		}
