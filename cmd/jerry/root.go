@@ -205,14 +205,7 @@ func expectNew(cmd *cobra.Command) error {
 
 // parseAsOf reads a --as-of flag, if given.
 func parseAsOf(cmd *cobra.Command, v string) (time.Time, error) {
-	if !cmd.Flags().Changed("as-of") {
-		return time.Time{}, nil
-	}
-	t, err := app.ParseTime(v, time.Now())
-	if err != nil {
-		return t, app.Usage(err)
-	}
-	return t, nil
+	return parseTimeFlag(cmd, "as-of", v)
 }
 
 const asOfHelp = "as of TIME: RFC 3339, a date (end of that day), yesterday, last tuesday, 3d ago, 2h ago"

@@ -113,6 +113,16 @@ func expected(v *int64) (es.ExpectedVersion, error) {
 	return es.Exact(*v), nil
 }
 
+// write runs fn, a write of one work item, with w's condition and returns
+// its answer; a bad expect_version fails before fn runs.
+func (w WriteIn) write(fn func(exp es.ExpectedVersion) (app.Result[tracker.Item], error)) (Written, error) {
+	exp, err := expected(w.ExpectVersion)
+	if err != nil {
+		return Written{}, err
+	}
+	return written(fn(exp))
+}
+
 // parseTime reads an RFC 3339 time argument; "" is the zero time.
 func parseTime(field, v string) (time.Time, error) {
 	if v == "" {

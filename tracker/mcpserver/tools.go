@@ -55,43 +55,37 @@ func (s *server) addTools(srv *mcp.Server) {
 			"If another agent's claim holds it, fail with code claimed, naming the holder and when the claim expires; an expired claim is taken over. " +
 			"Claiming an item you hold changes nothing."},
 		func(ctx context.Context, in ClaimIn) (Written, error) {
-			exp, err := expected(in.ExpectVersion)
-			if err != nil {
-				return Written{}, err
-			}
-			lease, err := parseLease(in.Lease)
-			if err != nil {
-				return Written{}, err
-			}
-			return written(s.svc.Claim(ctx, in.ID, app.ClaimOptions{Lease: lease, Start: in.Start}, exp))
+			return in.write(func(exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+				lease, err := parseLease(in.Lease)
+				if err != nil {
+					return app.Result[tracker.Item]{}, err
+				}
+				return s.svc.Claim(ctx, in.ID, app.ClaimOptions{Lease: lease, Start: in.Start}, exp)
+			})
 		})
 
 	add(srv, s, tool{name: "heartbeat", title: "Renew a claim",
 		desc: "Renew your claim on a work item while you work on it, without changing anything else. " +
 			"Any write of yours to the item renews it too. Code claimed if another agent holds it."},
 		func(ctx context.Context, in HeartbeatIn) (Written, error) {
-			exp, err := expected(in.ExpectVersion)
-			if err != nil {
-				return Written{}, err
-			}
-			lease, err := parseLease(in.Lease)
-			if err != nil {
-				return Written{}, err
-			}
-			return written(s.svc.Heartbeat(ctx, in.ID, lease, exp))
+			return in.write(func(exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+				lease, err := parseLease(in.Lease)
+				if err != nil {
+					return app.Result[tracker.Item]{}, err
+				}
+				return s.svc.Heartbeat(ctx, in.ID, lease, exp)
+			})
 		})
 
 	add(srv, s, tool{name: "release", title: "Release an item",
 		desc: "Give up your claim on a work item and put it back in the pool (an item in progress goes back to backlog), so that another agent can take it."},
 		func(ctx context.Context, in ReleaseIn) (Written, error) {
-			exp, err := expected(in.ExpectVersion)
-			if err != nil {
-				return Written{}, err
-			}
-			if in.Force {
-				ctx = app.Force(ctx)
-			}
-			return written(s.svc.Release(ctx, in.ID, in.Reason, exp))
+			return in.write(func(exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+				if in.Force {
+					ctx = app.Force(ctx)
+				}
+				return s.svc.Release(ctx, in.ID, in.Reason, exp)
+			})
 		})
 
 	add(srv, s, tool{name: "show", title: "Show an item", readOnly: true,
@@ -183,45 +177,37 @@ func (s *server) addTools(srv *mcp.Server) {
 	add(srv, s, tool{name: "status", title: "Change status",
 		desc: "Move a work item to another status. in_progress needs every blocker done (else code blocked); done and cancelled are final."},
 		func(ctx context.Context, in StatusIn) (Written, error) {
-			exp, err := expected(in.ExpectVersion)
-			if err != nil {
-				return Written{}, err
-			}
-			st, err := tracker.ParseStatus(in.Status)
-			if err != nil {
-				return Written{}, err
-			}
-			return written(s.svc.ChangeStatus(ctx, in.ID, st, in.Reason, exp))
+			return in.write(func(exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+				st, err := tracker.ParseStatus(in.Status)
+				if err != nil {
+					return app.Result[tracker.Item]{}, err
+				}
+				return s.svc.ChangeStatus(ctx, in.ID, st, in.Reason, exp)
+			})
 		})
 
 	add(srv, s, tool{name: "comment", title: "Comment",
 		desc: "Add a comment to a work item: what you found, did, or need."},
 		func(ctx context.Context, in CommentIn) (Written, error) {
-			exp, err := expected(in.ExpectVersion)
-			if err != nil {
-				return Written{}, err
-			}
-			return written(s.svc.Comment(ctx, in.ID, in.Text, exp))
+			return in.write(func(exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+				return s.svc.Comment(ctx, in.ID, in.Text, exp)
+			})
 		})
 
 	add(srv, s, tool{name: "block", title: "Add a blocker",
 		desc: "Record that id cannot start until blocker is done. A blocker that would close a cycle is refused (code invalid_input)."},
 		func(ctx context.Context, in BlockIn) (Written, error) {
-			exp, err := expected(in.ExpectVersion)
-			if err != nil {
-				return Written{}, err
-			}
-			return written(s.svc.Block(ctx, in.ID, in.Blocker, exp))
+			return in.write(func(exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+				return s.svc.Block(ctx, in.ID, in.Blocker, exp)
+			})
 		})
 
 	add(srv, s, tool{name: "unblock", title: "Remove a blocker",
 		desc: "Remove blocker from id's blockers."},
 		func(ctx context.Context, in BlockIn) (Written, error) {
-			exp, err := expected(in.ExpectVersion)
-			if err != nil {
-				return Written{}, err
-			}
-			return written(s.svc.Unblock(ctx, in.ID, in.Blocker, exp))
+			return in.write(func(exp es.ExpectedVersion) (app.Result[tracker.Item], error) {
+				return s.svc.Unblock(ctx, in.ID, in.Blocker, exp)
+			})
 		})
 
 	add(srv, s, tool{name: "history", title: "Item history", readOnly: true,
