@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jerry-es/jerry/es"
 	"github.com/jerry-es/jerry/es/memstore"
@@ -61,8 +62,8 @@ func TestDerivedIDs(t *testing.T) {
 }
 
 // With WithTurns, updates of one aggregate through one repository take
-// turns: 16
-// goroutines updating it at once never conflict, even with no retries.
+// turns: 16 goroutines updating it at once never conflict, even with no
+// retries.
 func TestUpdateTakesTurns(t *testing.T) {
 	ctx := context.Background()
 	st := memstore.New()
@@ -95,5 +96,25 @@ func TestUpdateTakesTurns(t *testing.T) {
 	cancel()
 	if _, err := repo.Update(unlockCtx, "hot", func(a *tally) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled update: %v", err)
+	}
+	// A context that ends while the update waits for its turn ends the
+	// wait, and the turn is still given on once its holder is done.
+	held, release, finished := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		_, err := repo.Update(ctx, "hot", func(a *tally) error { close(held); <-release; return nil })
+		finished <- err
+	}()
+	<-held
+	waitCtx, cancelWait := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancelWait()
+	if _, err := repo.Update(waitCtx, "hot", func(a *tally) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("update waiting for a held turn: %v, want the context's deadline", err)
+	}
+	close(release)
+	if err := <-finished; err != nil {
+		t.Fatalf("holder: %v", err)
+	}
+	if _, err := repo.Update(ctx, "hot", func(a *tally) error { a.add(1); return nil }); err != nil {
+		t.Fatalf("update after the turn was given up: %v", err)
 	}
 }

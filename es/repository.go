@@ -346,10 +346,11 @@ func (r *Repository[A]) maybeSnapshot(ctx context.Context, a A, stream string) {
 // Update loads the aggregate, runs fn on it and saves the events fn raised.
 // If the save meets a concurrency conflict, it loads the aggregate again and
 // runs fn again, up to the [WithRetries] limit, with a short random pause
-// between tries so that racing writers spread out. With [WithTurns],
-// updates of one aggregate through the repository take turns. fn must therefore depend
+// between tries so that racing writers spread out. fn must therefore depend
 // only on the aggregate it is given. An error from fn is returned as it is,
-// and nothing is saved.
+// and nothing is saved. With [WithTurns], updates of one aggregate through
+// the repository take turns, and a context that ends while waiting for the
+// turn ends the wait.
 func (r *Repository[A]) Update(ctx context.Context, id string, fn func(A) error) (A, error) {
 	if r.turns {
 		unlock, err := r.locks.lock(ctx, id)

@@ -175,6 +175,18 @@ func ValidateSnapshot(s Snapshot) error {
 	return nil
 }
 
+// ValidateLoadSnapshot checks the arguments of a LoadSnapshot call: a valid
+// stream ID and a maximum version of at least 0 (0 meaning the latest).
+func ValidateLoadSnapshot(stream string, maxVersion int64) error {
+	if err := ValidateStreamID(stream); err != nil {
+		return err
+	}
+	if maxVersion < 0 {
+		return invalidf(ErrInvalidVersion, "snapshot version %d", maxVersion)
+	}
+	return nil
+}
+
 // ValidateRead checks the arguments of a ReadStream call: the stream ID as
 // [ValidateStreamID] does and the bounds as [ValidateRange] does.
 func ValidateRead(stream string, from, to int64) error {

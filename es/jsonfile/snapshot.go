@@ -139,11 +139,8 @@ func (s *Store) SaveSnapshot(ctx context.Context, sn es.Snapshot) error {
 // LoadSnapshot implements es.SnapshotStore. A damaged snapshot file gives an
 // error matching es.ErrCorrupt naming the file.
 func (s *Store) LoadSnapshot(ctx context.Context, stream string, maxVersion int64) (es.Snapshot, error) {
-	if err := es.ValidateStreamID(stream); err != nil {
+	if err := es.ValidateLoadSnapshot(stream, maxVersion); err != nil {
 		return es.Snapshot{}, err
-	}
-	if maxVersion < 0 {
-		return es.Snapshot{}, fmt.Errorf("%w: max version %d", es.ErrInvalidVersion, maxVersion)
 	}
 	if err := ctx.Err(); err != nil {
 		return es.Snapshot{}, err

@@ -150,9 +150,14 @@ type Store struct {
 	readOnly bool
 
 	lockFile *os.File // flock target
-	log      *os.File // the log, read and written with ReadAt/WriteAt
-	headFile *os.File
-	pos      *os.File // positions.idx
+	// lockHeld is lockFile's own identity, read once per opened lock file
+	// (an open file's inode never changes), for lockFileCurrent. Owned by
+	// whoever holds flockMu.
+	lockHeld   os.FileInfo
+	lockHeldOf *os.File
+	log        *os.File // the log, read and written with ReadAt/WriteAt
+	headFile   *os.File
+	pos        *os.File // positions.idx
 
 	signal es.Signal
 
@@ -493,10 +498,14 @@ func (s *Store) lockedRun(m flock.Mode, fn func() error) error {
 
 // lockFileCurrent reports whether s.lockFile is the file at the lock's path.
 func (s *Store) lockFileCurrent() (bool, error) {
-	held, err := s.lockFile.Stat()
-	if err != nil {
-		return false, err
+	if s.lockHeldOf != s.lockFile {
+		held, err := s.lockFile.Stat()
+		if err != nil {
+			return false, err
+		}
+		s.lockHeld, s.lockHeldOf = held, s.lockFile
 	}
+	held := s.lockHeld
 	at, err := os.Stat(s.path(lockName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil

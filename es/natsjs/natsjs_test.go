@@ -10,17 +10,22 @@ import (
 	"github.com/jerry-es/jerry/es/projection/projectiontest"
 )
 
+// reopen closes st, a store of the single server, and opens its stream
+// again, as the suites' Reopen do.
+func reopen(t testing.TB, st any) *natsjs.Store {
+	t.Helper()
+	name := st.(*natsjs.Store).StreamName()
+	st.(*natsjs.Store).Close()
+	return openNamed(t, singleServer(t), name, 0, false)
+}
+
 // r1Config runs the suite on an embedded single server.
 func r1Config() estest.Config {
 	return estest.Config{
 		New: func(t testing.TB) es.EventStore {
 			return openStore(t, singleServer(t), 1)
 		},
-		Reopen: func(t testing.TB, st es.EventStore) es.EventStore {
-			name := st.(*natsjs.Store).StreamName()
-			st.(*natsjs.Store).Close()
-			return openNamed(t, singleServer(t), name, 0, false)
-		},
+		Reopen: func(t testing.TB, st es.EventStore) es.EventStore { return reopen(t, st) },
 	}
 }
 
@@ -30,23 +35,15 @@ func TestConformance(t *testing.T) {
 
 func TestSnapshotConformance(t *testing.T) {
 	estest.TestSnapshotStore(t, estest.SnapshotConfig{
-		New: func(t testing.TB) es.SnapshotStore { return openStore(t, singleServer(t), 1) },
-		Reopen: func(t testing.TB, st es.SnapshotStore) es.SnapshotStore {
-			name := st.(*natsjs.Store).StreamName()
-			st.(*natsjs.Store).Close()
-			return openNamed(t, singleServer(t), name, 0, false)
-		},
+		New:    func(t testing.TB) es.SnapshotStore { return openStore(t, singleServer(t), 1) },
+		Reopen: func(t testing.TB, st es.SnapshotStore) es.SnapshotStore { return reopen(t, st) },
 	})
 }
 
 func TestCheckpoints(t *testing.T) {
 	projectiontest.TestCheckpointStore(t, projectiontest.CheckpointConfig{
-		New: func(t testing.TB) es.CheckpointStore { return openStore(t, singleServer(t), 1) },
-		Reopen: func(t testing.TB, cp es.CheckpointStore) es.CheckpointStore {
-			name := cp.(*natsjs.Store).StreamName()
-			cp.(*natsjs.Store).Close()
-			return openNamed(t, singleServer(t), name, 0, false)
-		},
+		New:    func(t testing.TB) es.CheckpointStore { return openStore(t, singleServer(t), 1) },
+		Reopen: func(t testing.TB, cp es.CheckpointStore) es.CheckpointStore { return reopen(t, cp) },
 	})
 }
 

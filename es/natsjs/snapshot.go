@@ -65,11 +65,8 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, maxVersion int6
 	if err := ctx.Err(); err != nil {
 		return es.Snapshot{}, err
 	}
-	if err := es.ValidateStreamID(stream); err != nil {
+	if err := es.ValidateLoadSnapshot(stream, maxVersion); err != nil {
 		return es.Snapshot{}, err
-	}
-	if maxVersion < 0 {
-		return es.Snapshot{}, fmt.Errorf("%w: snapshot version %d", es.ErrInvalidVersion, maxVersion)
 	}
 	if s.closed.Load() {
 		return es.Snapshot{}, es.ErrClosed

@@ -34,11 +34,8 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap es.Snapshot) error {
 
 // LoadSnapshot implements es.SnapshotStore.
 func (s *Store) LoadSnapshot(ctx context.Context, stream string, maxVersion int64) (es.Snapshot, error) {
-	if err := es.ValidateStreamID(stream); err != nil {
+	if err := es.ValidateLoadSnapshot(stream, maxVersion); err != nil {
 		return es.Snapshot{}, err
-	}
-	if maxVersion < 0 {
-		return es.Snapshot{}, fmt.Errorf("%w: snapshot version %d", es.ErrInvalidVersion, maxVersion)
 	}
 	if s.closed() {
 		return es.Snapshot{}, es.ErrClosed
