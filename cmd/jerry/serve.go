@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -116,17 +115,9 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func
 }
 
 // loopbackAddr reports whether addr (HOST:PORT) listens on loopback only.
-func loopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
-}
+// It is the rule the server applies to a request's Host, so that the two
+// cannot drift apart.
+func loopbackAddr(addr string) bool { return httpapi.LoopbackHost(addr) }
 
 func (c *cli) tokenCmd() *cobra.Command {
 	cmd := &cobra.Command{

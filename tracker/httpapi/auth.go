@@ -179,7 +179,7 @@ func sameOrigin(r *http.Request) error {
 	forbid := func(why string) error {
 		return apiErr(http.StatusForbidden, "forbidden", "a write without a token must come from this machine's own pages: %s", why)
 	}
-	if !loopbackHost(r.Host) {
+	if !LoopbackHost(r.Host) {
 		return forbid(fmt.Sprintf("Host %q is not a loopback address", r.Host))
 	}
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
@@ -194,9 +194,10 @@ func sameOrigin(r *http.Request) error {
 	return nil
 }
 
-// loopbackHost reports whether a Host header names this machine by a
-// loopback name or address.
-func loopbackHost(host string) bool {
+// LoopbackHost reports whether host (a Host header or a listen address,
+// with or without a port) names this machine by a loopback name or
+// address. An empty host, which listens on every interface, is not.
+func LoopbackHost(host string) bool {
 	h := host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		h = hh

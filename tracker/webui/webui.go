@@ -46,6 +46,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -222,11 +223,7 @@ func badQueryf(format string, args ...any) error { return badQuery{fmt.Sprintf(f
 // checkParams refuses parameters the page does not take.
 func checkParams(v url.Values, allowed ...string) error {
 	for k := range v {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || k == a
-		}
-		if !ok {
+		if !slices.Contains(allowed, k) {
 			if len(allowed) == 0 {
 				return badQueryf("unknown query parameter %q: this page takes none", k)
 			}
