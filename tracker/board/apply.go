@@ -566,9 +566,13 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 		e.comments = comments
 	}
-	// Reservations of the item that its stream has gone past are settled.
-	if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
-		return err
+	// Reservations of the item that its stream has gone past are settled
+	// (a bulk load writes its reservations after the items, and settles
+	// them all at once: see bulk.go).
+	if !a.bulk {
+		if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
+			return err
+		}
 	}
 	num := idNumber(it.ID)
 	if err := a.openBlockers(ctx, tx, e); err != nil {
