@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -221,5 +222,28 @@ func TestOpenTempRemovedOnClose(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(os.Getenv("TMPDIR"), "jerry-board-*")); len(left) != 0 {
 		t.Fatalf("Close left %v behind", left)
+	}
+}
+
+// The errors doc.go promises: invalid queries match
+// tracker.ErrInvalidInput, and a closed board answers es.ErrClosed to a
+// read and to a catch-up.
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	b := seeded(t, 10, 20)
+	if _, err := board.ParseSort("sideways"); !errors.Is(err, tracker.ErrInvalidInput) {
+		t.Errorf("ParseSort(sideways) = %v, want tracker.ErrInvalidInput", err)
+	}
+	if _, err := b.Search(ctx, "  ", board.Query{}); !errors.Is(err, tracker.ErrInvalidInput) {
+		t.Errorf("Search of nothing = %v, want tracker.ErrInvalidInput", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Items(ctx, board.Query{}); !errors.Is(err, es.ErrClosed) {
+		t.Errorf("Items on a closed board = %v, want es.ErrClosed", err)
+	}
+	if _, err := b.CatchUp(ctx, nil); !errors.Is(err, es.ErrClosed) {
+		t.Errorf("CatchUp on a closed board = %v, want es.ErrClosed", err)
 	}
 }
