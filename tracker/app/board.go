@@ -256,13 +256,9 @@ func (s *Service) ReadyCards(ctx context.Context, q board.Query) ([]Card, error)
 	if err != nil {
 		return nil, err
 	}
-	at := q.AsOf
-	if at.IsZero() {
-		at = es.Now()
-	}
 	var pool []tracker.Item
 	for _, it := range items {
-		if !it.Status.Closed() && it.Status != tracker.Blocked && it.Available(at) {
+		if !it.Status.Closed() && it.Status != tracker.Blocked && it.Available(q.AsOf) {
 			pool = append(pool, it)
 		}
 	}
