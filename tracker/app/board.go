@@ -143,7 +143,8 @@ func (s *Service) Items(ctx context.Context, q board.Query) ([]tracker.Item, err
 }
 
 // ReadyItems returns the work items ready to be taken among those q
-// selects: unassigned, in backlog or ready, every blocker done; most
+// selects, as [board.Board.Ready] answers: every blocker done, and
+// unassigned in backlog or ready, or (now) held by an expired claim; most
 // urgent first.
 func (s *Service) ReadyItems(ctx context.Context, q board.Query) ([]tracker.Item, error) {
 	q = normQuery(q)
@@ -256,13 +257,9 @@ func (s *Service) ReadyCards(ctx context.Context, q board.Query) ([]Card, error)
 	if err != nil {
 		return nil, err
 	}
-	at := q.AsOf
-	if at.IsZero() {
-		at = es.Now()
-	}
 	var pool []tracker.Item
 	for _, it := range items {
-		if !it.Status.Closed() && it.Status != tracker.Blocked && it.Available(at) {
+		if !it.Status.Closed() && it.Status != tracker.Blocked && it.Available(q.AsOf) {
 			pool = append(pool, it)
 		}
 	}

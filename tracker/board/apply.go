@@ -529,13 +529,9 @@ func (a *applier) openBlockers(ctx context.Context, tx *sql.Tx, e *entry) error 
 
 func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 	it := &e.it
-	comments := "[]"
-	if len(it.Comments) > 0 {
-		b, err := json.Marshal(it.Comments)
-		if err != nil {
-			return err
-		}
-		comments = string(b)
+	comments, err := commentsJSON(it.Comments)
+	if err != nil {
+		return err
 	}
 	args := e.rowOf()
 	if e.rid == 0 {
@@ -566,9 +562,13 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 		e.comments = comments
 	}
-	// Reservations of the item that its stream has gone past are settled.
-	if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
-		return err
+	// Reservations of the item that its stream has gone past are settled
+	// (a bulk load writes its reservations after the items, and settles
+	// them all at once: see bulk.go).
+	if !a.bulk {
+		if _, err := a.exec(ctx, tx, "DELETE FROM reservations WHERE item = ? AND item_version < ?", it.ID, it.Version); err != nil {
+			return err
+		}
 	}
 	num := idNumber(it.ID)
 	if err := a.openBlockers(ctx, tx, e); err != nil {
@@ -603,18 +603,11 @@ func (a *applier) writeItem(ctx context.Context, tx *sql.Tx, e *entry) error {
 		}
 	}
 	if e.textDirty && it.Status != "" {
-		var sb strings.Builder
-		for i, c := range it.Comments {
-			if i > 0 {
-				sb.WriteByte('\n')
-			}
-			sb.WriteString(c.Text)
-		}
 		if _, err := a.exec(ctx, tx, "DELETE FROM search WHERE rowid = ?", e.rid); err != nil {
 			return err
 		}
 		if _, err := a.exec(ctx, tx, "INSERT INTO search (rowid, title, description, comments) VALUES (?, ?, ?, ?)",
-			e.rid, it.Title, it.Description, sb.String()); err != nil {
+			e.rid, it.Title, it.Description, commentText(it.Comments)); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -112,12 +113,13 @@ func TestFileStore(t *testing.T) {
 
 func TestPostgres(t *testing.T) { boardtest.Run(t, pgConfig) }
 
-// States and Waiting take more IDs than SQLite takes variables in one
-// statement (a search with tens of thousands of hits asks for them all).
-func TestStatesOfManyItems(t *testing.T) {
+// seeded returns a board caught up with a memory store seeded with items
+// work items and events events; the test closes it.
+func seeded(t *testing.T, items, events int) *board.Board {
+	t.Helper()
 	ctx := context.Background()
 	st := memstore.New()
-	if err := boardtest.Seed(ctx, st, 1200, 2400, time.Now(), 1); err != nil {
+	if err := boardtest.Seed(ctx, st, items, events, time.Now(), 1); err != nil {
 		t.Fatal(err)
 	}
 	reg := es.NewRegistry()
@@ -126,10 +128,18 @@ func TestStatesOfManyItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() })
 	if _, err := b.CatchUp(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+// States and Waiting take more IDs than SQLite takes variables in one
+// statement (a search with tens of thousands of hits asks for them all).
+func TestStatesOfManyItems(t *testing.T) {
+	ctx := context.Background()
+	b := seeded(t, 1200, 2400)
 	var ids []string
 	for i := range 40000 {
 		ids = append(ids, fmt.Sprintf("J-%d", i+1))
@@ -148,20 +158,7 @@ func TestStatesOfManyItems(t *testing.T) {
 // answer is the newest open items, and it stops at the limit.
 func TestSearchCommonWord(t *testing.T) {
 	ctx := context.Background()
-	st := memstore.New()
-	if err := boardtest.Seed(ctx, st, 2500, 5000, time.Now(), 1); err != nil {
-		t.Fatal(err)
-	}
-	reg := es.NewRegistry()
-	tracker.Register(reg)
-	b, err := board.Open(ctx, filepath.Join(t.TempDir(), "board.db"), st, reg, board.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if _, err := b.CatchUp(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	b := seeded(t, 2500, 5000)
 	open, err := b.Items(ctx, board.Query{Sort: board.ByCreated})
 	if err != nil {
 		t.Fatal(err)
@@ -225,5 +222,28 @@ func TestOpenTempRemovedOnClose(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(os.Getenv("TMPDIR"), "jerry-board-*")); len(left) != 0 {
 		t.Fatalf("Close left %v behind", left)
+	}
+}
+
+// The errors doc.go promises: invalid queries match
+// tracker.ErrInvalidInput, and a closed board answers es.ErrClosed to a
+// read and to a catch-up.
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	b := seeded(t, 10, 20)
+	if _, err := board.ParseSort("sideways"); !errors.Is(err, tracker.ErrInvalidInput) {
+		t.Errorf("ParseSort(sideways) = %v, want tracker.ErrInvalidInput", err)
+	}
+	if _, err := b.Search(ctx, "  ", board.Query{}); !errors.Is(err, tracker.ErrInvalidInput) {
+		t.Errorf("Search of nothing = %v, want tracker.ErrInvalidInput", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Items(ctx, board.Query{}); !errors.Is(err, es.ErrClosed) {
+		t.Errorf("Items on a closed board = %v, want es.ErrClosed", err)
+	}
+	if _, err := b.CatchUp(ctx, nil); !errors.Is(err, es.ErrClosed) {
+		t.Errorf("CatchUp on a closed board = %v, want es.ErrClosed", err)
 	}
 }

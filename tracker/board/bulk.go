@@ -364,13 +364,9 @@ func (a *applier) insertJob(ctx context.Context, tx *sql.Tx, j job) error {
 // values appends the values of e's rows to c, and its labels to labels.
 func (e *entry) values(c *chunk, labels *[]labelRow) error {
 	it := &e.it
-	comments := "[]"
-	if len(it.Comments) > 0 {
-		b, err := json.Marshal(it.Comments)
-		if err != nil {
-			return err
-		}
-		comments = string(b)
+	comments, err := commentsJSON(it.Comments)
+	if err != nil {
+		return err
 	}
 	num := idNumber(it.ID)
 	// What the row holds, for an update if the item changes later.
@@ -392,6 +388,16 @@ func (e *entry) values(c *chunk, labels *[]labelRow) error {
 		c.search = append(c.search, e.rid, it.Title, it.Description, commentText(it.Comments))
 	}
 	return nil
+}
+
+// commentsJSON is what the comments table holds of an item's comments:
+// "[]" when it has none (no row is written for that).
+func commentsJSON(cs []tracker.Comment) (string, error) {
+	if len(cs) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(cs)
+	return string(b), err
 }
 
 // commentText is what the full-text index holds of an item's comments.
