@@ -580,3 +580,36 @@ func newApp(tb testing.TB, events es.EventStore, snaps es.SnapshotStore, log es.
 	})
 	return s
 }
+
+// Follow, the feed every face streams, leaves out the token stream and
+// nothing else.
+func TestFollowLeavesOutTokens(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	s := newApp(t, st, st, st)
+	if _, _, err := s.CreateToken(ctx, "ci-agent", app.RoleWrite); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, tracker.NewItem{Title: "after the token"}); err != nil {
+		t.Fatal(err)
+	}
+	last, err := st.LastPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var streams []string
+	for rec, err := range s.Follow(fctx, 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, rec.Stream)
+		if rec.Position == last {
+			cancel()
+		}
+	}
+	if slices.Contains(streams, app.TokenStream) || !slices.Contains(streams, "workitem-J-1") {
+		t.Fatalf("Follow gave the streams %v; want the item's and not %s", streams, app.TokenStream)
+	}
+}

@@ -20,13 +20,18 @@ const followPoll = 200 * time.Millisecond
 // schemas, and then every event as it commits, in position order, each once.
 // It uses the store's own subscription if it has one (woken by its commits,
 // and for the file store by other processes' too), else it polls. The
-// sequence ends without an error when ctx is cancelled.
+// sequence ends without an error when ctx is cancelled. The token stream
+// ([TokenStream]) is left out: who holds which token is for `jerry token
+// list`, not for every reader of a feed.
 func (s *Service) Follow(ctx context.Context, from int64) iter.Seq2[es.Record, error] {
 	seq := projection.Subscribe(ctx, s.log, from, s.reg, followPoll)
 	return func(yield func(es.Record, error) bool) {
 		for rec, err := range seq {
 			if err != nil && ctx.Err() != nil {
 				return // cancelled: the end, not a failure
+			}
+			if err == nil && rec.Stream == TokenStream {
+				continue
 			}
 			if !yield(rec, err) || err != nil {
 				return

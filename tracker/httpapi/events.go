@@ -49,9 +49,6 @@ func (s *Server) events(ctx context.Context, c *call) (result, error) {
 				}
 				return
 			}
-			if rec.Stream == app.TokenStream {
-				continue // who holds which token is not for every reader
-			}
 			select {
 			case recs <- rec:
 			case <-ctx.Done():
